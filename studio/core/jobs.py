@@ -1,0 +1,104 @@
+"""A frozen snapshot of everything a render needs; the worker never reads the live project."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from studio.core.settings import RenderSettings
+from studio.core.tracks import FaceTrack, PoseTrack
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class RenderJob:
+    """Inputs of one render.
+
+    Attributes
+    ----------
+    reference:
+        ``(H, W, 3)`` uint8 RGB reference photo at its original size (read-only copy).
+    pose:
+        The driving pose for the whole clip (index = driving frame index).
+    frames:
+        The driving frame indices to render, in order; output frame ``k`` follows
+        ``frames[k]``.
+    settings:
+        Validated render settings.
+    face:
+        The driving face track (S-Face conditioning), or ``None``.
+    reference_pose:
+        The reference photo's own pose (1 frame), for retargeting and draft skinning.
+    driving_video:
+        The driving video file; S-Face reads face pixels from it.
+    weights_dir:
+        The X-Dyna release folder (``pretrained_weights``) for the ``xdyna`` backend.
+    output_dir:
+        Where finished frames are written as a PNG sequence (resumable), or ``None``.
+    """
+
+    reference: np.ndarray
+    pose: PoseTrack
+    frames: tuple[int, ...]
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    face: FaceTrack | None = None
+    reference_pose: PoseTrack | None = None
+    driving_video: Path | None = None
+    weights_dir: Path | None = None
+    output_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reference", _frozen(self.reference))
+        object.__setattr__(self, "pose", self.pose.copy())
+        object.__setattr__(self, "frames", tuple(int(i) for i in self.frames))
+        if self.face is not None:
+            object.__setattr__(self, "face", self.face.copy())
+        if self.reference_pose is not None:
+            object.__setattr__(self, "reference_pose", self.reference_pose.copy())
+
+    @property
+    def n_frames(self) -> int:
+        """Number of output frames."""
+        return len(self.frames)
+
+    def reference_fingerprint(self) -> str:
+        """A short hash of the reference pixels."""
+        h = hashlib.sha256(str(self.reference.shape).encode())
+        h.update(self.reference.tobytes())
+        return h.hexdigest()[:16]
+
+    def fingerprint(self) -> str:
+        """Changes whenever anything that affects any output frame changes."""
+        parts = [
+            self.settings.fingerprint(),
+            self.reference_fingerprint(),
+            self.pose.fingerprint(),
+            self.face.fingerprint() if self.face is not None else "-",
+            self.reference_pose.fingerprint() if self.reference_pose is not None else "-",
+            ",".join(map(str, self.frames)),
+            str(self.weights_dir.resolve()) if self.weights_dir else "-",
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def frame_fingerprint(self, k: int) -> str:
+        """Hash of what output frame ``k`` depends on *by itself* (settings, reference, and the
+        driving data of its own frame). Backends whose frames are coupled (X-Dyna windows) key
+        their cache on :meth:`fingerprint` instead."""
+        i = self.frames[k]
+        parts = [
+            self.settings.fingerprint(),
+            self.reference_fingerprint(),
+            self.pose.frame_fingerprint(i),
+            self.face.frame_fingerprint(i) if self.face is not None else "-",
+            self.reference_pose.fingerprint() if self.reference_pose is not None else "-",
+            str(self.weights_dir.resolve()) if self.weights_dir else "-",
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

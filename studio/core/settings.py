@@ -1,0 +1,50 @@
+"""Render settings: a validated, versioned schema shared by the project file, GUI and CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+BackendName = Literal["draft", "xdyna"]
+
+
+class RenderSettings(BaseModel):
+    """Everything that decides what a render produces (and so its cache fingerprint).
+
+    ``device``/``dtype`` are *how* to compute, not *what*: they are excluded from
+    :meth:`fingerprint` (fp16 on a GPU and fp32 on a CPU target the same frames).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: BackendName = "draft"
+    width: int = Field(512, ge=64, le=2048, multiple_of=8)
+    height: int = Field(896, ge=64, le=2048, multiple_of=8)
+    steps: int = Field(25, ge=1, le=200)
+    cfg: float = Field(7.5, ge=0.0, le=30.0)
+    seed: int = Field(42, ge=0, lt=2**63)
+    schedule: Literal["reference", "static", "stream"] = "reference"
+    context_frames: int = Field(16, ge=2, le=24)
+    overlap: int = Field(4, ge=0, le=12)
+    weighting: Literal["flat", "pyramid"] = "flat"
+    face_controlnet: bool = True
+    retarget: bool = True
+    smoothing: bool = True
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap_below_context(cls, v: int, info) -> int:
+        ctx = info.data.get("context_frames", 16)
+        if v >= ctx:
+            raise ValueError(f"overlap {v} must be smaller than the window size {ctx}")
+        return v
+
+    def fingerprint(self) -> str:
+        """A short hash of the fields that change the rendered pixels."""
+        d = self.model_dump(exclude={"device", "dtype"})
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
