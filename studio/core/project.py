@@ -1,0 +1,258 @@
+"""The project file: what the artist made, saved as one JSON file (atomically).
+
+Paths inside the file are stored relative to the project file when possible and resolved against
+it on load, so a project folder can be moved as a whole. Tracks (including hand edits) are stored
+inside the file. ``schema_version`` rules: bump it when a field changes meaning or a required field
+is added; older versions are migrated on load, newer ones are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from studio.core.errors import StudioError
+from studio.core.settings import RenderSettings
+from studio.core.tracks import FaceTrack, PoseTrack
+
+SCHEMA_VERSION = 1
+PROJECT_SUFFIX = ".studio.json"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename, so a crash or
+    a full disk never leaves a half-written file at ``path``."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise StudioError(
+            "Cannot save",
+            f"The folder {path.parent} cannot be written to. Choose another folder.",
+            repr(exc),
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise StudioError(
+            "Cannot save",
+            f"Writing {path} failed ({exc.strerror or exc}). Free some disk space or save elsewhere; "
+            "the previous version of the file is unchanged.",
+            repr(exc),
+        ) from exc
+
+
+@dataclass
+class Project:
+    """An animation project.
+
+    Attributes
+    ----------
+    reference_image: the photo to animate.
+    driving_video: the video whose motion drives it (optional when a pose track is given).
+    fps: output frame rate.
+    frame_range: ``(start, stop)`` driving frames to render (half-open), or ``None`` for all.
+    pose, face: the driving tracks (with any hand edits).
+    reference_pose, reference_face: the reference photo's own detection.
+    settings: render settings.
+    weights_dir: the X-Dyna release folder, if set.
+    render_dir: where finished frames are written (default: ``<project>.renders/`` beside the file).
+    path: where this project was loaded from / saved to (not stored in the file).
+    """
+
+    reference_image: Path | None = None
+    driving_video: Path | None = None
+    fps: float = 25.0
+    frame_range: tuple[int, int] | None = None
+    pose: PoseTrack | None = None
+    face: FaceTrack | None = None
+    reference_pose: PoseTrack | None = None
+    reference_face: FaceTrack | None = None
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    weights_dir: Path | None = None
+    render_dir: Path | None = None
+    path: Path | None = None
+
+    # -- paths ------------------------------------------------------------------------------
+    def default_render_dir(self) -> Path | None:
+        """``<name>.renders`` beside the project file."""
+        if self.render_dir is not None:
+            return self.render_dir
+        if self.path is None:
+            return None
+        name = self.path.name.removesuffix(PROJECT_SUFFIX).removesuffix(".json")
+        return self.path.parent / f"{name}.renders"
+
+    def missing_files(self) -> list[tuple[str, Path]]:
+        """``(field, path)`` for every referenced file that does not exist (to offer relinking)."""
+        out = []
+        for name in ("reference_image", "driving_video"):
+            p = getattr(self, name)
+            if p is not None and not Path(p).exists():
+                out.append((name, Path(p)))
+        return out
+
+    def n_frames(self) -> int:
+        """Frames in the working range (0 without a pose track)."""
+        if self.pose is None:
+            return 0
+        start, stop = self.frame_range or (0, len(self.pose))
+        return max(0, min(stop, len(self.pose)) - start)
+
+    # -- (de)serialisation ----------------------------------------------------------------------
+    def to_dict(self, base: Path | None = None) -> dict[str, Any]:
+        """JSON-ready dict; paths relative to ``base`` where possible."""
+
+        def rel(p: Path | None) -> str | None:
+            if p is None:
+                return None
+            p = Path(p)
+            if base is not None:
+                try:
+                    return os.path.relpath(p.resolve(), base.resolve())
+                except ValueError:  # another drive on Windows
+                    pass
+            return str(p)
+
+        def track(t):
+            return None if t is None else t.to_dict()
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "app": "xdyna-studio",
+            "reference_image": rel(self.reference_image),
+            "driving_video": rel(self.driving_video),
+            "fps": self.fps,
+            "frame_range": list(self.frame_range) if self.frame_range else None,
+            "settings": self.settings.model_dump(),
+            "weights_dir": rel(self.weights_dir),
+            "render_dir": rel(self.render_dir),
+            "tracks": {
+                "pose": track(self.pose),
+                "face": track(self.face),
+                "reference_pose": track(self.reference_pose),
+                "reference_face": track(self.reference_face),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, base: Path | None = None, source: str = "the project") -> "Project":
+        """Inverse of :meth:`to_dict`; relative paths are resolved against ``base``."""
+        if not isinstance(d, dict) or "schema_version" not in d:
+            raise StudioError(
+                "Not a studio project",
+                f"{source} is not an X-Dyna Studio project file (no schema_version).",
+            )
+        version = d["schema_version"]
+        if not isinstance(version, int) or version < 1:
+            raise StudioError("Broken project file", f"{source} has an invalid schema_version {version!r}.")
+        if version > SCHEMA_VERSION:
+            raise StudioError(
+                "Project from a newer studio",
+                f"{source} was saved by a newer version of the studio (schema {version}; this one "
+                f"reads up to {SCHEMA_VERSION}). Update the studio to open it.",
+            )
+
+        def path(key: str) -> Path | None:
+            v = d.get(key)
+            if v is None:
+                return None
+            if not isinstance(v, str):
+                raise StudioError("Broken project file", f"'{key}' in {source} is not a path.")
+            p = Path(v)
+            return (base / p) if (base is not None and not p.is_absolute()) else p
+
+        try:
+            settings = RenderSettings.model_validate(d.get("settings") or {})
+        except ValidationError as exc:
+            raise StudioError(
+                "Broken project file",
+                f"The render settings in {source} are invalid: "
+                f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}. Fix or remove them.",
+                str(exc),
+            ) from exc
+        fr = d.get("frame_range")
+        if fr is not None:
+            if (
+                not isinstance(fr, list) or len(fr) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in fr)
+                or not 0 <= fr[0] < fr[1]
+            ):
+                raise StudioError("Broken project file", f"frame_range {fr!r} in {source} is not [start, stop].")
+            fr = (fr[0], fr[1])
+        fps = d.get("fps", 25.0)
+        if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 0 < fps <= 240:
+            raise StudioError("Broken project file", f"fps {fps!r} in {source} is not between 0 and 240.")
+        tracks = d.get("tracks") or {}
+        if not isinstance(tracks, dict):
+            raise StudioError("Broken project file", f"'tracks' in {source} is not an object.")
+
+        def track(kind, key):
+            v = tracks.get(key)
+            return None if v is None else kind.from_dict(v)
+
+        return cls(
+            reference_image=path("reference_image"),
+            driving_video=path("driving_video"),
+            fps=float(fps),
+            frame_range=fr,
+            pose=track(PoseTrack, "pose"),
+            face=track(FaceTrack, "face"),
+            reference_pose=track(PoseTrack, "reference_pose"),
+            reference_face=track(FaceTrack, "reference_face"),
+            settings=settings,
+            weights_dir=path("weights_dir"),
+            render_dir=path("render_dir"),
+        )
+
+    # -- files ----------------------------------------------------------------------------------
+    def save(self, path: Path | str | None = None) -> Path:
+        """Save atomically to ``path`` (default: where it was loaded from) and remember it."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise StudioError("Cannot save", "The project has no file yet; choose where to save it.")
+        text = json.dumps(self.to_dict(base=target.parent), indent=1)
+        atomic_write_text(target, text)
+        self.path = target
+        return target
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Project":
+        """Load a project file; every problem is a :class:`StudioError` naming the file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise StudioError("Project not found", f"{path} does not exist.", repr(exc)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StudioError(
+                "Cannot open the project", f"{path} cannot be read as a text file.", repr(exc)
+            ) from exc
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StudioError(
+                "Broken project file",
+                f"{path} is not valid JSON (line {exc.lineno}). If the studio crashed while saving, "
+                "look for an autosave next to it.",
+                repr(exc),
+            ) from exc
+        try:
+            project = cls.from_dict(d, base=path.parent, source=str(path))
+        except StudioError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise StudioError("Broken project file", f"{path} has unexpected content.", repr(exc)) from exc
+        project.path = path
+        return project
