@@ -1,0 +1,256 @@
+"""A :class:`~studio.extract.detector.PoseDetector` built on the legacy MediaPipe solutions.
+
+BlazePose (33 landmarks, complexity 1) runs on the frame downscaled for speed. Hands and face
+run on square crops placed from the body landmarks: each hand's crop follows BlazePose's
+wrist/pinky/index/thumb points, the face crop follows the head points. Crops keep small hands
+and faces large enough for the hand and FaceMesh models, and in video mode the models track
+inside crops that move with the body, so their (slow) palm and face detectors rarely run.
+The models ship inside the mediapipe wheel; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from studio.core.errors import StudioError
+from studio.core.tracks import N_HAND
+from studio.extract.detector import FrameDetection
+from studio.extract.layout import (
+    BP_L_EAR, BP_L_EYE, BP_L_SHOULDER, BP_NOSE, BP_R_EAR, BP_R_EYE, BP_R_SHOULDER, HAND_ANCHORS,
+    N_BLAZEPOSE, face_anchors_from_facemesh, openpose18_from_blazepose,
+)
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_ELBOWS = (13, 14)  # BlazePose left/right elbow
+
+
+def _import_mediapipe() -> Any:
+    try:
+        import cv2  # noqa: F401  (mediapipe needs it; checked here for a clear message)
+        import mediapipe as mp
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise StudioError(
+            "Pose detection is not available",
+            "The 'mediapipe' package (0.10.21) could not be imported. Reinstall the studio "
+            "with its dependencies: pip install -e .",
+            repr(exc),
+        ) from exc
+    return mp
+
+
+def crop_square(frame: np.ndarray, cx: float, cy: float, size: float, out: int) -> np.ndarray:
+    """The square of side ``size`` px centred at ``(cx, cy)``, resized to ``out`` x ``out``.
+
+    Parts outside the frame are black.
+    """
+    import cv2
+
+    s = out / size
+    m = np.array([[s, 0.0, out / 2 - s * cx], [0.0, s, out / 2 - s * cy]], np.float32)
+    return cv2.warpAffine(frame, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+class MediaPipeDetector:
+    """BlazePose body + MediaPipe Hands + FaceMesh, one person per frame.
+
+    Parameters
+    ----------
+    static_image_mode:
+        ``True`` for unrelated images (every model detects from scratch); ``False`` for video,
+        where the models track from frame to frame.
+    model_complexity:
+        BlazePose complexity (0, 1 or 2); 1 is the default the X-Dyna studio was tuned for.
+    hands, face:
+        Whether to run the hand and face models.
+    pose_max_side:
+        The frame is downscaled so that its longer side is at most this many pixels before the
+        body model sees it (the model itself works at 256 px).
+    hand_crop, face_crop:
+        The side in pixels of the crops handed to the hand and face models.
+    """
+
+    def __init__(
+        self,
+        *,
+        static_image_mode: bool = False,
+        model_complexity: int = 1,
+        hands: bool = True,
+        face: bool = True,
+        pose_max_side: int = 512,
+        hand_crop: int = 160,
+        face_crop: int = 192,
+        min_confidence: float = 0.5,
+    ) -> None:
+        if model_complexity not in (0, 1, 2):
+            raise StudioError(
+                "Invalid pose model complexity",
+                f"model_complexity is {model_complexity!r}; use 0, 1 or 2.",
+            )
+        mp = _import_mediapipe()
+        self.static_image_mode = static_image_mode
+        self.pose_max_side = int(pose_max_side)
+        self.hand_crop = int(hand_crop)
+        self.face_crop = int(face_crop)
+        self._mp = mp
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=static_image_mode,
+            model_complexity=model_complexity,
+            smooth_landmarks=not static_image_mode,
+            min_detection_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
+        # One hand model per side so each tracks inside its own moving crop.
+        self._hands = (
+            [
+                mp.solutions.hands.Hands(
+                    static_image_mode=static_image_mode,
+                    max_num_hands=1,
+                    model_complexity=0 if not static_image_mode else 1,
+                    min_detection_confidence=min_confidence,
+                    min_tracking_confidence=min_confidence,
+                )
+                for _ in range(2)
+            ]
+            if hands
+            else []
+        )
+        self._face = (
+            mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static_image_mode,
+                max_num_faces=1,
+                refine_landmarks=False,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+            if face
+            else None
+        )
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def detect(self, frame_rgb: np.ndarray, timestamp: float = 0.0) -> FrameDetection:
+        """Detect one person's body, hands and face on an ``(H, W, 3)`` uint8 RGB frame."""
+        frame = _check_frame(frame_rgb)
+        h, w = frame.shape[:2]
+        det = FrameDetection()
+        pts, vis = self._detect_body(frame)
+        if pts is None:
+            return det
+        det.n_people = 1
+        det.body, det.body_conf = openpose18_from_blazepose(pts, vis)
+        px = pts * np.array([w, h], np.float32)  # BlazePose landmarks in pixels
+        for side, model in enumerate(self._hands):
+            found = self._detect_hand(frame, model, px, vis, side)
+            if found is not None:
+                det.hands[side], det.hands_conf[side] = found
+        if self._face is not None:
+            found_face = self._detect_face(frame, px, vis)
+            if found_face is not None:
+                det.face_box, det.left_eye, det.right_eye, det.mouth, det.face_conf = found_face
+        return det
+
+    def reset(self) -> None:
+        """Drop tracking state (called at shot cuts)."""
+        for model in (self._pose, *self._hands, self._face):
+            if model is not None:
+                model.reset()
+
+    def close(self) -> None:
+        """Release the MediaPipe graphs."""
+        for model in (self._pose, *self._hands, self._face):
+            if model is not None:
+                model.close()
+        self._hands = []
+        self._face = None
+
+    def __enter__(self) -> "MediaPipeDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- parts ------------------------------------------------------------------------------
+
+    def _detect_body(self, frame: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        import cv2
+
+        h, w = frame.shape[:2]
+        scale = min(1.0, self.pose_max_side / max(h, w))
+        small = frame
+        if scale < 1.0:
+            small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+        res = self._pose.process(small)
+        if res.pose_landmarks is None:
+            return None, np.zeros(N_BLAZEPOSE, np.float32)
+        lm = res.pose_landmarks.landmark
+        pts = np.array([(p.x, p.y) for p in lm], np.float32)
+        vis = np.clip(np.array([p.visibility for p in lm], np.float32), 0.0, 1.0)
+        return pts, vis
+
+    def _detect_hand(self, frame: np.ndarray, model: Any, px: np.ndarray, vis: np.ndarray,
+                     side: int) -> tuple[np.ndarray, np.ndarray] | None:
+        wrist_i, pinky_i, index_i, thumb_i = HAND_ANCHORS[side]
+        if vis[wrist_i] < 0.3:
+            return None
+        h, w = frame.shape[:2]
+        wrist = px[wrist_i]
+        knuckles = 0.5 * (px[pinky_i] + px[index_i])
+        span = float(np.linalg.norm(knuckles - wrist))
+        forearm = float(np.linalg.norm(px[_ELBOWS[side]] - wrist))
+        size = max(4.0 * span, 0.9 * forearm, 0.04 * max(h, w), 24.0)
+        centre = wrist + 0.9 * (knuckles - wrist)
+        crop = crop_square(frame, float(centre[0]), float(centre[1]), size, self.hand_crop)
+        res = model.process(crop)
+        if not res.multi_hand_landmarks:
+            return None
+        lm = res.multi_hand_landmarks[0].landmark
+        local = np.array([(p.x, p.y) for p in lm], np.float32)
+        pts = centre + (local - 0.5) * size  # crop -> frame pixels
+        if np.linalg.norm(pts[0] - wrist) > 0.5 * size:  # a different hand than this arm's
+            return None
+        score = float(res.multi_handedness[0].classification[0].score)
+        norm = pts / np.array([w, h], np.float32)
+        return norm.astype(np.float32), np.full(N_HAND, score, np.float32)
+
+    def _detect_face(self, frame: np.ndarray, px: np.ndarray, vis: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None:
+        head_idx = [BP_NOSE, BP_L_EYE, BP_R_EYE, BP_L_EAR, BP_R_EAR]
+        if vis[BP_NOSE] < 0.3:
+            return None
+        h, w = frame.shape[:2]
+        head = px[head_idx]
+        centre = head.mean(axis=0)
+        face_w = float(np.ptp(head[:, 0]))
+        shoulders = float(np.linalg.norm(px[BP_L_SHOULDER] - px[BP_R_SHOULDER]))
+        size = max(2.6 * face_w, 0.7 * shoulders, 0.05 * max(h, w), 32.0)
+        crop = crop_square(frame, float(centre[0]), float(centre[1]), size, self.face_crop)
+        res = self._face.process(crop)
+        if not res.multi_face_landmarks:
+            return None
+        lm = res.multi_face_landmarks[0].landmark
+        local = np.array([(p.x, p.y) for p in lm], np.float32)
+        pts = centre + (local - 0.5) * size
+        box, le, re, mouth = face_anchors_from_facemesh(pts)
+        scale = np.array([w, h], np.float32)
+        box = box / np.tile(scale, 2)
+        return box.astype(np.float32), le / scale, re / scale, mouth / scale, 1.0
+
+
+def _check_frame(frame: Any) -> np.ndarray:
+    a = np.asarray(frame)
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 8 or a.shape[1] < 8:
+        raise StudioError(
+            "Invalid frame",
+            f"Expected an RGB image of shape (H, W, 3) at least 8x8 pixels, got shape {a.shape}.",
+        )
+    if a.dtype != np.uint8:
+        raise StudioError(
+            "Invalid frame", f"Expected 8-bit pixels (uint8), got {a.dtype}. Convert the image first."
+        )
+    return np.ascontiguousarray(a)
