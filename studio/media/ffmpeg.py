@@ -1,0 +1,231 @@
+"""The bundled ffmpeg executable (from imageio-ffmpeg) and what it says about a file.
+
+:func:`probe_header` runs ``ffmpeg -i FILE`` and parses the stream header it prints, which is
+enough for fps, size, duration, rotation and "is there a video stream at all". Nothing here
+decodes frames; :mod:`studio.media.video` does that.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+from studio.core.errors import StudioError
+
+#: Container names ffmpeg gives to single still images; such files are photos, not videos.
+STILL_IMAGE_FORMATS = ("png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "image2")
+
+#: Exact rates that ffmpeg prints rounded to two decimals.
+_NTSC_RATES = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001), Fraction(120000, 1001))
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg executable bundled with imageio-ffmpeg."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as err:  # imageio-ffmpeg missing or its binary absent
+        raise StudioError(
+            "ffmpeg is not available",
+            "The studio decodes and encodes video with the ffmpeg that ships with the "
+            "imageio-ffmpeg package. Reinstall it with `pip install --force-reinstall imageio-ffmpeg`.",
+            repr(err),
+        ) from err
+
+
+def ffmpeg_version_line() -> str:
+    """The first line of ``ffmpeg -version`` (e.g. ``ffmpeg version 7.0 ...``)."""
+    out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, timeout=30)
+    return (out.stdout or out.stderr).splitlines()[0].strip()
+
+
+def fps_fraction(fps: float) -> Fraction:
+    """``fps`` as an exact fraction, snapping 29.97-style values to their NTSC rationals."""
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    for rate in _NTSC_RATES:
+        if abs(float(rate) - fps) < 0.006:
+            return rate
+    return Fraction(fps).limit_denominator(1001)
+
+
+@dataclass(frozen=True)
+class StreamHeader:
+    """What ``ffmpeg -i`` reports about a file's first video stream.
+
+    ``coded_size`` is the size stored in the stream; ``rotation`` the display rotation in
+    degrees (counter-clockwise, one of 0/90/180/270) that ffmpeg applies while decoding.
+    """
+
+    container: str
+    codec: str
+    coded_size: tuple[int, int]
+    fps: float
+    duration: float | None
+    rotation: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Displayed (width, height): the coded size with the rotation applied."""
+        w, h = self.coded_size
+        return (h, w) if self.rotation in (90, 270) else (w, h)
+
+
+_RE_INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from ", re.M)
+_RE_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_RE_VIDEO = re.compile(r"Stream #0:\d+.*?: Video: (\w+).*$", re.M)
+_RE_SIZE = re.compile(r", (\d{1,6})x(\d{1,6})[,\s]")
+_RE_FPS = re.compile(r", ([\d.]+)(k?) (fps|tbr)")
+_RE_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
+_RE_ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)", re.M)
+
+
+def _video_error(path: Path, description: str, details: str = "") -> StudioError:
+    return StudioError(f"Cannot read the video {path.name}", description, details)
+
+
+def check_readable_file(path: Path, kind: str = "video") -> Path:
+    """Raise a :class:`StudioError` unless ``path`` is an existing, non-empty file."""
+    path = Path(path)
+    if not path.exists():
+        raise StudioError(
+            f"Cannot find the {kind} {path.name}",
+            f"There is no file at {path}. Check the path, or pick the file again.",
+        )
+    if path.is_dir():
+        raise StudioError(
+            f"Cannot read the {kind} {path.name}",
+            f"{path} is a folder, not a {kind} file. Pick a file inside it.",
+        )
+    if path.stat().st_size == 0:
+        raise StudioError(
+            f"Cannot read the {kind} {path.name}",
+            f"{path} is empty (0 bytes); the copy or download probably failed. Copy it again.",
+        )
+    return path
+
+
+def probe_header(path: Path) -> StreamHeader:
+    """Parse ``ffmpeg -i path`` into a :class:`StreamHeader`.
+
+    Raises :class:`StudioError` for missing, empty, unreadable, still-image and audio-only files.
+    """
+    path = check_readable_file(Path(path))
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True, text=True, errors="replace", timeout=60,
+    )
+    text = proc.stderr
+    input_match = _RE_INPUT.search(text)
+    if input_match is None:
+        reason = "it is not a video ffmpeg can open, or it is damaged"
+        if "moov atom not found" in text:
+            reason = "it is truncated (the index at the end of the file is missing)"
+        raise _video_error(
+            path,
+            f"{path} cannot be opened: {reason}. Re-export or copy the video again "
+            "(MP4/H.264, MOV, WebM and AVI are supported).",
+            text.strip()[-2000:],
+        )
+    container = input_match.group(1)
+    video = _RE_VIDEO.search(text)
+    if video is None:
+        raise _video_error(
+            path,
+            f"{path} has no video stream (it looks like an audio-only file). "
+            "Pick a video of a person moving.",
+            text.strip()[-2000:],
+        )
+    if container.split(",")[0] in STILL_IMAGE_FORMATS:
+        raise _video_error(
+            path,
+            f"{path} is a still image, not a video. Load it as the reference photo, "
+            "or pick a video file as the driving motion.",
+        )
+    line = video.group(0)
+    size = _RE_SIZE.search(line)
+    if size is None:
+        raise _video_error(path, f"ffmpeg reports no frame size for {path}; the file may be damaged.", line)
+    fps = 0.0
+    fps_match = _RE_FPS.search(line)
+    if fps_match is not None:
+        fps = float(fps_match.group(1)) * (1000 if fps_match.group(2) else 1)
+        if fps > 0:
+            fps = float(fps_fraction(fps))
+    duration = None
+    dur = _RE_DURATION.search(text)
+    if dur is not None:
+        h, m, s = dur.groups()
+        duration = int(h) * 3600 + int(m) * 60 + float(s)
+    rotation = 0
+    after_stream = text[video.end():]
+    next_stream = after_stream.find("Stream #")
+    stream_tail = after_stream if next_stream < 0 else after_stream[:next_stream]
+    rot = _RE_ROTATION.search(stream_tail)
+    if rot is not None:
+        rotation = int(round(float(rot.group(1)))) % 360
+    else:
+        tag = _RE_ROTATE_TAG.search(stream_tail)
+        if tag is not None:  # older files / ffmpeg: rotate is clockwise
+            rotation = (-int(tag.group(1))) % 360
+    rotation = int(round(rotation / 90.0)) * 90 % 360
+    return StreamHeader(
+        container=container,
+        codec=video.group(1),
+        coded_size=(int(size.group(1)), int(size.group(2))),
+        fps=fps,
+        duration=duration,
+        rotation=rotation,
+    )
+
+
+_RE_PTS_TIME = re.compile(r"\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(\S+)")
+
+
+def parse_pts_time(line: str) -> float | None:
+    """The ``pts_time`` of one ``showinfo`` log line, or ``None`` if the line is not a frame."""
+    match = _RE_PTS_TIME.search(line)
+    if match is None:
+        return None
+    try:
+        return float(match.group(1))
+    except ValueError:  # NOPTS
+        return float("nan")
+
+
+def decode_args(path: Path, seek: float | None = None) -> list[str]:
+    """ffmpeg arguments that decode the first video stream of ``path`` in presentation order.
+
+    Every decoded frame comes out exactly once (``-fps_mode passthrough``) and is logged by
+    ``showinfo`` with its original timestamp (``-copyts``), so callers can tell which frame a
+    seek landed on. ``seek`` (seconds from the start of the file) seeks to the keyframe before
+    that time without trimming (``-noaccurate_seek``).
+    """
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "info", "-copyts"]
+    if seek is not None and seek > 0:
+        args += ["-noaccurate_seek", "-ss", f"{seek:.6f}"]
+    return args + ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
+                   "-vf", "showinfo=checksum=0", "-fps_mode", "passthrough"]
+
+
+def frame_timestamps(path: Path, timeout: float = 600.0) -> list[float]:
+    """Decode the first video stream of ``path`` once; the timestamp (s) of every frame, in order."""
+    proc = subprocess.run(
+        [*decode_args(Path(path)), "-f", "null", "-"],
+        capture_output=True, text=True, errors="replace", timeout=timeout,
+    )
+    stamps = [t for t in map(parse_pts_time, proc.stderr.splitlines()) if t is not None]
+    if proc.returncode != 0 and not stamps:
+        raise _video_error(
+            Path(path),
+            f"ffmpeg could not decode {path}; the file is damaged or uses an unsupported codec. "
+            "Re-export it as MP4/H.264.",
+            proc.stderr.strip()[-2000:],
+        )
+    return stamps
