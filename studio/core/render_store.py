@@ -1,0 +1,237 @@
+"""The render folder: finished frames as a PNG sequence plus a manifest, so a cancelled or crashed
+render resumes from disk and a different job never reuses stale frames.
+
+Layout of ``job.output_dir``::
+
+    manifest.json            {"job": <job fingerprint>, "frames": {"<driving index>": <cache key>}, ...}
+    frame_000012.png         the final frame for driving frame 12 (RGB)
+    latents_<fp>_w003.npy    the X-Dyna stream schedule's final latents of window 3 of job <fp>
+
+A PNG counts as finished only when the manifest lists it under the key the current job gives that
+frame (see :func:`studio.core.render.cache_key`): per-frame keys for backends whose frames are
+independent (editing one pose frame re-renders one frame), the job fingerprint otherwise. Every
+file is written to a temporary name and renamed, so a crash never leaves a half-written frame.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from studio.core.errors import StudioError
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+_FRAME_RE = re.compile(r"^frame_(\d{6,})\.png$")
+_LATENTS_RE = re.compile(r"^latents_([0-9a-f]+)_w(\d{3,})\.npy$")
+
+
+def frame_filename(index: int) -> str:
+    """File name of the PNG for driving frame ``index``."""
+    return f"frame_{int(index):06d}.png"
+
+
+def latents_filename(job_fingerprint: str, window: int) -> str:
+    """File name of the saved final latents of stream window ``window`` of a job."""
+    return f"latents_{job_fingerprint}_w{int(window):03d}.npy"
+
+
+def _write_error(path: Path, exc: BaseException) -> StudioError:
+    return StudioError(
+        "Cannot write the render folder",
+        f"Writing {path} failed. Free some disk space or choose another render folder.",
+        repr(exc),
+    )
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _write_error(path, exc) from exc
+
+
+def write_png_atomic(path: Path, frame: np.ndarray) -> None:
+    """Write an ``(H, W, 3)`` uint8 RGB frame as a PNG via a temporary file and a rename."""
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise _write_error(path, ValueError(f"PNG encoding failed for a {frame.shape} frame"))
+    _atomic_bytes(path, buf.tobytes())
+
+
+def read_png(path: Path) -> np.ndarray | None:
+    """An RGB PNG as ``(H, W, 3)`` uint8, or ``None`` if it is missing or unreadable."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def save_window_latents(folder: Path, job_fingerprint: str, window: int, latents: np.ndarray) -> Path:
+    """Persist the final latents of a finished stream window (float32 ``.npy``, atomic)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / latents_filename(job_fingerprint, window)
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(latents, dtype=np.float32), allow_pickle=False)
+    _atomic_bytes(path, buf.getvalue())
+    return path
+
+
+def load_window_latents(folder: Path | None, job_fingerprint: str, window: int) -> np.ndarray | None:
+    """The saved final latents of stream window ``window`` of a job, or ``None``."""
+    if folder is None:
+        return None
+    path = Path(folder) / latents_filename(job_fingerprint, window)
+    if not path.is_file():
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):  # truncated by a crash: render the window again
+        return None
+
+
+class RenderStore:
+    """One job's PNG sequence in a render folder.
+
+    Opening the store for a job drops every frame whose recorded key differs from the key the job
+    gives it now, every frame the job does not render, and saved latents of other jobs; what is
+    left is exactly the frames that can be reused.
+
+    Parameters
+    ----------
+    folder: the render folder (created if missing).
+    job_fingerprint: :meth:`RenderJob.fingerprint` of the job.
+    frames: the job's driving frame indices (``job.frames``).
+    keys: the cache key of each output frame (same order as ``frames``).
+    info: extra JSON-ready facts stored in the manifest (backend name, size, settings).
+    """
+
+    def __init__(
+        self,
+        folder: Path | str,
+        job_fingerprint: str,
+        frames: Sequence[int],
+        keys: Sequence[str],
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.job_fingerprint = job_fingerprint
+        self.frames = tuple(int(i) for i in frames)
+        self.keys = tuple(keys)
+        if len(self.keys) != len(self.frames):
+            raise ValueError("one key per frame")
+        self.info = dict(info or {})
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StudioError(
+                "Cannot create the render folder",
+                f"{self.folder} cannot be created. Choose another render folder.",
+                repr(exc),
+            ) from exc
+        if not os.access(self.folder, os.W_OK):
+            raise StudioError(
+                "Cannot write the render folder",
+                f"{self.folder} is not writable. Choose another render folder.",
+            )
+        self._done: dict[int, str] = {}  # driving index -> key of the PNG on disk
+        self._reconcile()
+
+    # -- manifest -------------------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        """The manifest file of this folder."""
+        return self.folder / MANIFEST
+
+    def _read_manifest(self) -> dict[int, str]:
+        try:
+            d = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            if d.get("version") != MANIFEST_VERSION:
+                return {}
+            return {int(i): str(k) for i, k in d.get("frames", {}).items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}  # missing or broken: nothing on disk is trusted
+
+    def _write_manifest(self) -> None:
+        d = {
+            "version": MANIFEST_VERSION,
+            "app": "xdyna-studio",
+            "job": self.job_fingerprint,
+            "n_frames": len(self.frames),
+            "order": list(self.frames),
+            "complete": self.complete,
+            **self.info,
+            "frames": {str(i): k for i, k in sorted(self._done.items())},
+        }
+        _atomic_bytes(self.manifest_path, json.dumps(d, indent=1).encode("utf-8"))
+
+    def _reconcile(self) -> None:
+        wanted = dict(zip(self.frames, self.keys))
+        recorded = self._read_manifest()
+        for p in self.folder.iterdir():
+            m = _FRAME_RE.match(p.name)
+            if m:
+                i = int(m.group(1))
+                if wanted.get(i) is not None and recorded.get(i) == wanted[i]:
+                    self._done[i] = wanted[i]
+                else:
+                    p.unlink(missing_ok=True)
+                continue
+            m = _LATENTS_RE.match(p.name)
+            if m and m.group(1) != self.job_fingerprint:
+                p.unlink(missing_ok=True)
+            elif p.name.startswith(".") and p.name.endswith(".tmp"):
+                p.unlink(missing_ok=True)  # left over from a crash mid-write
+        self._write_manifest()
+
+    # -- frames ---------------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """Whether every frame of the job is on disk."""
+        return all(i in self._done for i in self.frames)
+
+    def done_positions(self) -> list[int]:
+        """Output positions ``k`` (into ``frames``) whose final PNG is on disk."""
+        return [k for k, i in enumerate(self.frames) if i in self._done]
+
+    def path(self, position: int) -> Path:
+        """The PNG path of output frame ``position``."""
+        return self.folder / frame_filename(self.frames[position])
+
+    def read(self, position: int) -> np.ndarray | None:
+        """Output frame ``position`` from disk, or ``None`` (and forgotten) if it is unreadable."""
+        img = read_png(self.path(position))
+        if img is None:
+            self._done.pop(self.frames[position], None)
+        return img
+
+    def write(self, positions: Sequence[int], frames: np.ndarray) -> None:
+        """Write finished output frames ``positions`` and record them in the manifest."""
+        for k, frame in zip(positions, frames):
+            write_png_atomic(self.path(k), frame)
+            self._done[self.frames[k]] = self.keys[k]
+        self._write_manifest()
+
+    def discard(self) -> None:
+        """Forget every finished frame and this job's saved latents (a render from scratch)."""
+        for p in self.folder.iterdir():
+            if _FRAME_RE.match(p.name) or _LATENTS_RE.match(p.name):
+                p.unlink(missing_ok=True)
+        self._done.clear()
+        self._write_manifest()
+
+    def paths(self) -> list[Path]:
+        """The PNG paths of all output frames in order (finished or not)."""
+        return [self.path(k) for k in range(len(self.frames))]
