@@ -1,0 +1,101 @@
+"""ResNet block of the X-Dyna UNet, with GroupNorm statistics pooled over all frames.
+
+The official ``ResnetBlock3D`` (and the UNet's ``conv_norm_out``) apply a plain
+``torch.nn.GroupNorm`` to 5-D ``(batch, C, frames, h, w)`` tensors, because
+``use_inflated_groupnorm`` is left at False. Their mean and variance are therefore computed
+over every frame of the call, the clean reference frame included: changing one frame changes
+the normalised features of all others. That coupling is part of the trained model, so it is
+reproduced exactly here; it is also why the reference frame has to run inside every window's
+forward pass (its features depend on the window's noisy frames and on t).
+
+Everything in :mod:`studio.backends.xdyna.unet3d` runs on ``(batch * frames, C, h, w)`` tensors
+(frames of one batch element contiguous) so convolutions, spatial attention and the motion
+modules need no layout changes; :class:`FramePooledGroupNorm` computes the pooled statistics
+directly in that layout.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_EXACT_DTYPES = (torch.float32, torch.float64)
+
+
+class FramePooledGroupNorm(nn.GroupNorm):
+    """GroupNorm over ``(channels-in-group, frames, h, w)`` for inputs laid out as ``(b*f, C, h, w)``.
+
+    Numerically the same as ``nn.GroupNorm`` applied to the ``(b, C, f, h, w)`` tensor. Weight and
+    bias keys are those of ``nn.GroupNorm``. Statistics are computed in float32 for half inputs.
+    """
+
+    def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:  # type: ignore[override]
+        """Normalise ``hidden_states`` (batch * num_frames, C, h, w) with per-(batch, group) statistics."""
+        rows, channels, height, width = hidden_states.shape
+        batch, groups = rows // num_frames, self.num_groups
+        per_group = channels // groups
+        grouped = hidden_states.reshape(batch, num_frames, groups, per_group * height * width)
+        if hidden_states.dtype not in _EXACT_DTYPES:
+            grouped = grouped.float()
+        var, mean = torch.var_mean(grouped, dim=(1, 3), correction=0, keepdim=True)  # (b, 1, g, 1)
+        scale = torch.rsqrt(var + self.eps)  # (b, 1, g, 1)
+        if self.affine:
+            scale = scale * self.weight.view(1, 1, groups, per_group).to(scale.dtype)  # (b, 1, g, cg)
+            shift = self.bias.view(1, 1, groups, per_group).to(scale.dtype) - mean * scale
+        else:
+            shift = -mean * scale
+            scale, shift = scale.expand(-1, -1, -1, per_group), shift.expand(-1, -1, -1, per_group)
+        dtype = hidden_states.dtype
+        scale = scale.reshape(batch, 1, channels, 1).to(dtype)
+        shift = shift.reshape(batch, 1, channels, 1).to(dtype)
+        video = hidden_states.reshape(batch, num_frames, channels, height * width)
+        return torch.addcmul(shift, video, scale).view(rows, channels, height, width)
+
+
+class ResnetBlock3D(nn.Module):
+    """SD ResNet block applied per frame, except that ``norm1``/``norm2`` pool over frames.
+
+    ``norm1 -> SiLU -> conv1 -> + time_emb_proj(SiLU(temb)) -> norm2 -> SiLU -> conv2``, plus the
+    (1x1 ``conv_shortcut``) input, divided by ``output_scale_factor``. Keys match the official
+    checkpoint: ``norm1, conv1, time_emb_proj, norm2, conv2[, conv_shortcut]``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        temb_channels: int,
+        groups: int,
+        eps: float,
+        output_scale_factor: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.output_scale_factor = output_scale_factor
+        self.norm1 = FramePooledGroupNorm(groups, in_channels, eps=eps, affine=True)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.time_emb_proj = nn.Linear(temb_channels, out_channels)
+        self.norm2 = FramePooledGroupNorm(groups, out_channels, eps=eps, affine=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.conv_shortcut = (
+            nn.Conv2d(in_channels, out_channels, kernel_size=1) if in_channels != out_channels else None
+        )
+
+    def forward(self, hidden_states: torch.Tensor, temb: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """``hidden_states`` (b*f, C_in, h, w), ``temb`` (b, temb_channels) -> (b*f, C_out, h, w)."""
+        residual = hidden_states
+        hidden_states = F.silu(self.norm1(hidden_states, num_frames))
+        hidden_states = self.conv1(hidden_states)
+        rows, channels, height, width = hidden_states.shape
+        time = self.time_emb_proj(F.silu(temb))  # (b, C_out), one per batch element for all its frames
+        hidden_states = (
+            hidden_states.view(rows // num_frames, num_frames, channels, height, width) + time[:, None, :, None, None]
+        ).view(rows, channels, height, width)
+        hidden_states = F.silu(self.norm2(hidden_states, num_frames))
+        hidden_states = self.conv2(hidden_states)
+        if self.conv_shortcut is not None:
+            residual = self.conv_shortcut(residual)
+        output = residual + hidden_states
+        if self.output_scale_factor != 1.0:
+            output = output / self.output_scale_factor
+        return output
