@@ -1,0 +1,180 @@
+"""Build every X-Dyna model from its config and checkpoint (see :mod:`.layout` for the files).
+
+Models are created with empty (meta) parameters and the checkpoint tensors are assigned into
+them through :func:`.loading.load_into`, so a mismatch names the file and the keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from studio.backends.xdyna.layout import WeightSources
+from studio.backends.xdyna.loading import empty_parameters, load_into, read_state_dict
+from studio.backends.xdyna.resampler import OFFICIAL_KWARGS, Resampler
+from studio.core.errors import StudioError
+
+#: ``configs/x_dyna.yaml`` motion-module settings of the release (AnimateDiff v1 layout).
+OFFICIAL_MOTION_MODULE_KWARGS: dict[str, Any] = {
+    "num_attention_heads": 8,
+    "num_transformer_block": 1,
+    "attention_block_types": ["Temporal_Self", "Temporal_Self"],
+    "temporal_position_encoding": True,
+    "temporal_position_encoding_max_len": 24,
+    "temporal_attention_dim_div": 1,
+    "zero_initialize": True,
+    "cross_id": True,
+}
+
+#: Names used by diffusers < 0.14 inside VAE attention blocks.
+_VAE_LEGACY = {".query.": ".to_q.", ".key.": ".to_k.", ".value.": ".to_v.", ".proj_attn.": ".to_out.0."}
+
+
+def read_config(path: Path) -> dict:
+    """A JSON config as a dict, or a StudioError naming the file."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise StudioError("Cannot read model config", f"{path} is missing or not valid JSON.", str(err)) from err
+
+
+@dataclass
+class Components:
+    """Every model the pipeline runs, on the CPU in the checkpoint dtype until moved."""
+
+    unet: nn.Module
+    controlnet: nn.Module
+    controlnet_face: nn.Module | None
+    vae: nn.Module
+    text_encoder: nn.Module
+    tokenizer: Any
+    image_encoder: nn.Module
+    image_proj: Resampler
+
+
+def build_controlnet(config: dict, sd: dict | None, source: Path | str) -> nn.Module:
+    """A diffusers ``ControlNetModel`` from a release config (3 or 6 conditioning channels)."""
+    from diffusers import ControlNetModel
+
+    cfg = {k: v for k, v in config.items() if not k.startswith("_")}
+    with empty_parameters():
+        model = ControlNetModel.from_config(cfg)
+    return model if sd is None else load_into(model, sd, source)
+
+
+def build_unet(sd_unet_config: dict, motion_module_kwargs: dict | None, sd: dict | None, source) -> nn.Module:
+    """The X-Dyna UNet3D (SD1.5 config + motion modules) with the release checkpoint."""
+    try:
+        from studio.backends.xdyna.unet3d import XDynaUNet3D
+    except ImportError as err:
+        raise StudioError(
+            "X-Dyna UNet unavailable", "studio.backends.xdyna.unet3d could not be imported.", str(err)
+        ) from err
+    with empty_parameters():
+        model = XDynaUNet3D.from_config(sd_unet_config, motion_module_kwargs)
+    return model if sd is None else load_into(model, sd, source)
+
+
+def build_resampler(kwargs: dict, sd: dict | None, source) -> Resampler:
+    """The IP-Adapter-Plus projection with ``kwargs`` (see :data:`OFFICIAL_KWARGS`)."""
+    with empty_parameters():
+        model = Resampler(**kwargs)
+    return model if sd is None else load_into(model, sd, source)
+
+
+def build_vae(config: dict, sd: dict | None, source) -> nn.Module:
+    """diffusers ``AutoencoderKL`` (legacy attention names are renamed on load)."""
+    from diffusers import AutoencoderKL
+
+    with empty_parameters():
+        model = AutoencoderKL.from_config({k: v for k, v in config.items() if not k.startswith("_")})
+    return model if sd is None else load_into(model, sd, source, renames=_VAE_LEGACY)
+
+
+def build_text_encoder(config_path: Path, sd: dict | None, source) -> nn.Module:
+    """transformers ``CLIPTextModel`` (SD1.5 text encoder)."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = CLIPTextConfig.from_json_file(str(config_path))
+    with empty_parameters():
+        model = CLIPTextModel(config)
+    return model if sd is None else load_into(model, sd, source, prefixes=("text_model.",))
+
+
+def build_image_encoder(config_path: Path, sd: dict | None, source) -> nn.Module:
+    """transformers ``CLIPVisionModelWithProjection`` (IP-Adapter's ViT-H/14)."""
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = CLIPVisionConfig.from_json_file(str(config_path))
+    with empty_parameters():
+        model = CLIPVisionModelWithProjection(config)
+    return model if sd is None else load_into(model, sd, source, prefixes=("vision_model.",))
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """The SD1.5 ``CLIPTokenizer`` (json/txt files only, nothing executable)."""
+    from transformers import CLIPTokenizer
+
+    try:
+        return CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise StudioError("Cannot read the tokenizer", f"{folder} holds no usable CLIP tokenizer.", str(err)) from err
+
+
+def resampler_kwargs_for(src: WeightSources, image_encoder_hidden: int, given: dict | None) -> dict:
+    """Resampler hyper-parameters: explicit > converted manifest > official (with the encoder width)."""
+    if given is not None:
+        return dict(given)
+    if src.manifest.get("resampler_kwargs"):
+        return dict(src.manifest["resampler_kwargs"])
+    return {**OFFICIAL_KWARGS, "embedding_dim": image_encoder_hidden}
+
+
+def load_components(
+    src: WeightSources,
+    face: bool | None = None,
+    resampler_kwargs: dict | None = None,
+    motion_module_kwargs: dict | None = None,
+) -> Components:
+    """Read and check every component. ``face=None`` loads the S-Face ControlNet if present."""
+    required = ["unet", "controlnet", "vae", "text_encoder", "image_encoder", "image_proj"]
+    if face:
+        required.append("controlnet_face")
+    if any(not src.has(n) for n in required) or src.tokenizer is None:
+        raise StudioError(
+            "X-Dyna weights incomplete",
+            f"Some files are missing under {src.root}: " + "; ".join(src.missing),
+            "\n".join(src.missing),
+        )
+    w, c = src.weights, src.configs
+    if motion_module_kwargs is None:
+        motion_module_kwargs = src.manifest.get("motion_module_kwargs") or OFFICIAL_MOTION_MODULE_KWARGS
+    image_encoder = build_image_encoder(c["image_encoder"], read_state_dict(w["image_encoder"]), w["image_encoder"])
+    proj_key = None if src.converted else "image_proj"
+    kwargs = resampler_kwargs_for(src, image_encoder.config.hidden_size, resampler_kwargs)
+    image_proj = build_resampler(kwargs, read_state_dict(w["image_proj"], proj_key), w["image_proj"])
+    controlnet_face = None
+    if face or (face is None and src.has("controlnet_face")):
+        controlnet_face = build_controlnet(
+            read_config(c["controlnet_face"]), read_state_dict(w["controlnet_face"]), w["controlnet_face"]
+        )
+    return Components(
+        unet=build_unet(read_config(c["unet"]), motion_module_kwargs, read_state_dict(w["unet"]), w["unet"]),
+        controlnet=build_controlnet(read_config(c["controlnet"]), read_state_dict(w["controlnet"]), w["controlnet"]),
+        controlnet_face=controlnet_face,
+        vae=build_vae(read_config(c["vae"]), read_state_dict(w["vae"]), w["vae"]),
+        text_encoder=build_text_encoder(c["text_encoder"], read_state_dict(w["text_encoder"]), w["text_encoder"]),
+        tokenizer=load_tokenizer(src.tokenizer),
+        image_encoder=image_encoder,
+        image_proj=image_proj,
+    )
+
+
+def to_device(module: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
+    """Move a loaded module to ``device``/``dtype`` in eval mode."""
+    return module.to(device=device, dtype=dtype).eval()
