@@ -1,0 +1,85 @@
+"""The draft backend: animates the reference photo by warping it along the driving skeleton.
+
+No model weights, no GPU: a one-time setup per reference photo (segmentation, background
+fill, rig), then tens of frames per second on a laptop CPU. It streams frames to its caller
+exactly like the X-Dyna backend does, in chunks, checking the cancel token between them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from studio.backends.draft.motion import driving_poses
+from studio.backends.draft.prepare import prepare_rig
+from studio.backends.draft.rig import Rig
+from studio.backends.draft.warp import render_pose
+from studio.core.backend import Capabilities
+from studio.core.cancel import CancelToken
+from studio.core.errors import StudioError
+from studio.core.events import FramesReady, Progress, RenderEvent
+from studio.core.jobs import RenderJob
+
+CHUNK = 8
+
+
+class DraftBackend:
+    """Weight-free renderer (see the module docstring). Keeps the rig of the last reference
+    photo, so re-rendering after a pose edit skips the setup."""
+
+    name = "draft"
+    capabilities = Capabilities(needs_weights=False, step_previews=False, independent_frames=True)
+
+    def __init__(self, chunk: int = CHUNK) -> None:
+        if chunk < 1:
+            raise StudioError("Invalid chunk size", f"The draft chunk size must be at least 1 (got {chunk}).")
+        self.chunk = chunk
+        self._lock = threading.Lock()
+        self._cached: tuple[str, Rig] | None = None
+
+    def available(self) -> tuple[bool, str]:
+        """Always available: needs only numpy, OpenCV and MediaPipe."""
+        return True, "ready (no model weights needed)"
+
+    def load(self) -> None:
+        """Nothing to load; present for symmetry with backends that hold weights."""
+
+    def rig_for(self, job: RenderJob) -> Rig:
+        """The rig for ``job``'s reference photo and size (built once, then reused)."""
+        key = "|".join((
+            job.reference_fingerprint(),
+            job.reference_pose.fingerprint() if job.reference_pose is not None else "detect",
+            f"{job.settings.width}x{job.settings.height}",
+        ))
+        with self._lock:
+            if self._cached is not None and self._cached[0] == key:
+                return self._cached[1]
+        rig = prepare_rig(job.reference, job.reference_pose, job.settings.width, job.settings.height)
+        with self._lock:
+            self._cached = (key, rig)
+        return rig
+
+    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
+        """Yield ``Progress`` and ``FramesReady`` (``chunk`` frames at a time) for ``job``.
+
+        Raises :class:`~studio.core.errors.StudioError` for unusable inputs and
+        :class:`~studio.core.errors.RenderCancelled` when ``cancel`` is set (checked before the
+        setup and before every chunk)."""
+        n = job.n_frames
+        if n == 0:
+            raise StudioError("Nothing to render", "The render job has no frames. Choose a frame range.")
+        cancel.raise_if_cancelled()
+        yield Progress(0, n, "setup", "Preparing the reference photo")
+        t0 = time.perf_counter()
+        rig = self.rig_for(job)
+        poses = driving_poses(job, rig.ref_pose)
+        yield Progress(0, n, "render", f"Setup took {time.perf_counter() - t0:.2f} s")
+        for start in range(0, n, self.chunk):
+            cancel.raise_if_cancelled()
+            stop = min(start + self.chunk, n)
+            frames = np.stack([render_pose(rig, poses[k]) for k in range(start, stop)])
+            yield FramesReady(tuple(range(start, stop)), frames)
+            yield Progress(stop, n, "render")

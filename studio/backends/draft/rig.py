@@ -1,0 +1,208 @@
+"""One-time setup per reference photo: split the person into body-part layers, cover each with a
+triangle mesh, and bind the mesh vertices to the bones (linear blend skinning weights).
+
+Each part (legs, torso, head, arms) gets its own mesh and its own RGBA texture, so limbs that
+touch the torso in the photo separate cleanly when they move, while the vertices around the
+joint that attaches a part to the torso (shoulder, hip, neck) blend the two bones' motion and
+deform identically in both meshes: the body bends there without tearing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from studio.backends.draft.skeleton import (
+    ATTACHMENTS,
+    BONE_INDEX,
+    BONES,
+    L_HIP,
+    L_SHOULDER,
+    NECK,
+    PARTS,
+    R_HIP,
+    R_SHOULDER,
+    bone_segments,
+    segment_distance,
+)
+
+
+@dataclass(frozen=True)
+class PartMesh:
+    """The mesh of one body part.
+
+    ``tex`` is the part's premultiplied RGBA texture (the reference pixels where the part is,
+    transparent elsewhere); ``tris`` index into the rig's global vertex array.
+    """
+
+    name: str
+    tex: np.ndarray  # (H, W, 4) uint8, premultiplied alpha
+    tris: np.ndarray  # (T, 3) int32
+
+
+@dataclass(frozen=True)
+class Rig:
+    """A reference photo bound to its skeleton, ready to be posed.
+
+    Attributes
+    ----------
+    ref_pose: ``(18, 2)`` complete reference pose in render pixels.
+    vertices: ``(V, 2)`` rest positions of all parts' mesh vertices (render pixels).
+    weights: ``(V, n_bones)`` skinning weights, rows sum to 1.
+    parts: the part meshes, back to front.
+    background: ``(H, W, 3)`` uint8 reference with the person removed and the hole filled.
+    cell: the mesh grid spacing in pixels.
+    """
+
+    ref_pose: np.ndarray
+    vertices: np.ndarray
+    weights: np.ndarray
+    parts: tuple[PartMesh, ...]
+    background: np.ndarray
+    cell: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the render frame."""
+        h, w = self.background.shape[:2]
+        return w, h
+
+
+def body_scale(ref: np.ndarray) -> float:
+    """The neck-to-mid-hip distance in pixels: the unit for widths and blend radii."""
+    return float(max(np.linalg.norm((ref[R_HIP] + ref[L_HIP]) / 2 - ref[NECK]), 8.0))
+
+
+def _torso_polygon(ref: np.ndarray) -> np.ndarray:
+    return np.array([ref[R_SHOULDER], ref[NECK], ref[L_SHOULDER], ref[L_HIP], ref[R_HIP]])
+
+
+def _distance_maps(ref: np.ndarray, w: int, h: int) -> dict[str, np.ndarray]:
+    """Per part, a full-frame map of the distance (pixels) to the part's bones."""
+    segs = bone_segments(ref)
+    out: dict[str, np.ndarray] = {}
+    for part in PARTS:
+        canvas = np.full((h, w), 255, np.uint8)
+        if part == "torso":
+            cv2.fillPoly(canvas, [np.round(_torso_polygon(ref) * 16).astype(np.int32)], 0, cv2.LINE_8, 4)
+        for i, bone in enumerate(BONES):
+            if bone.part != part:
+                continue
+            a, b = segs[i]
+            cv2.line(canvas, tuple(np.round(a * 16).astype(int)), tuple(np.round(b * 16).astype(int)),
+                     0, 1, cv2.LINE_8, 4)
+        out[part] = cv2.distanceTransform(canvas, cv2.DIST_L2, 5)
+    return out
+
+
+def part_labels(ref: np.ndarray, w: int, h: int) -> np.ndarray:
+    """``(H, W)`` index into :data:`PARTS` of the nearest part at every pixel."""
+    maps = _distance_maps(ref, w, h)
+    stack = np.stack([maps[p] for p in PARTS])
+    # Ties (e.g. inside the torso polygon) go to the part drawn later, i.e. in front.
+    return (len(PARTS) - 1 - np.argmin(stack[::-1], axis=0)).astype(np.uint8)
+
+
+def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    x = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+    y = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+    return img[y, x]
+
+
+def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.ndarray) -> np.ndarray:
+    """``(N, n_bones)`` weights of the vertices ``pts`` of ``part``.
+
+    Each bone weighs ``exp(-(d/sigma)^2)`` by the vertex's distance ``d`` to it, but only the
+    part's own bones count fully; a bone of a neighbouring part counts only near the joint the
+    two parts share (so an arm resting against the torso does not drag the torso along).
+    """
+    scale = body_scale(ref)
+    sigma = 0.09 * scale
+    r_in, r_out = 0.12 * scale, 0.3 * scale
+    segs = bone_segments(ref)
+    d = np.empty((len(pts), len(BONES)))
+    for i, bone in enumerate(BONES):
+        d[:, i] = _sample(torso_dist, pts) if bone.kind == "torso" else segment_distance(pts, *segs[i])
+    w = np.exp(-((d / sigma) ** 2))
+    gate = np.zeros_like(w)
+    for i, bone in enumerate(BONES):
+        if bone.part == part:
+            gate[:, i] = 1.0
+    # Neighbouring parts blend in only near their shared joint.
+    for child, (parent, joint, parent_bone, child_bone) in ATTACHMENTS.items():
+        if part not in (child, parent):
+            continue
+        other = BONE_INDEX[child_bone] if part == parent else BONE_INDEX[parent_bone]
+        dj = np.hypot(*(pts - ref[joint]).T)
+        gate[:, other] = np.clip((r_out - dj) / (r_out - r_in), 0.0, 1.0)
+    w *= gate
+    total = w.sum(1, keepdims=True)
+    # Vertices far from every bone of their part follow its nearest bone.
+    own = np.where(gate >= 1.0, d, np.inf)
+    nearest = np.argmin(own, axis=1)
+    lonely = total[:, 0] < 1e-6
+    w[lonely] = 0.0
+    w[lonely, nearest[lonely]] = 1.0
+    total[lonely] = 1.0
+    return w / total
+
+
+def _grid_cells(region: np.ndarray, cell: int) -> np.ndarray:
+    """``(rows, cols)`` bool: grid cells that contain any pixel of ``region``."""
+    h, w = region.shape
+    rows, cols = -(-h // cell), -(-w // cell)
+    pad = np.zeros((rows * cell, cols * cell), bool)
+    pad[:h, :w] = region
+    return pad.reshape(rows, cell, cols, cell).any(axis=(1, 3))
+
+
+def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: np.ndarray,
+              cell: int | None = None) -> Rig:
+    """Bind the person in ``rgb`` (soft mask ``alpha`` in [0, 1]) to the complete reference pose
+    ``ref`` (render pixels)."""
+    h, w = alpha.shape
+    if cell is None:
+        cell = int(np.clip(round(min(w, h) / 32), 6, 32))
+    labels = part_labels(ref, w, h)
+    torso_dist = _distance_maps(ref, w, h)["torso"]
+    person = alpha > 0.02
+    margin = np.ones((2 * cell + 1, 2 * cell + 1), np.uint8)
+    feather = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    gy, gx = np.mgrid[0 : -(-h // cell) + 1, 0 : -(-w // cell) + 1]
+    cols1 = gx.shape[1]
+
+    vertices: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    parts: list[PartMesh] = []
+    n_vert = 0
+    for k, part in enumerate(PARTS):
+        region = ((labels == k) & person).astype(np.uint8)
+        if not region.any():
+            continue
+        # A 2-pixel overlap into neighbouring parts hides seams; front layers cover it.
+        part_alpha = alpha * cv2.dilate(region, feather).astype(np.float32)
+        cells = _grid_cells(cv2.dilate(region, margin) > 0, cell)
+        ci, cj = np.nonzero(cells)
+        corners = np.stack([ci * cols1 + cj, ci * cols1 + cj + 1,
+                            (ci + 1) * cols1 + cj, (ci + 1) * cols1 + cj + 1], axis=1)
+        used, inverse = np.unique(corners, return_inverse=True)
+        local = inverse.reshape(-1, 4).astype(np.int32) + n_vert
+        tris = np.concatenate([local[:, [0, 1, 3]], local[:, [0, 3, 2]]])
+        pts = np.stack([gx.ravel()[used], gy.ravel()[used]], axis=1).astype(np.float64) * cell
+        vertices.append(pts)
+        weights.append(skin_weights(part, pts, ref, torso_dist))
+        n_vert += len(pts)
+        a8 = np.round(part_alpha * 255).astype(np.uint8)
+        tex = np.dstack([np.round(rgb * part_alpha[..., None]).astype(np.uint8), a8])
+        parts.append(PartMesh(part, tex, tris))
+    return Rig(
+        ref_pose=np.asarray(ref, np.float64),
+        vertices=np.concatenate(vertices),
+        weights=np.concatenate(weights),
+        parts=tuple(parts),
+        background=np.ascontiguousarray(background),
+        cell=cell,
+    )
