@@ -112,9 +112,13 @@ def face_anchors_from_ibug68(lmks: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     Eye centres are the means of the 0-based slices ``lmks[43:48]`` (subject's left eye) and
     ``lmks[37:42]`` (right eye), the mouth the mean of ``lmks[49:68]``; the box is the landmark
     extent. Values are not rounded here (:func:`studio.extract.sface.sface_images` rounds).
+    The landmarks' float dtype is kept (face_alignment returns float32), so means and the box
+    are computed in the same precision as in the original code.
     """
-    lmks = np.asarray(lmks, np.float64)
+    lmks = np.asarray(lmks)
+    if not np.issubdtype(lmks.dtype, np.floating):
+        lmks = lmks.astype(np.float32)
     if lmks.shape != (68, 2):
         raise ValueError(f"expected (68, 2) landmarks, got {lmks.shape}")
-    box = np.array([lmks[:, 0].min(), lmks[:, 1].min(), lmks[:, 0].max(), lmks[:, 1].max()])
+    box = np.array([lmks[:, 0].min(), lmks[:, 1].min(), lmks[:, 0].max(), lmks[:, 1].max()], lmks.dtype)
     return box, lmks[43:48].mean(axis=0), lmks[37:42].mean(axis=0), lmks[49:68].mean(axis=0)

@@ -72,6 +72,15 @@ class MediaPipeDetector:
         body model sees it (the model itself works at 256 px).
     hand_crop, face_crop:
         The side in pixels of the crops handed to the hand and face models.
+    min_confidence:
+        Detection and tracking confidence thresholds of the MediaPipe models.
+    hand_retry:
+        In video mode, after a hand was lost the (slow) palm detector is retried only on every
+        ``hand_retry``-th frame; a tracked hand is followed on every frame.
+    count_people_every:
+        Every this many frames a full-range face detector counts the people on the (downscaled)
+        frame; more than one face marks the following frames as having several people
+        (``n_people > 1``). 0 disables counting. Static image mode counts on every image.
     """
 
     def __init__(
@@ -85,6 +94,8 @@ class MediaPipeDetector:
         hand_crop: int = 160,
         face_crop: int = 192,
         min_confidence: float = 0.5,
+        hand_retry: int = 3,
+        count_people_every: int = 10,
     ) -> None:
         if model_complexity not in (0, 1, 2):
             raise StudioError(
@@ -100,7 +111,7 @@ class MediaPipeDetector:
         self._pose = mp.solutions.pose.Pose(
             static_image_mode=static_image_mode,
             model_complexity=model_complexity,
-            smooth_landmarks=not static_image_mode,
+            smooth_landmarks=False,  # our own One-Euro filter smooths (raw kept)
             min_detection_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
         )
@@ -118,6 +129,16 @@ class MediaPipeDetector:
             ]
             if hands
             else []
+        )
+        self.hand_retry = max(1, int(hand_retry))
+        self.count_people_every = max(0, int(count_people_every))
+        self._frame_no = 0
+        self._hand_lost_at = [-(10**9), -(10**9)]
+        self._people = 1
+        self._counter = (
+            mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
+            if self.count_people_every or static_image_mode
+            else None
         )
         self._face = (
             mp.solutions.face_mesh.FaceMesh(
@@ -138,16 +159,23 @@ class MediaPipeDetector:
         frame = _check_frame(frame_rgb)
         h, w = frame.shape[:2]
         det = FrameDetection()
+        frame_no = self._frame_no
+        self._frame_no += 1
         pts, vis = self._detect_body(frame)
         if pts is None:
             return det
-        det.n_people = 1
+        det.n_people = self._count_people(frame, frame_no)
         det.body, det.body_conf = openpose18_from_blazepose(pts, vis)
         px = pts * np.array([w, h], np.float32)  # BlazePose landmarks in pixels
         for side, model in enumerate(self._hands):
+            lost_for = frame_no - self._hand_lost_at[side]
+            if not self.static_image_mode and 0 < lost_for < self.hand_retry:
+                continue  # lost recently: the palm detector is retried a few frames later
             found = self._detect_hand(frame, model, px, vis, side)
             if found is not None:
                 det.hands[side], det.hands_conf[side] = found
+            elif lost_for >= self.hand_retry or self.static_image_mode:
+                self._hand_lost_at[side] = frame_no
         if self._face is not None:
             found_face = self._detect_face(frame, px, vis)
             if found_face is not None:
@@ -156,17 +184,21 @@ class MediaPipeDetector:
 
     def reset(self) -> None:
         """Drop tracking state (called at shot cuts)."""
-        for model in (self._pose, *self._hands, self._face):
+        self._hand_lost_at = [-(10**9), -(10**9)]
+        self._people = 1
+        self._frame_no = 0
+        for model in (self._pose, *self._hands, self._face, self._counter):
             if model is not None:
                 model.reset()
 
     def close(self) -> None:
         """Release the MediaPipe graphs."""
-        for model in (self._pose, *self._hands, self._face):
+        for model in (self._pose, *self._hands, self._face, self._counter):
             if model is not None:
                 model.close()
         self._hands = []
         self._face = None
+        self._counter = None
 
     def __enter__(self) -> "MediaPipeDetector":
         return self
@@ -192,6 +224,21 @@ class MediaPipeDetector:
         pts = np.array([(p.x, p.y) for p in lm], np.float32)
         vis = np.clip(np.array([p.visibility for p in lm], np.float32), 0.0, 1.0)
         return pts, vis
+
+    def _count_people(self, frame: np.ndarray, frame_no: int) -> int:
+        """How many people are on the frame (re-counted every ``count_people_every`` frames)."""
+        import cv2
+
+        if self._counter is None:
+            return 1
+        if self.static_image_mode or frame_no % max(1, self.count_people_every) == 0:
+            h, w = frame.shape[:2]
+            scale = min(1.0, 320.0 / max(h, w))
+            small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA) if scale < 1.0 else frame
+            res = self._counter.process(small)
+            self._people = max(1, len(res.detections or []))
+        return self._people
 
     def _detect_hand(self, frame: np.ndarray, model: Any, px: np.ndarray, vis: np.ndarray,
                      side: int) -> tuple[np.ndarray, np.ndarray] | None:

@@ -1,0 +1,264 @@
+"""Video -> PoseTrack + FaceTrack: detection loop, cut handling, gap filling, smoothing, caching."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.cancel import CancelToken
+from studio.core.errors import RenderCancelled, StudioError
+from studio.core.tracks import FLAG_CUT, FaceTrack, PoseTrack
+from studio.extract.assemble import tracks_from_detections
+from studio.extract.detector import FrameDetection, PoseDetector
+from studio.extract.postprocess import (
+    fill_face_gaps, fill_pose_gaps, frame_thumbnail, is_cut, smooth_face, smooth_pose,
+)
+
+#: Bump when detection or post-processing changes results, so cached tracks are recomputed.
+EXTRACTOR_VERSION = "1"
+RESULT_FORMAT = "studio-extraction"
+
+ProgressFn = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Settings of one extraction (all part of the cache key).
+
+    hands, face: run the hand / face models. smoothing: One-Euro filter the tracks (the raw
+    tracks are kept too). min_cutoff, beta: One-Euro parameters. max_gap: longest run of missing
+    frames filled by interpolation. cut_threshold: grey-level difference that marks a shot cut.
+    pose_max_side: frames are downscaled to this longer side for the body model.
+    """
+
+    hands: bool = True
+    face: bool = True
+    smoothing: bool = True
+    min_cutoff: float = 2.0
+    beta: float = 40.0
+    max_gap: int = 8
+    cut_threshold: float = 40.0
+    pose_max_side: int = 512
+
+    def key(self) -> str:
+        """A short stable hash of the options."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
+class ExtractionResult:
+    """Tracks of one clip: cleaned (``pose``, ``face``) and as detected (``raw_pose``, ``raw_face``).
+
+    ``failed_frames`` lists frames where the detector raised (treated as empty);
+    ``seconds`` is the time detection took (0 for a cache hit); ``source`` the video path if any.
+    """
+
+    pose: PoseTrack
+    face: FaceTrack
+    raw_pose: PoseTrack
+    raw_face: FaceTrack
+    options: ExtractOptions = field(default_factory=ExtractOptions)
+    failed_frames: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    source: str = ""
+    from_cache: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (see :meth:`from_dict`)."""
+        return {
+            "format": RESULT_FORMAT,
+            "extractor_version": EXTRACTOR_VERSION,
+            "source": self.source,
+            "options": asdict(self.options),
+            "failed_frames": list(self.failed_frames),
+            "seconds": self.seconds,
+            "pose": self.pose.to_dict(),
+            "face": self.face.to_dict(),
+            "raw_pose": self.raw_pose.to_dict(),
+            "raw_face": self.raw_face.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "ExtractionResult":
+        """Inverse of :meth:`to_dict`; raises :class:`StudioError` on anything else."""
+        if not isinstance(d, dict) or d.get("format") != RESULT_FORMAT:
+            raise StudioError(
+                "Not a track file",
+                "The file is not a studio extraction result; create one with 'studio extract VIDEO -o FILE'.",
+            )
+        try:
+            opts = ExtractOptions(**d.get("options", {}))
+        except TypeError as exc:
+            raise StudioError("Invalid track file", "The extraction options in the file are not recognised.",
+                              repr(exc)) from exc
+        return cls(
+            pose=PoseTrack.from_dict(d.get("pose")), face=FaceTrack.from_dict(d.get("face")),
+            raw_pose=PoseTrack.from_dict(d.get("raw_pose")), raw_face=FaceTrack.from_dict(d.get("raw_face")),
+            options=opts, failed_frames=[int(i) for i in d.get("failed_frames", [])],
+            seconds=float(d.get("seconds", 0.0)), source=str(d.get("source", "")),
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the result as JSON."""
+        p = Path(path)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps(self.to_dict()), encoding="utf-8")
+        except OSError as exc:
+            raise StudioError(f"Cannot write {p.name}", f"Could not write the tracks to {p}.", repr(exc)) from exc
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExtractionResult":
+        """Read a result written by :meth:`save`."""
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise StudioError(f"Cannot read {p.name}", f"{p} could not be opened.", repr(exc)) from exc
+        except ValueError as exc:
+            raise StudioError(f"Cannot read {p.name}", f"{p} is not valid JSON.", repr(exc)) from exc
+        return cls.from_dict(data)
+
+
+def postprocess(raw_pose: PoseTrack, raw_face: FaceTrack, options: ExtractOptions
+                ) -> tuple[PoseTrack, FaceTrack]:
+    """Gap filling then (optionally) smoothing; the raw tracks are not modified."""
+    pose = fill_pose_gaps(raw_pose, options.max_gap)
+    face = fill_face_gaps(raw_face, options.max_gap)
+    if options.smoothing:
+        pose = smooth_pose(pose, min_cutoff=options.min_cutoff, beta=options.beta)
+        face = smooth_face(face, min_cutoff=options.min_cutoff, beta=options.beta)
+    return pose, face
+
+
+def _default_detector(options: ExtractOptions) -> PoseDetector:
+    from studio.extract.mp_detector import MediaPipeDetector
+
+    return MediaPipeDetector(static_image_mode=False, hands=options.hands, face=options.face,
+                             pose_max_side=options.pose_max_side)
+
+
+def extract_frames(
+    frames: Iterable[np.ndarray],
+    fps: float,
+    size: tuple[int, int],
+    *,
+    total: int | None = None,
+    detector: PoseDetector | None = None,
+    options: ExtractOptions | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> ExtractionResult:
+    """Detect one person on every frame of a clip.
+
+    Parameters
+    ----------
+    frames: RGB ``(H, W, 3)`` uint8 frames in order; ``size`` is ``(W, H)``.
+    fps: the clip's frame rate (timestamps, smoothing).
+    total: the frame count if known (for progress).
+    detector: a :class:`PoseDetector`; by default a video-mode MediaPipe detector (closed after).
+    progress: called as ``progress(done, total)`` after every frame.
+    cancel: checked before every frame; raises :class:`RenderCancelled` when set.
+
+    Frames without a person, with several people, or after a cut never raise: they are flagged
+    in the tracks (a detector exception on one frame is recorded in ``failed_frames``).
+    """
+    options = options or ExtractOptions()
+    w, h = int(size[0]), int(size[1])
+    if w <= 0 or h <= 0 or not fps or fps <= 0:
+        raise StudioError("Invalid clip", f"Size {w}x{h} and fps {fps} must be positive.")
+    own = detector is None
+    det = _default_detector(options) if own else detector
+    dets: list[FrameDetection] = []
+    cuts: list[int] = []
+    failed: list[int] = []
+    prev_thumb = None
+    t0 = time.perf_counter()
+    try:
+        for i, frame in enumerate(frames):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            a = np.asarray(frame)
+            if a.shape != (h, w, 3):
+                raise StudioError(
+                    "Frame size changed",
+                    f"Frame {i} is {a.shape[1]}x{a.shape[0]} but the clip is {w}x{h}. "
+                    "Re-encode the video with a constant frame size.",
+                )
+            thumb = frame_thumbnail(a)
+            if is_cut(prev_thumb, thumb, options.cut_threshold):
+                cuts.append(i)
+                det.reset()
+            prev_thumb = thumb
+            try:
+                dets.append(det.detect(a, i / fps))
+            except (StudioError, RenderCancelled):
+                raise
+            except Exception:  # noqa: BLE001 - one bad frame must not end the extraction
+                failed.append(i)
+                dets.append(FrameDetection())
+                det.reset()
+            if progress is not None:
+                progress(i + 1, total)
+    finally:
+        if own:
+            det.close()
+    seconds = time.perf_counter() - t0
+    raw_pose, raw_face = tracks_from_detections(dets, w, h, fps)
+    for i in cuts:
+        raw_pose.flags[i] |= FLAG_CUT
+        raw_face.flags[i] |= FLAG_CUT
+    pose, face = postprocess(raw_pose, raw_face, options)
+    return ExtractionResult(pose, face, raw_pose, raw_face, options, failed, seconds)
+
+
+def cache_key(video: str | Path, options: ExtractOptions) -> str:
+    """The cache key of a video file's extraction: content fingerprint + version + options."""
+    from studio.extract.cache import file_fingerprint
+
+    return f"{file_fingerprint(video)}-v{EXTRACTOR_VERSION}-{options.key()}"
+
+
+def extract_video(
+    path: str | Path,
+    *,
+    options: ExtractOptions | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    use_cache: bool = True,
+    cache: Any = None,
+    detector: PoseDetector | None = None,
+) -> ExtractionResult:
+    """Extract a video file's tracks, or load them from the disk cache when already done."""
+    from studio.extract.cache import ExtractionCache
+    from studio.media.video import VideoReader
+
+    options = options or ExtractOptions()
+    store = cache if cache is not None else ExtractionCache()
+    key = cache_key(path, options)
+    if use_cache:
+        hit = store.load(key)
+        if hit is not None:
+            try:
+                res = ExtractionResult.from_dict(hit)
+            except StudioError:
+                res = None
+            if res is not None:
+                res.from_cache = True
+                res.source = str(path)
+                return res
+    with VideoReader(path) as reader:
+        res = extract_frames(iter(reader), reader.fps, reader.size, total=reader.frame_count,
+                             detector=detector, options=options, progress=progress, cancel=cancel)
+    res.source = str(path)
+    if use_cache:
+        store.store(key, res.to_dict())
+    return res
