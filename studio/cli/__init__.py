@@ -15,7 +15,7 @@ import sys
 from studio import __version__
 from studio.core.errors import StudioError
 
-COMMANDS: tuple[str, ...] = ("doctor", "export")
+COMMANDS: tuple[str, ...] = ("doctor", "export", "render")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,107 @@
+"""The images a render is conditioned on, built from a :class:`RenderJob` (numpy, no torch).
+
+* reference: the photo centre-cropped to the render aspect and resized (the official
+  ``imread_resize_crop``);
+* pose maps: the head-less OpenPose skeleton with hands of every output frame, drawn from the
+  job's pose track mapped onto the render canvas;
+* S-Face local/global images: from the driving video frames (top-biased crop to the render
+  aspect, as the official S-Face mode) and the job's face track.
+
+The CLI's side-by-side export draws its pose and driving panels with the same functions, so what
+it shows is what the model saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from studio.core.errors import StudioError
+from studio.core.jobs import RenderJob
+from studio.core.tracks import PoseTrack
+from studio.extract.fit import CanvasFit, fit_image
+from studio.extract.pose_map import draw_track_frame
+
+#: Fit of the driving video frames (and tracks normalised to them) onto the render canvas.
+DRIVING_FIT = "top"
+#: Fit of the reference photo (and the reference pose) onto the render canvas.
+REFERENCE_FIT = "center"
+
+
+def render_size(job: RenderJob) -> tuple[int, int]:
+    """``(width, height)`` of the render."""
+    return job.settings.width, job.settings.height
+
+
+def reference_image(job: RenderJob) -> np.ndarray:
+    """The reference photo fitted to the render size, ``(H, W, 3)`` uint8."""
+    w, h = render_size(job)
+    return fit_image(job.reference, w, h, REFERENCE_FIT)
+
+
+def driving_fit(job: RenderJob) -> CanvasFit:
+    """How driving frames (size ``job.pose.width x height``) map onto the render canvas."""
+    w, h = render_size(job)
+    return CanvasFit.create(job.pose.width, job.pose.height, w, h, DRIVING_FIT)
+
+
+def canvas_pose(job: RenderJob) -> PoseTrack:
+    """The driving pose normalised to the render canvas (the frame the pose maps are drawn on)."""
+    return driving_fit(job).pose_to_canvas(job.pose)
+
+
+def pose_maps(job: RenderJob, pose: PoseTrack | None = None) -> np.ndarray:
+    """``(n_frames, H, W, 3)`` uint8 head-less skeleton maps of the output frames."""
+    pose = pose if pose is not None else canvas_pose(job)
+    for i in job.frames:
+        if not 0 <= i < len(pose):
+            raise StudioError(
+                "Frame out of range",
+                f"The render asks for driving frame {i} but the pose track has {len(pose)} frames. "
+                "Choose a frame range inside the clip.",
+            )
+    return np.stack([draw_track_frame(pose, i, head=False) for i in job.frames])
+
+
+def driving_frames(job: RenderJob) -> Iterator[np.ndarray]:
+    """The driving video's output frames fitted to the render size, in output order."""
+    if job.driving_video is None:
+        raise StudioError(
+            "No driving video",
+            "This render needs the driving video's pixels (S-Face or side-by-side) but the job has "
+            "none. Set the driving video or turn the face ControlNet off.",
+        )
+    from studio.media.video import VideoReader
+
+    fit = driving_fit(job)
+    with VideoReader(job.driving_video) as reader:
+        if tuple(reader.size) != (job.pose.width, job.pose.height):
+            raise StudioError(
+                "Driving video does not match its track",
+                f"{job.driving_video} is {reader.size[0]}x{reader.size[1]} but the pose track was "
+                f"extracted at {job.pose.width}x{job.pose.height}. Extract the pose again.",
+            )
+        for i in job.frames:
+            yield fit.apply(reader.read(i))
+
+
+def uses_sface(job: RenderJob) -> bool:
+    """Whether the job is rendered with the S-Face ControlNet (setting on and a face track)."""
+    return bool(job.settings.face_controlnet and job.face is not None)
+
+
+def sface_maps(job: RenderJob) -> tuple[np.ndarray, np.ndarray]:
+    """``(local, global)`` S-Face images, each ``(n_frames, H, W, 3)`` uint8."""
+    from studio.extract.sface import sface_for_frame
+
+    if job.face is None:
+        raise StudioError("No face track", "S-Face conditioning needs the driving face track; extract it first.")
+    fit = driving_fit(job)
+    face_fit = CanvasFit.create(job.face.width, job.face.height, fit.dst_w, fit.dst_h, DRIVING_FIT)
+    local, glob = [], []
+    for i, frame in zip(job.frames, driving_frames(job)):
+        lo, gl = sface_for_frame(frame, job.face, i, face_fit)
+        local.append(lo)
+        glob.append(gl)
+    return np.stack(local), np.stack(glob)

@@ -1,0 +1,360 @@
+"""``studio render``: render a clip headless with the draft or X-Dyna backend and export it.
+
+Inputs come from a project file (``--project``), the bundled sample (``--sample``), or a photo
+and a driving video (``--image --video``, pose extracted through :mod:`studio.extract`, cached).
+Frames are rendered by :func:`studio.core.render.run_job` into a render folder (a PNG sequence
+with a manifest); Ctrl-C cancels cleanly and keeps finished frames, and ``--resume`` continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from studio.core.cancel import CancelToken
+from studio.core.errors import RenderCancelled, StudioError
+from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress
+from studio.core.jobs import RenderJob
+from studio.core.project import Project
+from studio.core.render import render_frames, run_job
+from studio.core.render_store import read_png
+from studio.core.settings import RenderSettings
+from studio.media.exporters import export_frames, exporter_for, is_sequence_target
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``render`` command."""
+    p = subparsers.add_parser(
+        "render",
+        help="render an animation without the window",
+        description="Render an animation of a photo driven by a video (or a project, or the sample) "
+        "and export it as MP4, WebM, GIF or a PNG folder.",
+    )
+    src = p.add_argument_group("input (one of)")
+    src.add_argument("--image", type=Path, help="the reference photo (with --video)")
+    src.add_argument("--video", type=Path, help="the driving video (with --image)")
+    src.add_argument("--project", type=Path, help="a .studio.json project file")
+    src.add_argument("--sample", action="store_true", help="the bundled sample project")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
+    p.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's, else draft)")
+    p.add_argument("--weights", type=Path, help="the X-Dyna release folder (pretrained_weights)")
+    p.add_argument("--steps", type=int, help="denoising steps")
+    p.add_argument("--cfg", type=float, help="classifier-free guidance scale")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--schedule", choices=("reference", "static", "stream"), help="window schedule")
+    p.add_argument("--overlap", type=int, help="frames shared by neighbouring 16-frame windows")
+    p.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8 (e.g. 512x896)")
+    p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--fps", type=float, help="output frame rate (default: the driving video's)")
+    p.add_argument("--side-by-side", action="store_true", help="export driving | pose | result")
+    p.add_argument("--render-dir", type=Path,
+                   help="where finished frames are kept (default: the project's render folder, "
+                   "else OUTPUT.frames beside the output)")
+    p.add_argument("--resume", action="store_true", help="reuse finished frames of an interrupted render")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 512x896") from None
+    return w, h
+
+
+def _parse_range(text: str) -> tuple[int | None, int | None]:
+    a, sep, b = text.partition(":")
+    try:
+        lo = int(a) if a.strip() else None
+        hi = int(b) if b.strip() else None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"frame range {text!r} is not A:B, e.g. 0:48") from None
+    if not sep or (lo is not None and lo < 0) or (lo is not None and hi is not None and hi <= lo):
+        raise argparse.ArgumentTypeError(f"frame range {text!r} must be A:B with 0 <= A < B")
+    return lo, hi
+
+
+# -- building the job -------------------------------------------------------------------------------
+def sample_project_path() -> Path:
+    """The bundled sample project (``resources/sample/sample.studio.json``)."""
+    root = Path(__file__).resolve().parents[2] / "resources" / "sample"
+    path = root / "sample.studio.json"
+    if not path.is_file():
+        raise StudioError(
+            "Sample project missing",
+            f"{path} was not found; the installation is incomplete. Reinstall the studio or use "
+            "--image/--video.",
+        )
+    return path
+
+
+def _project_from_args(args: argparse.Namespace) -> Project:
+    chosen = [bool(args.project), bool(args.sample), bool(args.image or args.video)]
+    if sum(chosen) != 1:
+        raise StudioError(
+            "Choose one input",
+            "Give exactly one of --project FILE, --sample, or --image PHOTO --video VIDEO.",
+        )
+    if args.project:
+        return Project.load(args.project)
+    if args.sample:
+        return Project.load(sample_project_path())
+    if not (args.image and args.video):
+        raise StudioError("Missing input", "--image and --video go together: give both.")
+    for p in (args.image, args.video):
+        if not p.is_file():
+            raise StudioError("File not found", f"{p} does not exist.")
+    return Project(reference_image=args.image, driving_video=args.video)
+
+
+def _extract_missing(project: Project, quiet: bool) -> None:
+    """Fill in the driving tracks (cached extraction) and the reference pose when missing."""
+    from studio.extract.extractor import extract_video
+
+    if project.pose is None:
+        if project.driving_video is None:
+            raise StudioError("No driving motion", "The project has neither a pose track nor a driving video.")
+        bar = _bar(quiet, "extract pose", unit="frame")
+        try:
+            res = extract_video(project.driving_video, progress=lambda d, t: _advance(bar, d, t))
+        finally:
+            if bar is not None:
+                bar.close()
+        project.pose, project.face = res.pose, res.face
+        project.fps = float(res.pose.fps) or project.fps
+    if project.reference_pose is None and project.reference_image is not None:
+        from studio.extract.image import detect_image
+        from studio.media.image import read_image
+
+        project.reference_pose, project.reference_face = detect_image(read_image(project.reference_image))
+
+
+def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSettings:
+    """``base`` with the command-line overrides applied and validated."""
+    d = base.model_dump()
+    for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device"):
+        v = getattr(args, name, None)
+        if v is not None:
+            d[name] = v
+    if args.size is not None:
+        d["width"], d["height"] = args.size
+    try:
+        return RenderSettings.model_validate(d)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise StudioError(
+            "Invalid render settings",
+            f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']} (got {err.get('input')!r}).",
+            str(exc),
+        ) from exc
+
+
+def _frame_indices(project: Project, args: argparse.Namespace) -> tuple[int, ...]:
+    n = len(project.pose) if project.pose is not None else 0
+    lo, hi = project.frame_range or (0, n)
+    if args.frames is not None:
+        a, b = args.frames
+        lo, hi = (a if a is not None else 0), (b if b is not None else n)
+    hi = min(hi, n)
+    if lo >= hi:
+        raise StudioError(
+            "Empty frame range",
+            f"The frame range {lo}:{hi} holds no frames of the {n}-frame clip. Choose A:B inside 0:{n}.",
+        )
+    return tuple(range(lo, hi))
+
+
+def render_dir_for(args: argparse.Namespace, project: Project) -> Path:
+    """Where the PNG sequence goes (see ``--render-dir``)."""
+    if args.render_dir is not None:
+        return args.render_dir
+    if args.project and project.default_render_dir() is not None:
+        return project.default_render_dir()
+    out: Path = args.output
+    if is_sequence_target(out) and not args.side_by_side:
+        return out  # a plain PNG folder is the render folder itself
+    return out.with_name(out.name + ".frames")
+
+
+def build_job(args: argparse.Namespace, project: Project) -> RenderJob:
+    """The frozen job for ``project`` with the command-line overrides."""
+    from studio.media.image import read_image
+
+    if project.reference_image is None:
+        raise StudioError("No reference photo", "The project has no reference photo; set one first.")
+    settings = build_settings(project.settings, args)
+    weights = args.weights if args.weights is not None else project.weights_dir
+    return RenderJob(
+        reference=read_image(project.reference_image),
+        pose=project.pose,
+        frames=_frame_indices(project, args),
+        settings=settings,
+        face=project.face,
+        reference_pose=project.reference_pose,
+        driving_video=project.driving_video,
+        weights_dir=weights,
+        output_dir=render_dir_for(args, project),
+    )
+
+
+# -- progress ---------------------------------------------------------------------------------------
+def _bar(quiet: bool, desc: str, total: int | None = None, unit: str = "it"):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, file=sys.stderr)
+
+
+def _advance(bar: Any, done: int, total: int | None) -> None:
+    if bar is None:
+        return
+    if total is not None and bar.total != total:
+        bar.total = total
+    bar.n = done
+    bar.refresh()
+
+
+class _Sigint:
+    """While active, the first Ctrl-C cancels the render; a second one interrupts at once."""
+
+    def __init__(self, token: CancelToken) -> None:
+        self.token = token
+        self.previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.token.cancelled:
+            raise KeyboardInterrupt
+        self.token.cancel()
+        print("\ncancelling after the current step (Ctrl-C again to abort now) ...", file=sys.stderr)
+
+    def __enter__(self) -> "_Sigint":
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: the caller cancels through the token
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def render_with_progress(job: RenderJob, backend: Any, token: CancelToken, resume: bool, quiet: bool):
+    """Run the job with a tqdm bar per phase; returns the final event."""
+    bar = None
+    phase = None
+    frames_done = 0
+    last: Any = None
+    for ev in run_job(job, backend, None, token, resume=resume):
+        if isinstance(ev, Progress):
+            if ev.phase != phase:
+                if bar is not None:
+                    bar.close()
+                phase = ev.phase
+                bar = _bar(quiet, ev.phase, ev.total)
+            _advance(bar, ev.step, ev.total)
+            if bar is not None:
+                bar.set_postfix_str(f"{frames_done}/{job.n_frames} frames", refresh=False)
+        elif isinstance(ev, FramesReady):
+            frames_done += len(ev.indices)
+            if bar is not None:
+                bar.set_postfix_str(f"{frames_done}/{job.n_frames} frames")
+        elif isinstance(ev, (Finished, Cancelled, Failed)):
+            last = ev
+    if bar is not None:
+        bar.close()
+    return last
+
+
+# -- export -----------------------------------------------------------------------------------------
+def result_frames(job: RenderJob) -> Iterator[np.ndarray]:
+    """The finished frames of ``job`` read back from its render folder, in order."""
+    for path in render_frames(job):
+        img = read_png(path)
+        if img is None:
+            raise StudioError("Missing frame", f"{path} cannot be read; render again with --resume.")
+        yield img
+
+
+def side_by_side_frames(job: RenderJob) -> Iterator[np.ndarray]:
+    """``driving | pose | result`` per frame (``pose | result`` without a driving video)."""
+    from studio.backends.xdyna.conditioning import canvas_pose, driving_frames, pose_maps
+
+    poses = pose_maps(job, canvas_pose(job))
+    driving: Iterator[np.ndarray | None] = (
+        driving_frames(job) if job.driving_video is not None else iter([None] * job.n_frames)
+    )
+    for pose, drive, result in zip(poses, driving, result_frames(job)):
+        panels = [p for p in (drive, pose, result) if p is not None]
+        yield np.concatenate(panels, axis=1)
+
+
+def export(frames: Iterator[np.ndarray], n: int, fps: float, out: Path, token: CancelToken, quiet: bool) -> Path:
+    """Write ``frames`` to ``out`` with the media exporters (format from the suffix)."""
+    bar = _bar(quiet, f"export {out.name}", n, unit="frame")
+    try:
+        return export_frames(frames, fps, out, progress=lambda d, t: _advance(bar, d, t), cancel=token,
+                             frame_count=n)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# -- the command ------------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``studio render``."""
+    from studio.backends import get_backend
+
+    quiet = bool(args.no_progress)
+    if not (is_sequence_target(args.output) and not args.side_by_side):
+        exporter_for(args.output)  # an unsupported extension fails before any work
+    project = _project_from_args(args)
+    _extract_missing(project, quiet)
+    job = build_job(args, project)
+    backend = get_backend(job.settings.backend)
+    ok, why = backend.available()
+    if not ok:
+        raise StudioError(f"The {backend.name} renderer cannot run", why)
+    fps = float(args.fps or project.fps or 25.0)
+    token = CancelToken()
+    t0 = time.monotonic()
+    with _Sigint(token):
+        last = render_with_progress(job, backend, token, args.resume, quiet)
+        if isinstance(last, Failed):
+            raise last.error
+        if isinstance(last, Cancelled) or last is None:
+            done = len(last.done) if last is not None else 0
+            print(
+                f"cancelled: {done} of {job.n_frames} frames are finished and kept in {job.output_dir}\n"
+                "  run the same command with --resume to continue from there",
+                file=sys.stderr,
+            )
+            return 130
+        seconds = time.monotonic() - t0
+        out: Path = args.output
+        if out.resolve() == Path(job.output_dir).resolve():
+            print(f"rendered {job.n_frames} frames in {seconds:.1f} s -> {out}", file=sys.stderr)
+            return 0
+        frames = side_by_side_frames(job) if args.side_by_side else result_frames(job)
+        try:
+            written = export(frames, job.n_frames, fps, out, token, quiet)
+        except RenderCancelled:
+            print(f"export cancelled; the frames are kept in {job.output_dir}", file=sys.stderr)
+            return 130
+    print(
+        f"rendered {job.n_frames} frames in {seconds:.1f} s -> {written} (frames kept in {job.output_dir})",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,123 @@
+"""``studio render`` on the sample with the draft backend: exports, side-by-side, Ctrl-C, resume."""
+
+import argparse
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from studio.cli import render as cli_render
+from studio.core.errors import StudioError
+from studio.core.events import FramesReady
+from studio.media.video import VideoReader
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser(prog="studio")
+    cli_render.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["render", *map(str, argv)])
+
+
+def run(*argv):
+    args = parse(*argv)
+    return args.func(args)
+
+
+SMALL = ("--sample", "--size", "128x224", "--frames", "0:16", "--no-progress")
+
+
+def test_sample_to_mp4_and_side_by_side(tmp_path):
+    out = tmp_path / "out.mp4"
+    assert run(*SMALL, "-o", out) == 0
+    with VideoReader(out) as r:
+        assert r.size == (128, 224) and r.frame_count == 16
+        first = r.read(0)
+    assert first.std() > 10  # a picture, not a blank frame
+    assert (tmp_path / "out.mp4.frames" / "manifest.json").is_file()
+
+    sbs = tmp_path / "sbs.mp4"
+    assert run(*SMALL, "--side-by-side", "-o", sbs) == 0
+    with VideoReader(sbs) as r:
+        assert r.size == (256, 224) and r.frame_count == 16  # pose | result (no driving video)
+        frame = r.read(3)
+    left, right = frame[:, :128].astype(int), frame[:, 128:].astype(int)
+    assert (left < 30).mean() > 0.8  # the skeleton panel is mostly black
+    assert (right < 30).mean() < 0.5
+
+
+def test_png_folder_output_is_the_render_folder(tmp_path):
+    out = tmp_path / "frames"
+    assert run(*SMALL, "--frames", "0:4", "-o", out) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == [f"frame_{i:06d}.png" for i in range(4)]
+
+
+def test_ctrl_c_keeps_frames_and_resume_finishes(tmp_path, monkeypatch, capsys):
+    from studio.backends.draft.backend import DraftBackend
+
+    class InterruptOnce(DraftBackend):
+        """Sends this process a real SIGINT after its first chunk, the first time it renders."""
+
+        armed = True
+
+        def render(self, job, cancel):
+            for ev in super().render(job, cancel):
+                yield ev
+                if isinstance(ev, FramesReady) and self.armed:
+                    self.armed = False
+                    os.kill(os.getpid(), signal.SIGINT)
+
+    backend = InterruptOnce(chunk=4)  # one instance: the draft rig is built once for all runs
+    monkeypatch.setattr("studio.backends.get_backend", lambda name: backend)
+    out = tmp_path / "out.mp4"
+    assert run(*SMALL, "-o", out) == 130
+    err = capsys.readouterr().err
+    assert "4 of 16 frames" in err and "--resume" in err and str(tmp_path / "out.mp4.frames") in err
+    assert not out.exists()
+    assert len(list((tmp_path / "out.mp4.frames").glob("frame_*.png"))) == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+    assert run(*SMALL, "--resume", "-o", out) == 0
+    with VideoReader(out) as r:
+        assert r.frame_count == 16
+
+    ref = tmp_path / "ref.mp4"
+    assert run(*SMALL, "-o", ref) == 0
+    frames_a = sorted((tmp_path / "out.mp4.frames").glob("frame_*.png"))
+    frames_b = sorted((tmp_path / "ref.mp4.frames").glob("frame_*.png"))
+    assert [a.read_bytes() for a in frames_a] == [b.read_bytes() for b in frames_b]
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (("--sample", "--size", "100x100", "-o", "x.mp4"), "width"),
+        (("--sample", "--frames", "60:70", "-o", "x.mp4"), "frame range"),
+        (("--sample", "-o", "x.avi"), ".avi"),
+        (("--sample", "--image", "a.png", "--video", "b.mp4", "-o", "x.mp4"), "exactly one"),
+        (("--image", "missing.png", "--video", "missing.mp4", "-o", "x.mp4"), "does not exist"),
+    ],
+)
+def test_bad_inputs_are_studio_errors(tmp_path, argv, words):
+    argv = [str(tmp_path / a) if a.endswith((".mp4", ".avi", ".png")) else a for a in argv]
+    with pytest.raises(StudioError) as info:
+        run(*argv, "--no-progress")
+    assert words in str(info.value)
+
+
+def test_bad_range_text_is_an_argparse_error():
+    with pytest.raises(SystemExit):
+        parse("--sample", "--frames", "9:3", "-o", "x.mp4")
+    with pytest.raises(SystemExit):
+        parse("--sample", "--size", "big", "-o", "x.mp4")
+
+
+def test_settings_overrides():
+    args = parse("--sample", "--steps", "3", "--seed", "7", "--schedule", "stream", "--overlap", "2",
+                 "--size", "64x96", "--cfg", "2.5", "--backend", "xdyna", "-o", "x.mp4")
+    from studio.core.settings import RenderSettings
+
+    s = cli_render.build_settings(RenderSettings(), args)
+    assert (s.steps, s.seed, s.schedule, s.overlap, s.width, s.height, s.cfg, s.backend) == (
+        3, 7, "stream", 2, 64, 96, 2.5, "xdyna")
+    assert np.isclose(s.cfg, 2.5)
