@@ -177,4 +177,11 @@ def load_components(
 
 def to_device(module: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
     """Move a loaded module to ``device``/``dtype`` in eval mode."""
-    return module.to(device=device, dtype=dtype).eval()
+    from diffusers.utils import logging as diffusers_logging
+
+    level = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()  # silence "modules that should be kept in float32: []"
+    try:
+        return module.to(device=device, dtype=dtype).eval()
+    finally:
+        diffusers_logging.set_verbosity(level)

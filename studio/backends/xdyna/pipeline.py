@@ -1,0 +1,327 @@
+"""X-Dyna: animate a reference photo from pose (and optional S-Face) conditioning frames.
+
+Usage::
+
+    pipe = XDynaPipeline.from_release("pretrained_weights", device="cuda")
+    out = pipe(reference, pose_frames, face_local, face_global, seed=42)
+    out.frames  # (N, H, W, 3) uint8
+
+A render reproduces the official ``XDynaPipeline.__call__`` (bytedance/X-Dyna ``9a54f8e``) as
+``inference_xdyna.py`` drives it: IP-Adapter-Plus tokens of the original reference photo
+(``CLIPImageProcessor`` defaults, CLIP ``hidden_states[-2]``; uncond tokens from a zero image),
+text "" / "" through the SD1.5 text encoder, the reference latent repeated, blur-mixed and
+noised to the first DDIM timestep, sliding 16-frame windows with the reference as frame 0 of
+every UNet call, ControlNet residuals from the window's latents and text-only embeddings, CFG
+after fusing the windows, and a per-frame VAE decode.
+
+Reproducibility: every random draw comes from :class:`~.draws.Draws` -- made from ``seed``
+(:meth:`Draws.from_seed`) or passed in as ``draws=`` to replay a render exactly; the output
+carries the draws it used. See :mod:`.draws` for the order of the draws.
+
+Efficiency without changing the result: each frame's ControlNet residuals are computed once
+per step and shared by the windows that overlap on it and by both CFG halves when their text
+embeddings are equal (:mod:`.residuals`); attention is SDPA; weights run in float16 on CUDA
+and float32 on the CPU by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from studio.backends.xdyna.components import Components, load_components, to_device
+from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_windows
+from studio.backends.xdyna.draws import Draws
+from studio.backends.xdyna.inputs import ConditionFrames, as_frames, fit_reference
+from studio.backends.xdyna.layout import resolve
+from studio.backends.xdyna.residuals import ControlBranch, EvalCounts
+from studio.backends.xdyna.sampler import DDIMSchedule, initial_latents
+from studio.backends.xdyna.trace import Trace
+from studio.core.cancel import CancelToken
+from studio.core.errors import StudioError
+from studio.core.windows import WindowPlan
+
+#: SD1.5 latent scale, hard-coded in the official code.
+LATENT_SCALE = 0.18215
+TEXT_TOKENS = 77
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pick_dtype(device: torch.device, dtype: str | torch.dtype | None = None) -> torch.dtype:
+    """float16 on CUDA and float32 elsewhere unless ``dtype`` says otherwise."""
+    if dtype is None or dtype == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if isinstance(dtype, str):
+        table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+        if dtype not in table:
+            raise StudioError("Invalid precision", f"Unknown dtype '{dtype}'; use float32, float16 or bfloat16.")
+        return table[dtype]
+    return dtype
+
+
+@dataclass(eq=False)
+class XDynaOutput:
+    """What a render produced."""
+
+    video: np.ndarray  # (N, H, W, 3) float32 in [0, 1]
+    latents: np.ndarray  # (1, 4, N, h, w) float32, before the VAE decode
+    draws: Draws
+    counts: EvalCounts = field(default_factory=EvalCounts)
+
+    @property
+    def frames(self) -> np.ndarray:
+        """``(N, H, W, 3)`` uint8."""
+        return to_uint8(self.video)
+
+
+def to_uint8(video: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> uint8 (rounded)."""
+    return np.clip(np.rint(video * 255.0), 0, 255).astype(np.uint8)
+
+
+class XDynaPipeline:
+    """The X-Dyna renderer; build with :meth:`from_release`."""
+
+    def __init__(self, components: Components, device: str | torch.device = "auto",
+                 dtype: str | torch.dtype | None = None) -> None:
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, dtype)
+        c = components
+        self.unet = to_device(c.unet, self.device, self.dtype)
+        self.controlnet = to_device(c.controlnet, self.device, self.dtype)
+        self.controlnet_face = (
+            to_device(c.controlnet_face, self.device, self.dtype) if c.controlnet_face is not None else None
+        )
+        self.vae = to_device(c.vae, self.device, self.dtype)
+        self.text_encoder = to_device(c.text_encoder, self.device, self.dtype)
+        self.image_encoder = to_device(c.image_encoder, self.device, self.dtype)
+        self.image_proj = to_device(c.image_proj, self.device, self.dtype)
+        self.tokenizer = c.tokenizer
+        self.schedule = DDIMSchedule()
+        self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self._clip_processor = _clip_processor()
+
+    @classmethod
+    def from_release(
+        cls,
+        folder: str | Path,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype | None = None,
+        face: bool | None = None,
+        resampler_kwargs: dict | None = None,
+        motion_module_kwargs: dict | None = None,
+    ) -> XDynaPipeline:
+        """Load the official release tree (or a ``studio weights convert`` copy) from ``folder``.
+
+        ``face=None`` loads the S-Face ControlNet when present, ``True`` requires it.
+        ``resampler_kwargs``/``motion_module_kwargs`` override the release's hyper-parameters
+        (only needed for non-standard models such as the tiny test weights).
+        """
+        comps = load_components(resolve(folder), face, resampler_kwargs, motion_module_kwargs)
+        return cls(comps, device, dtype)
+
+    # ------------------------------------------------------------------ encoders
+
+    @torch.no_grad()
+    def encode_prompt(self, prompt: str) -> torch.Tensor:
+        """``(1, 77, D)`` SD1.5 text embeddings (last hidden state)."""
+        ids = self.tokenizer(
+            prompt, padding="max_length", max_length=self.tokenizer.model_max_length,
+            truncation=True, return_tensors="pt",
+        ).input_ids
+        return self.text_encoder(ids.to(self.device))[0]
+
+    @torch.no_grad()
+    def encode_image_tokens(self, reference: np.ndarray, trace: Trace | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """IP-Adapter-Plus tokens ``(uncond, cond)``, each (1, 16, D), of the original photo."""
+        from PIL import Image
+
+        pixels = self._clip_processor(images=Image.fromarray(reference), return_tensors="pt").pixel_values
+        pixels = pixels.to(self.device, self.dtype)
+        hidden = self.image_encoder(pixels, output_hidden_states=True).hidden_states[-2]
+        hidden_u = self.image_encoder(torch.zeros_like(pixels), output_hidden_states=True).hidden_states[-2]
+        cond, uncond = self.image_proj(hidden), self.image_proj(hidden_u)
+        if trace is not None:
+            for name, value in (("clip_pixel_values", pixels), ("clip_hidden_states_m2_cond", hidden),
+                                ("clip_hidden_states_m2_uncond", hidden_u), ("ip_tokens_cond", cond),
+                                ("ip_tokens_uncond", uncond)):
+                trace.put(name, value)
+        return uncond, cond
+
+    @torch.no_grad()
+    def encode_reference(self, image: np.ndarray, eps: torch.Tensor, trace: Trace | None = None) -> torch.Tensor:
+        """``(1, 4, h, w)`` float32 latent of the fitted reference, sampled with noise ``eps``."""
+        x = torch.tensor(image, device=self.device).permute(2, 0, 1)[None].to(self.dtype) / 127.5 - 1.0
+        dist = self.vae.encode(x).latent_dist
+        latent = (dist.mean.float() + dist.std.float() * eps.to(self.device)) * LATENT_SCALE
+        if trace is not None:
+            trace.put("ref_latent_dist_mean", dist.mean)
+            trace.put("ref_latent_dist_std", dist.std)
+            trace.put("ref_latent", latent[:, :, None])
+        return latent
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> np.ndarray:
+        """``(1, 4, N, h, w)`` latents -> ``(N, H, W, 3)`` float32 video in [0, 1], one frame at a time."""
+        frames = []
+        for i in range(latents.shape[2]):
+            z = (latents[:, :, i] / LATENT_SCALE).to(self.device, self.dtype)
+            img = self.vae.decode(z).sample.float()
+            frames.append((img / 2 + 0.5).clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
+        return np.stack(frames)
+
+    # ------------------------------------------------------------------ render
+
+    def _branches(self, pose: np.ndarray, face_local, face_global, height: int, width: int,
+                  use_face: bool) -> list[ControlBranch]:
+        branches = [ControlBranch("controlnet", self.controlnet, ConditionFrames([pose], height, width))]
+        if use_face:
+            local = as_frames(face_local, "S-Face local")
+            glob = as_frames(face_global, "S-Face global")
+            for what, arr in (("S-Face local", local), ("S-Face global", glob)):
+                if arr.shape[0] != pose.shape[0]:
+                    raise StudioError(
+                        "Conditioning frames do not match",
+                        f"{arr.shape[0]} {what} frames for {pose.shape[0]} pose frames; give one per frame.",
+                    )
+            # each stream normalised over the clip on its own, then [local, global] channels
+            branches.append(ControlBranch("controlnet_face", self.controlnet_face,
+                                          ConditionFrames([local, glob], height, width)))
+        return branches
+
+    def _check(self, n_frames: int, height: int, width: int, steps: int, plan: WindowPlan) -> None:
+        if height % 8 or width % 8 or height < 40 or width < 40:
+            raise StudioError(
+                "Invalid render size", f"{width}x{height}: width and height must be multiples of 8, at least 40."
+            )
+        if plan.n_frames != n_frames:
+            raise StudioError(
+                "Window plan does not match the clip", f"The plan covers {plan.n_frames} frames, the clip has {n_frames}."
+            )
+        limit = getattr(self.unet, "max_window_frames", 24)
+        if min(plan.context, n_frames) > limit:
+            raise StudioError(
+                "Window too long", f"Windows of {plan.context} frames exceed the motion modules' {limit}-frame limit."
+            )
+        if steps < 1:
+            raise StudioError("Invalid step count", f"{steps} denoising steps; use at least 1.")
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        reference: np.ndarray,
+        pose: np.ndarray | Sequence[np.ndarray],
+        face_local: np.ndarray | Sequence[np.ndarray] | None = None,
+        face_global: np.ndarray | Sequence[np.ndarray] | None = None,
+        *,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int = 25,
+        guidance_scale: float = 7.5,
+        prompt: str = "",
+        negative_prompt: str = "",
+        seed: int = 42,
+        draws: Draws | None = None,
+        plan: WindowPlan | None = None,
+        controlnet_conditioning_scale: float = 1.0,
+        use_face: bool | None = None,
+        cancel: CancelToken | None = None,
+        callback: StepCallback | None = None,
+        window_callback: Callable[..., None] | None = None,
+        finished_windows: dict[int, np.ndarray] | None = None,
+        reuse_controlnet: bool = True,
+        output_type: str = "np",
+        trace: Trace | None = None,
+    ) -> XDynaOutput:
+        """Render one clip.
+
+        Args:
+            reference: the photo, (H0, W0, 3) uint8 RGB, any size (centre-cropped and resized).
+            pose: pose ControlNet frames, (N, H, W, 3) uint8; their size is the render size
+                unless ``height``/``width`` are given (then they are Lanczos-resized).
+            face_local, face_global: S-Face frames (N, H, W, 3) uint8; used when ``use_face``
+                (default: when both are given and the S-Face ControlNet is loaded).
+            num_inference_steps, guidance_scale: DDIM steps and CFG scale.
+            prompt, negative_prompt: text for the cond/uncond halves ("" in X-Dyna).
+            seed: makes every random draw (ignored when ``draws`` is given).
+            draws: recorded draws to replay a render exactly.
+            plan: windows and fusion (default: official schedule, 16/4, flat).
+            cancel: checked once per denoising step.
+            callback: ``callback(step_index, timestep, x0)`` after each step, x0 (1, 4, N, h, w).
+            window_callback: ``stream`` schedule only, see :mod:`.stream`.
+            finished_windows: ``stream`` schedule only: final latents of windows already done.
+            reuse_controlnet: share ControlNet residuals (same result; False = official cost).
+            output_type: ``"np"`` decodes the video; ``"latent"`` skips the VAE decode.
+            trace: collects intermediate tensors for parity checks.
+        """
+        pose = as_frames(pose, "pose")
+        n = pose.shape[0]
+        height = height or pose.shape[1]
+        width = width or pose.shape[2]
+        plan = plan or WindowPlan(n)
+        self._check(n, height, width, num_inference_steps, plan)
+        if use_face is None:
+            use_face = face_local is not None and face_global is not None and self.controlnet_face is not None
+        if use_face and self.controlnet_face is None:
+            raise StudioError(
+                "S-Face ControlNet not loaded",
+                "The render asks for S-Face conditioning but the weights folder has no S-Face ControlNet.",
+            )
+        if use_face and (face_local is None or face_global is None):
+            raise StudioError("Missing S-Face frames", "S-Face rendering needs both the local and the global frames.")
+        latent_size = (height // self.vae_scale_factor, width // self.vae_scale_factor)
+        if draws is None:
+            draws = Draws.from_seed(seed, n, latent_size, num_inference_steps, plan.context)
+        draws.check(n, latent_size, num_inference_steps)
+
+        branches = self._branches(pose, face_local, face_global, height, width, use_face)
+        text_c = self.encode_prompt(prompt)
+        text_u = self.encode_prompt(negative_prompt)
+        ip_u, ip_c = self.encode_image_tokens(np.ascontiguousarray(reference), trace)
+        hidden = torch.cat([torch.cat([text_u, ip_u], dim=1), torch.cat([text_c, ip_c], dim=1)])
+        ref_latent = self.encode_reference(fit_reference(reference, height, width), draws.vae_noise, trace)
+        t0 = self.schedule.timesteps(num_inference_steps)[0]
+        blurred, latents = initial_latents(
+            ref_latent, n, draws.blur_mask_uniform.to(self.device), draws.blur_sigma,
+            draws.init_noise.to(self.device), self.schedule, t0,
+        )
+        if trace is not None:
+            trace.put("text_embeds_cond", text_c)
+            trace.put("text_embeds_uncond", text_u)
+            trace.put("blurred_repeated_latents", blurred)
+            trace.put("latents_init", latents)
+        den = Denoiser(
+            self.unet, self.schedule, branches, (text_u, text_c), hidden, guidance_scale,
+            controlnet_conditioning_scale, reuse_controlnet, trace=trace, cancel=cancel, callback=callback,
+        )
+        if plan.schedule == "stream":
+            from studio.backends.xdyna.stream import denoise_stream
+
+            final = denoise_stream(den, latents, plan, draws, num_inference_steps, self, window_callback,
+                                   finished_windows)
+        else:
+            final = denoise_windows(den, latents, plan, draws.window_offsets, num_inference_steps)
+        video = self.decode(final) if output_type == "np" else np.zeros((0,), np.float32)
+        return XDynaOutput(video, final.cpu().numpy(), draws, den.counts)
+
+
+def _clip_processor():
+    """``CLIPImageProcessor`` with its defaults (the PIL implementation, as the official code)."""
+    try:
+        from transformers import CLIPImageProcessorPil
+
+        return CLIPImageProcessorPil()
+    except ImportError:  # transformers < 5
+        from transformers import CLIPImageProcessor
+
+        return CLIPImageProcessor()
