@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.backends.draft.framing import body_pixels
+from studio.backends.draft.framing import body_pixels, track_fit
 from studio.backends.draft.skeleton import fill_driving
 from studio.core.errors import StudioError
 from studio.core.jobs import RenderJob
@@ -26,8 +26,7 @@ def driving_poses(job: RenderJob, ref_pose: np.ndarray) -> np.ndarray:
             f"The render asks for driving frame(s) {bad[:5]} but the pose track has {n} frames "
             f"(0..{n - 1}). Re-run the extraction or change the frame range.",
         )
-    w, h = job.settings.width, job.settings.height
-    body = body_pixels(job.pose, job.pose.width, job.pose.height, w, h)
+    body = body_pixels(job.pose, track_fit(job.pose, job.settings.width, job.settings.height))
     last = max(job.frames) + 1 if job.frames else 0
     filled = np.empty((last, 18, 2))
     previous: np.ndarray | None = None

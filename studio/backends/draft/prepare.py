@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.backends.draft.framing import body_pixels, fit_image
+from studio.backends.draft.framing import body_pixels, fit_reference
 from studio.backends.draft.rig import Rig, build_rig
 from studio.backends.draft.segment import check_mask, fill_background, person_mask
 from studio.backends.draft.skeleton import REQUIRED_JOINTS, complete_reference
 from studio.core.errors import StudioError
 from studio.core.tracks import BODY_NAMES, PoseTrack
+from studio.extract.fit import CanvasFit
 
 
 def detect_reference_pose(rgb: np.ndarray) -> PoseTrack:
@@ -28,8 +29,7 @@ def detect_reference_pose(rgb: np.ndarray) -> PoseTrack:
     return pose
 
 
-def reference_pixels(pose: PoseTrack, ref_w: int, ref_h: int, width: int, height: int,
-                     source: str = "the reference photo") -> np.ndarray:
+def reference_pixels(pose: PoseTrack, fit: CanvasFit, source: str = "the reference photo") -> np.ndarray:
     """The complete reference pose in render pixels; :class:`StudioError` if the body is not
     there (no person, or shoulders/hips/neck missing)."""
     if len(pose) < 1 or not bool(pose.has_person()[0]):
@@ -38,7 +38,7 @@ def reference_pixels(pose: PoseTrack, ref_w: int, ref_h: int, width: int, height
             f"No person was detected in {source}. Use a photo that shows one person, "
             "upper body and hips at least, facing the camera.",
         )
-    pts = body_pixels(pose.slice(0, 1), ref_w, ref_h, width, height)[0]
+    pts = body_pixels(pose.slice(0, 1), fit)[0]
     missing = [BODY_NAMES[j] for j in REQUIRED_JOINTS if not np.all(np.isfinite(pts[j]))]
     if missing:
         raise StudioError(
@@ -58,11 +58,10 @@ def prepare_rig(reference: np.ndarray, reference_pose: PoseTrack | None, width: 
             f"{source} must be an RGB image with 8 bits per channel (got shape "
             f"{reference.shape}, {reference.dtype}).",
         )
-    h0, w0 = reference.shape[:2]
     if reference_pose is None:
         reference_pose = detect_reference_pose(reference)
-    ref = reference_pixels(reference_pose, w0, h0, width, height, source)
-    rgb = fit_image(reference, width, height)
+    rgb, fit = fit_reference(reference, width, height)
+    ref = reference_pixels(reference_pose, fit, source)
     alpha = person_mask(rgb, ref)
     check_mask(alpha, source)
     background = fill_background(rgb, alpha)

@@ -29,13 +29,64 @@ def pose_vertices(rig: Rig, drv: np.ndarray) -> np.ndarray:
 
 def _inverse_affines(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per triangle, the 3x2 matrix ``M`` with ``[x, y, 1] @ M`` = source position of the output
-    point ``(x, y)``; and which triangles are not degenerate."""
-    D = np.concatenate([dst, np.ones(dst.shape[:2] + (1,))], axis=2)  # (T, 3, 3)
-    det = np.linalg.det(D)
+    point ``(x, y)``; and which triangles are not degenerate. Closed form, vectorised."""
+    e1 = dst[:, 1] - dst[:, 0]
+    e2 = dst[:, 2] - dst[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     ok = np.abs(det) > 1e-3
-    D[~ok] = np.eye(3)
-    M = np.linalg.solve(D, src)  # (T, 3, 2)
+    inv_det = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    # E^-1 for E = [e1 e2] (columns); A = F E^-1 maps output offsets to source offsets.
+    i00, i01 = e2[:, 1] * inv_det, -e2[:, 0] * inv_det
+    i10, i11 = -e1[:, 1] * inv_det, e1[:, 0] * inv_det
+    f1 = src[:, 1] - src[:, 0]
+    f2 = src[:, 2] - src[:, 0]
+    a00 = f1[:, 0] * i00 + f2[:, 0] * i10
+    a01 = f1[:, 0] * i01 + f2[:, 0] * i11
+    a10 = f1[:, 1] * i00 + f2[:, 1] * i10
+    a11 = f1[:, 1] * i01 + f2[:, 1] * i11
+    M = np.empty((len(dst), 3, 2))
+    M[:, 0, 0], M[:, 1, 0] = a00, a01
+    M[:, 0, 1], M[:, 1, 1] = a10, a11
+    p0 = dst[:, 0]
+    M[:, 2, 0] = src[:, 0, 0] - a00 * p0[:, 0] - a01 * p0[:, 1]
+    M[:, 2, 1] = src[:, 0, 1] - a10 * p0[:, 0] - a11 * p0[:, 1]
     return M, ok
+
+
+def rasterise(tris: np.ndarray, ok: np.ndarray, shape: tuple[int, int], span: int = 6) -> np.ndarray:
+    """Triangle ids (``t + 1``, 0 = none) of the pixel centres of a ``shape`` image covered by the
+    triangles ``tris`` ``(T, 3, 2)`` (pixel units; either winding); later triangles win where they
+    overlap. Small triangles are tested in one vectorised pass over their bounding boxes; those
+    wider than ``span`` pixels are filled one by one."""
+    h, w = shape
+    ids = np.zeros(shape, np.int32)
+    lo = np.ceil(tris.min(axis=1) - 1e-6).astype(np.int64)
+    hi = np.floor(tris.max(axis=1) + 1e-6).astype(np.int64)
+    size = hi - lo + 1
+    big = ok & ((size[:, 0] > span) | (size[:, 1] > span))
+    small = np.flatnonzero(ok & ~big & (size[:, 0] > 0) & (size[:, 1] > 0))
+    if len(small):
+        off = np.arange(span)
+        px = lo[small, 0, None, None] + off[None, None, :]  # (n, 1, span)
+        py = lo[small, 1, None, None] + off[None, :, None]  # (n, span, 1)
+        px, py = np.broadcast_arrays(px, py)
+        fx, fy = px.astype(np.float32), py.astype(np.float32)
+        t = tris[small].astype(np.float32)
+        ax, ay = t[:, 0, 0, None, None], t[:, 0, 1, None, None]
+        bx, by = t[:, 1, 0, None, None], t[:, 1, 1, None, None]
+        cx, cy = t[:, 2, 0, None, None], t[:, 2, 1, None, None]
+        e0 = (bx - ax) * (fy - ay) - (by - ay) * (fx - ax)
+        e1 = (cx - bx) * (fy - by) - (cy - by) * (fx - bx)
+        e2 = (ax - cx) * (fy - cy) - (ay - cy) * (fx - cx)
+        eps = 1e-4
+        inside = ((e0 >= -eps) & (e1 >= -eps) & (e2 >= -eps)) | ((e0 <= eps) & (e1 <= eps) & (e2 <= eps))
+        inside &= (px <= hi[small, 0, None, None]) & (py <= hi[small, 1, None, None])
+        inside &= (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        k, _, _ = np.nonzero(inside)
+        ids.ravel()[py[inside] * w + px[inside]] = small[k] + 1
+    for t in np.flatnonzero(big):  # stretched triangles: rare
+        cv2.fillConvexPoly(ids, np.round(tris[t] * 16).astype(np.int32), int(t) + 1, cv2.LINE_8, 4)
+    return ids
 
 
 def _draw_part(canvas: np.ndarray, tex: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
@@ -52,10 +103,7 @@ def _draw_part(canvas: np.ndarray, tex: np.ndarray, src: np.ndarray, dst: np.nda
     # Low-res pixel (i, j) stands for the full-res point (f*j + (f-1)/2, f*i + (f-1)/2).
     half = (f - 1) / 2.0
     lo_pts = (dst - half) / f - np.array([j0, i0])
-    fixed = np.round(lo_pts * 16).astype(np.int32)
-    ids = np.zeros((i1 - i0, j1 - j0), np.int32)
-    for t in np.flatnonzero(ok):
-        cv2.fillConvexPoly(ids, fixed[t], int(t) + 1, cv2.LINE_8, 4)
+    ids = rasterise(lo_pts, ok, (i1 - i0, j1 - j0))
     valid = ids > 0
     if not valid.any():
         return
@@ -69,7 +117,7 @@ def _draw_part(canvas: np.ndarray, tex: np.ndarray, src: np.ndarray, dst: np.nda
     fg = cv2.remap(tex, fullmap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     roi = canvas[i0 * f : i1 * f, j0 * f : j1 * f]
     inv = cv2.cvtColor(255 - fg[..., 3], cv2.COLOR_GRAY2RGB)
-    roi[...] = cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), fg[..., :3])
+    cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), dst=roi)
 
 
 def render_pose(rig: Rig, drv: np.ndarray) -> np.ndarray:
