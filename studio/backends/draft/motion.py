@@ -4,6 +4,11 @@ A frame without a person (``FLAG_NO_PERSON``) holds the last pose before it, and
 missing joint keeps its last known position; both look back along the driving *track*, not
 along the render order, so a frame renders the same whichever frames are requested with it.
 Before the first detected person the reference pose itself is used.
+
+With ``settings.retarget`` on, the driving skeleton first gets the reference person's limb
+lengths (:func:`studio.extract.retarget.retarget_body`), anchored at the hips and placed where the
+reference person stands, so the photo moves by the dancer's motion rather than jumping to the
+dancer's place in the video.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from studio.backends.draft.framing import body_pixels, track_fit
 from studio.backends.draft.skeleton import fill_driving
 from studio.core.errors import StudioError
 from studio.core.jobs import RenderJob
+from studio.extract.retarget import RetargetOptions, retarget_body
 
 
 def driving_poses(job: RenderJob, ref_pose: np.ndarray) -> np.ndarray:
@@ -27,6 +33,10 @@ def driving_poses(job: RenderJob, ref_pose: np.ndarray) -> np.ndarray:
             f"(0..{n - 1}). Re-run the extraction or change the frame range.",
         )
     body = body_pixels(job.pose, track_fit(job.pose, job.settings.width, job.settings.height))
+    if job.settings.retarget:
+        conf = np.isfinite(body).all(axis=2).astype(np.float64)  # missing points are NaN already
+        options = RetargetOptions(anchor="hips", place="reference", threshold=0.5)
+        body, _ = retarget_body(body, conf, ref_pose, np.ones(len(ref_pose)), options)
     last = max(job.frames) + 1 if job.frames else 0
     filled = np.empty((last, 18, 2))
     previous: np.ndarray | None = None
