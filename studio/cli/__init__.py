@@ -15,7 +15,7 @@ import sys
 from studio import __version__
 from studio.core.errors import StudioError
 
-COMMANDS: tuple[str, ...] = ("doctor", "export", "render")
+COMMANDS: tuple[str, ...] = ("contact_sheet", "doctor", "export", "render")
 
 
 def build_parser() -> argparse.ArgumentParser:

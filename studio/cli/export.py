@@ -1,0 +1,63 @@
+"""``studio export SRC -o DST``: convert a video or a PNG-sequence folder to another format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from studio.core.errors import StudioError
+from studio.media.exporters import EXPORTERS, exporter_for
+from studio.media.source import open_frames
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``export`` command."""
+    formats = ", ".join(ext for cls in EXPORTERS.values() for ext in cls.extensions)
+    p = subparsers.add_parser(
+        "export",
+        help="convert a video or PNG-sequence folder to MP4, WebM, GIF or PNGs",
+        description="Convert a video file or a folder of frame_00000.png ... into another format. "
+        f"The output format follows DST's extension ({formats}); a DST ending in / (or without "
+        "extension) is written as a PNG-sequence folder. Writing is atomic: an interrupted export "
+        "leaves no partial file at DST.",
+    )
+    p.add_argument("source", type=Path, metavar="SRC", help="a video file or a PNG-sequence folder")
+    p.add_argument("-o", "--output", required=True, metavar="DST", help="out.mp4, out.webm, out.gif or folder/")
+    p.add_argument("--fps", type=float,
+                   help="output frame rate; the same frames are retimed (default: the video's rate, "
+                   "or 25 for a PNG folder)")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert ``args.source`` to ``args.output``."""
+    if args.fps is not None and not 0 < args.fps <= 240:
+        raise StudioError("Invalid frame rate", f"--fps {args.fps:g} must be between 0 and 240.")
+    src, dst = Path(args.source), Path(args.output)
+    if dst.exists() and src.exists() and dst.resolve() == src.resolve():
+        raise StudioError("Cannot export onto the source", f"{dst} is the source itself; choose another output.")
+    exporter = exporter_for(args.output)
+    with open_frames(src, fps=args.fps) as reader:
+        fps = args.fps or reader.fps
+        total = reader.frame_count
+        bar = None
+        if not args.no_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="frame", desc=f"export {dst.name}", file=sys.stderr, leave=False)
+
+        def progress(done: int, total_hint: int | None) -> None:
+            if bar is not None:
+                bar.update(done - bar.n)
+
+        try:
+            out = exporter.write(iter(reader), fps, args.output, progress=progress, frame_count=total)
+        finally:
+            if bar is not None:
+                bar.close()
+    w, h = reader.size
+    print(f"wrote {out} ({total} frames, {w}x{h}, {fps:g} fps, {exporter.name})")
+    return 0
