@@ -15,7 +15,7 @@ import sys
 from studio import __version__
 from studio.core.errors import StudioError
 
-COMMANDS: tuple[str, ...] = ("contact_sheet", "doctor", "export", "render")
+COMMANDS: tuple[str, ...] = ("contact_sheet", "doctor", "export", "extract", "maps", "render", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,67 @@
+"""``studio weights``: inspect or convert the X-Dyna weights.
+
+* ``studio weights check DIR`` lists every missing piece of a release folder (no torch needed).
+* ``studio weights convert SRC DST [--fp16]`` writes a safetensors copy that loads faster and
+  without unpickling (the pipeline accepts it in place of the release folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from studio.core.errors import StudioError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``weights`` command and its ``check``/``convert`` subcommands."""
+    p = subparsers.add_parser("weights", help="check or convert the X-Dyna weights",
+                              description="Check an X-Dyna weights folder or convert it to safetensors.")
+    sub = p.add_subparsers(dest="weights_command", metavar="SUBCOMMAND", required=True)
+    c = sub.add_parser("check", help="list what is missing from a weights folder",
+                       description="List every missing file of the official release layout under DIR.")
+    c.add_argument("folder", type=Path, metavar="DIR", help="the 'pretrained_weights' folder or its parent")
+    c.add_argument("--no-face", action="store_true", help="do not require the S-Face ControlNet")
+    c.set_defaults(func=run_check)
+    v = sub.add_parser(
+        "convert", help="write a fast-loading safetensors copy",
+        description="Read the official release (pickle checkpoints opened with weights_only=True) and "
+        "write DST: one safetensors file per model, its config, the tokenizer and a manifest. "
+        "Every tensor is checked against its model first. Load DST wherever the release folder "
+        "is accepted.",
+    )
+    v.add_argument("source", type=Path, metavar="SRC", help="the release folder (or a converted copy)")
+    v.add_argument("destination", type=Path, metavar="DST", help="an empty or new folder")
+    v.add_argument("--fp16", action="store_true", help="store float16 tensors (half the size)")
+    v.set_defaults(func=run_convert)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Print the problems with ``args.folder``; exit 1 if there are any."""
+    from studio.backends.xdyna.layout import check_release
+
+    problems = check_release(args.folder, face=not args.no_face)
+    if not problems:
+        print(f"{args.folder}: complete")
+        return 0
+    print(f"{args.folder}: {len(problems)} problem(s)")
+    for line in problems:
+        print(f"  missing: {line}")
+    return 1
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Convert ``args.source`` into ``args.destination``."""
+    dst = Path(args.destination)
+    if dst.exists() and not dst.is_dir():
+        raise StudioError("Invalid destination", f"{dst} exists and is not a folder.")
+    if dst.is_dir() and any(dst.iterdir()):
+        raise StudioError("Invalid destination", f"{dst} is not empty; choose a new or empty folder.")
+    from studio.backends.xdyna.convert import convert_release
+
+    manifest = convert_release(args.source, dst, fp16=args.fp16,
+                               progress=lambda name: print(f"converting {name} ...", file=sys.stderr))
+    print(f"wrote {manifest.parent} ({'float16' if args.fp16 else 'source precision'})")
+    return 0
