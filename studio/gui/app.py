@@ -1,0 +1,45 @@
+"""``run_gui()``: create the QApplication, install the exception handler, show the window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from studio import __version__
+
+
+def get_qapp() -> QApplication:
+    """The QApplication (created, themed and named on first use)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("studio")
+        app.setOrganizationName("xdyna-studio")
+        app.setApplicationDisplayName("X-Dyna Studio")
+        app.setApplicationVersion(__version__)
+        from studio.gui.theme import apply_theme
+
+        apply_theme(app)
+    return app  # type: ignore[return-value]
+
+
+def run_gui(project: str | os.PathLike | None = None) -> int:
+    """Open the studio window (optionally with ``project``) and run until it closes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    app = get_qapp()
+    from studio.gui.errors import install_excepthooks
+    from studio.gui.main_window import MainWindow
+
+    restore = install_excepthooks()
+    try:
+        win = MainWindow()
+        win.show()
+        if not win.offer_recovery() and project is not None:
+            win.open_project(Path(project), confirm=False)
+        return int(app.exec())
+    finally:
+        restore()

@@ -1,0 +1,1 @@
+"""Dialogs: errors, export, crash recovery."""

@@ -1,0 +1,316 @@
+"""The open project as the GUI sees it: the core :class:`Project`, its :class:`Timeline`, the
+:class:`FrameCache` and the undo stack, plus Qt signals saying what changed.
+
+Widgets observe a :class:`Document` and call its methods; they never keep copies of project state.
+The cache keys of every timeline frame (what a frame *would* be rendered from under the current
+settings and tracks) are computed here, so the cache bar can tell final from stale frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QUndoStack
+
+from studio.core.backend import Backend
+from studio.core.errors import StudioError
+from studio.core.frame_cache import FrameCache, FrameState
+from studio.core.jobs import RenderJob
+from studio.core.project import Project
+from studio.core.settings import RenderSettings
+from studio.core.timeline import Timeline
+from studio.core.tracks import FaceTrack, PoseTrack
+
+#: In-memory budget of the frame cache (older final frames spill to disk when a folder is set).
+CACHE_BUDGET = 768 << 20
+
+
+def backend_named(name: str) -> Backend:
+    """The backend called ``name`` (``draft`` or ``xdyna``); importing it loads no weights."""
+    from studio.backends import get_backend
+
+    return get_backend(name)
+
+
+def _memo_reference(job: RenderJob) -> RenderJob:
+    """``job`` with its reference hash computed once: per-frame keys re-hash the reference pixels
+    on every call, which for a few hundred frames of a large photo would stall the GUI."""
+    fp = job.reference_fingerprint()
+    object.__setattr__(job, "reference_fingerprint", lambda: fp)
+    return job
+
+
+class Document(QObject):
+    """The project being edited.
+
+    Signals
+    -------
+    project_replaced(): a new or opened project replaced the previous one.
+    reference_changed(): the reference photo or its detected pose changed.
+    driving_changed(): the driving video or its tracks were replaced.
+    pose_edited(int, int): driving pose frames ``[start, stop)`` were edited.
+    settings_changed(): the render settings changed.
+    keys_changed(): the cache keys of the timeline frames changed (the cache bar must redraw).
+    cache_changed(int, int): frames ``[start, stop)`` of the cache changed (on the GUI thread).
+    inflight_changed(): the set of frames being rendered now changed.
+    path_changed(object): the project file path changed (``Path`` or ``None``).
+    """
+
+    project_replaced = Signal()
+    reference_changed = Signal()
+    driving_changed = Signal()
+    pose_edited = Signal(int, int)
+    settings_changed = Signal()
+    keys_changed = Signal()
+    cache_changed = Signal(int, int)
+    inflight_changed = Signal()
+    path_changed = Signal(object)
+    _cache_from_any_thread = Signal(int, int)
+
+    def __init__(self, parent: QObject | None = None, cache_dir: Path | None = None) -> None:
+        super().__init__(parent)
+        self.project = Project()
+        self.timeline = Timeline()
+        self.cache = FrameCache(CACHE_BUDGET, spill_dir=cache_dir)
+        self.undo_stack = QUndoStack(self)
+        self.reference_rgb: np.ndarray | None = None
+        self.inflight: set[int] = set()
+        self._rendered_key: dict[int, str] = {}
+        self._keys: list[str] | None = None
+        self._dirty = False
+        self._cache_from_any_thread.connect(self.cache_changed, Qt.ConnectionType.QueuedConnection)
+        self.cache.changed.connect(self._cache_from_any_thread.emit)
+        self.timeline.range_changed.connect(self._on_range)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed_hook())
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def settings(self) -> RenderSettings:
+        """The current render settings."""
+        return self.project.settings
+
+    @property
+    def pose(self) -> PoseTrack | None:
+        """The driving pose track."""
+        return self.project.pose
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there are unsaved changes."""
+        return self._dirty or not self.undo_stack.isClean()
+
+    def mark_dirty(self) -> None:
+        """Note an unsaved change that is not on the undo stack."""
+        self._dirty = True
+        self.dirty_changed_hook()
+
+    def dirty_changed_hook(self) -> None:
+        """Called whenever :attr:`dirty` may have changed (the window updates its title)."""
+        self.path_changed.emit(self.project.path)
+
+    def title(self) -> str:
+        """The window title part: file name (or Untitled) with a star when unsaved."""
+        name = self.project.path.name if self.project.path else "Untitled"
+        return f"{name}{' *' if self.dirty else ''}"
+
+    # -- replacing the project -------------------------------------------------------------------
+    def set_project(self, project: Project, reference_rgb: np.ndarray | None = None) -> None:
+        """Show ``project`` (already loaded); clears undo history, keys and the in-flight set."""
+        self.project = project
+        self.reference_rgb = reference_rgb
+        if reference_rgb is None and project.reference_image is not None and Path(project.reference_image).exists():
+            self.reference_rgb = _load_rgb(project.reference_image)
+        self.undo_stack.clear()
+        self._dirty = False
+        self.inflight.clear()
+        self._rendered_key.clear()
+        self.cache.clear()
+        self._keys = None
+        n = len(project.pose) if project.pose is not None else 0
+        fps = project.pose.fps if project.pose is not None else project.fps
+        self.timeline.set_frame_count(n, fps=project.fps or fps)
+        if project.frame_range is not None and n:
+            start, stop = project.frame_range
+            self.timeline.set_in(min(start, n - 1))
+            self.timeline.set_out(min(stop, n) - 1)
+        self.timeline.set_current(0)
+        self.project_replaced.emit()
+        self.reference_changed.emit()
+        self.driving_changed.emit()
+        self.settings_changed.emit()
+        self.keys_changed.emit()
+        self.path_changed.emit(project.path)
+
+    def new_project(self) -> None:
+        """An empty project."""
+        self.set_project(Project())
+
+    def open(self, path: Path | str) -> list[tuple[str, Path]]:
+        """Load the project at ``path``; returns the referenced files that are missing."""
+        project = Project.load(path)
+        self.set_project(project)
+        return project.missing_files()
+
+    def save(self, path: Path | str | None = None) -> Path:
+        """Save (atomically) to ``path`` or the current file."""
+        target = self.project.save(path)
+        self._dirty = False
+        self.undo_stack.setClean()
+        self.path_changed.emit(target)
+        return target
+
+    # -- editing ------------------------------------------------------------------------------------
+    def set_reference(self, path: Path, rgb: np.ndarray, pose: PoseTrack | None, face: FaceTrack | None) -> None:
+        """Use the photo at ``path`` (pixels ``rgb``) with its detected pose as the reference."""
+        self.project.reference_image = Path(path)
+        self.project.reference_pose = pose
+        self.project.reference_face = face
+        self.reference_rgb = rgb
+        self._keys = None
+        self.mark_dirty()
+        self.reference_changed.emit()
+        self.keys_changed.emit()
+
+    def set_driving(self, path: Path | None, pose: PoseTrack, face: FaceTrack | None) -> None:
+        """Use the driving video at ``path`` with its extracted tracks."""
+        self.project.driving_video = Path(path) if path is not None else None
+        self.project.pose = pose
+        self.project.face = face
+        self.project.fps = float(pose.fps)
+        self.project.frame_range = None
+        self.undo_stack.clear()
+        self._rendered_key.clear()
+        self.cache.clear()
+        self._keys = None
+        self.timeline.set_frame_count(len(pose), fps=pose.fps)
+        self.mark_dirty()
+        self.driving_changed.emit()
+        self.keys_changed.emit()
+
+    def update_settings(self, **changes: Any) -> None:
+        """Change render settings; invalid values raise :class:`StudioError` naming the field."""
+        data = self.project.settings.model_dump()
+        data.update(changes)
+        try:
+            new = RenderSettings.model_validate(data)
+        except Exception as exc:  # pydantic.ValidationError
+            errs = getattr(exc, "errors", lambda: [{"loc": "?", "msg": str(exc)}])()
+            raise StudioError(
+                "Invalid render setting",
+                f"{errs[0]['loc'][0] if errs[0]['loc'] else 'value'}: {errs[0]['msg']}.",
+                str(exc),
+            ) from exc
+        if new == self.project.settings:
+            return
+        self.project.settings = new
+        self._keys = None
+        self.mark_dirty()
+        self.settings_changed.emit()
+        self.keys_changed.emit()
+
+    def set_weights_dir(self, path: Path | None) -> None:
+        """The X-Dyna weights folder (changes X-Dyna cache keys)."""
+        self.project.weights_dir = Path(path) if path else None
+        self._keys = None
+        self.mark_dirty()
+        self.settings_changed.emit()
+        self.keys_changed.emit()
+
+    def notify_pose_edited(self, start: int, stop: int) -> None:
+        """Call after changing driving pose frames ``[start, stop)`` in place (undo commands do)."""
+        self._keys = None
+        self.pose_edited.emit(start, stop)
+        self.keys_changed.emit()
+
+    def _on_range(self, start: int, stop_incl: int) -> None:
+        n = self.timeline.frame_count
+        new = None if (start == 0 and stop_incl >= n - 1) else (start, stop_incl + 1)
+        if n and new != self.project.frame_range:
+            self.project.frame_range = new
+            self._keys = None
+            self.mark_dirty()
+            self.keys_changed.emit()
+
+    # -- rendering --------------------------------------------------------------------------------
+    def make_job(self, frames: tuple[int, ...] | None = None, output_dir: Path | None = None) -> RenderJob:
+        """A frozen snapshot for rendering ``frames`` (default: the in/out range)."""
+        p = self.project
+        if self.reference_rgb is None:
+            raise StudioError("No reference photo", "Open a photo of the person to animate first (Reference panel).")
+        if p.pose is None or len(p.pose) == 0:
+            raise StudioError("No driving motion", "Open a driving video first (Driving panel).")
+        if frames is None:
+            frames = tuple(self.timeline.range_frames())
+        return RenderJob(
+            reference=self.reference_rgb,
+            pose=p.pose,
+            frames=tuple(frames),
+            settings=p.settings,
+            face=p.face,
+            reference_pose=p.reference_pose,
+            driving_video=p.driving_video,
+            weights_dir=p.weights_dir,
+            output_dir=output_dir,
+        )
+
+    def frame_keys(self) -> list[str] | None:
+        """The cache key of every timeline frame under the current state (``None`` when nothing
+        can be rendered yet). Frames of the in/out range use the key of the job a Render would
+        start; others the key of a whole-clip job."""
+        if self._keys is not None:
+            return self._keys
+        n = self.timeline.frame_count
+        if self.reference_rgb is None or self.project.pose is None or n == 0:
+            return None
+        from studio.core.render import cache_key
+
+        backend = backend_named(self.settings.backend)
+        whole = _memo_reference(self.make_job(tuple(range(n))))
+        keys = [cache_key(whole, backend, k) for k in range(n)]
+        ranged = self.make_job()
+        if not backend.capabilities.independent_frames and len(ranged.frames) != n:
+            ranged = _memo_reference(dataclasses.replace(ranged))
+            for k, i in enumerate(ranged.frames):
+                keys[i] = cache_key(ranged, backend, k)
+        self._keys = keys
+        return keys
+
+    def frame_states(self) -> np.ndarray:
+        """``(n,)`` :class:`FrameState` codes of the timeline frames."""
+        n = self.timeline.frame_count
+        keys = self.frame_keys()
+        if keys is None:
+            return np.zeros(n, np.uint8)
+        return self.cache.states(keys, n)
+
+    def frame_at(self, i: int) -> tuple[np.ndarray | None, FrameState]:
+        """The cached frame to show at timeline frame ``i`` and its state."""
+        keys = self.frame_keys()
+        if keys is None or not 0 <= i < len(keys):
+            return None, FrameState.EMPTY
+        state = self.cache.state(keys[i], i)
+        if state != FrameState.STALE:
+            return self.cache.get(keys[i], i), state
+        old = self._rendered_key.get(i)
+        frame = self.cache.get(old, i) if old is not None else None
+        return frame, FrameState.STALE
+
+    def note_rendered(self, keys: dict[int, str]) -> None:
+        """Remember the key each frame was last rendered under, to show stale frames dimmed."""
+        self._rendered_key.update(keys)
+
+    def set_inflight(self, frames: set[int]) -> None:
+        """Frames the worker is rendering now (drawn as 'rendering' on the cache bar)."""
+        if frames != self.inflight:
+            self.inflight = set(frames)
+            self.inflight_changed.emit()
+
+
+def _load_rgb(path: Path) -> np.ndarray:
+    from studio.media.image import load_image
+
+    return load_image(path).pixels

@@ -1,0 +1,167 @@
+"""Driving panel: open or drop the driving video; plays it with the live pose overlay (body,
+hands and face box, each toggleable) and a warning strip on frames with no person. Keypoints can
+be dragged to fix a bad detection (undoable). Pose extraction runs off the GUI thread with
+progress and cancel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QCheckBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from studio.core.tracks import FLAG_NO_PERSON
+from studio.gui.errors import hub
+from studio.gui.panels.drop import DropTarget
+from studio.gui.tasks import Task
+from studio.gui.undo import MoveKeypointCommand
+from studio.gui.widgets.pose_overlay import PoseCanvas
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".gif")
+
+
+def extract_tracks(path: Path, progress, cancel):
+    """Worker function: the pose and face tracks of the video at ``path`` (disk-cached)."""
+    from studio.extract.extractor import extract_video
+
+    res = extract_video(path, progress=lambda d, n=None: progress(d, n, "Finding the pose"), cancel=cancel)
+    return path, res.pose, res.face
+
+
+class DrivingPanel(DropTarget):
+    """The driving video with its pose, at the playhead."""
+
+    def __init__(self, document, driving_frames, parent: QWidget | None = None, extractor=extract_tracks) -> None:
+        super().__init__(VIDEO_SUFFIXES, self.open_path, parent)
+        self.doc = document
+        self.frames = driving_frames
+        self.extractor = extractor
+        self.setObjectName("DrivingPanel")
+        self.canvas = PoseCanvas("Drop a driving video here\nor click Open video…")
+        self.canvas.editable = True
+        self.canvas.setToolTip("Drag a keypoint to fix a bad detection on this frame (Ctrl+Z undoes)")
+        self.open_btn = QPushButton("Open video…")
+        self.open_btn.clicked.connect(self.choose)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.body_box = QCheckBox("Body")
+        self.hands_box = QCheckBox("Hands")
+        self.face_box = QCheckBox("Face box")
+        for b in (self.body_box, self.hands_box, self.face_box):
+            b.setChecked(True)
+            b.toggled.connect(self._layers)
+        self.spread = QSpinBox()
+        self.spread.setRange(0, 30)
+        self.spread.setPrefix("±")
+        self.spread.setSuffix(" frames")
+        self.spread.setToolTip("Apply a keypoint drag to this many neighbouring frames too, fading out")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.clicked.connect(self.cancel)
+
+        top = QHBoxLayout()
+        top.addWidget(self.open_btn)
+        top.addWidget(self.info, 1)
+        layers = QHBoxLayout()
+        for w in (self.body_box, self.hands_box, self.face_box):
+            layers.addWidget(w)
+        layers.addStretch(1)
+        layers.addWidget(QLabel("Edit spreads"))
+        layers.addWidget(self.spread)
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.cancel_btn)
+        self._prog_row = QWidget()
+        self._prog_row.setLayout(prog)
+        prog.setContentsMargins(0, 0, 0, 0)
+        self._prog_row.setVisible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self._prog_row)
+        lay.addWidget(self.canvas, 1)
+        lay.addLayout(layers)
+
+        self.task: Task | None = None
+        self.canvas.keypoint_dragged.connect(self._dragged)
+        document.timeline.current_changed.connect(self._show)
+        document.driving_changed.connect(self.refresh)
+        document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
+        driving_frames.frame_ready.connect(self._on_frame)
+        self.refresh()
+
+    # -- opening -------------------------------------------------------------------------------------
+    def choose(self) -> None:
+        """Ask for a driving video."""
+        pattern = " ".join(f"*{s}" for s in VIDEO_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a driving video", "", f"Videos ({pattern})")
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> Task:
+        """Extract the pose of the video at ``path`` in the background, then use it."""
+        self.cancel()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(f"Reading {Path(path).name}…")
+        self._prog_row.setVisible(True)
+        extractor = self.extractor
+        task = Task(lambda progress, cancel: extractor(Path(path), progress, cancel), "extract", self)
+        task.progress.connect(self._progress)
+        task.succeeded.connect(self._extracted)
+        task.failed.connect(hub().report)
+        task.finished.connect(lambda: self._prog_row.setVisible(False))
+        self.task = task
+        task.start()
+        return task
+
+    def cancel(self) -> None:
+        """Stop a running extraction."""
+        if self.task is not None and self.task.is_running():
+            self.task.cancel()
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress.setFormat(f"{message or 'Working'}: %v / %m frames")
+        else:
+            self.progress.setRange(0, 0)
+
+    def _extracted(self, result) -> None:
+        path, pose, face = result
+        self.frames.set_video(path)
+        self.doc.set_driving(path, pose, face)
+
+    # -- showing --------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Show the document's driving data."""
+        p = self.doc.project
+        pose = p.pose
+        if pose is None:
+            self.info.setText("No driving video yet.")
+        else:
+            missing = int(np.count_nonzero(pose.flags & FLAG_NO_PERSON))
+            name = Path(p.driving_video).name if p.driving_video else "pose only"
+            warn = f" · ⚠ no person on {missing} frame{'s' if missing != 1 else ''}" if missing else ""
+            self.info.setText(f"{name} · {len(pose)} frames · {pose.fps:g} fps{warn}")
+        self.canvas.set_image(None)
+        self._show(self.doc.timeline.current)
+
+    def _show(self, i: int) -> None:
+        self.canvas.set_pose(self.doc.project.pose, self.doc.project.face, i)
+        img = self.frames.request(i) if self.doc.project.driving_video else None
+        if img is not None:
+            self.canvas.set_image(img)
+
+    def _on_frame(self, i: int, frame) -> None:
+        if i == self.doc.timeline.current:
+            self.canvas.set_image(frame)
+
+    def _layers(self) -> None:
+        self.canvas.set_layers(self.body_box.isChecked(), self.hands_box.isChecked(), self.face_box.isChecked())
+
+    def _dragged(self, frame: int, part: str, index: int, x: float, y: float) -> None:
+        self.doc.undo_stack.push(MoveKeypointCommand(self.doc, frame, part, index, x, y, self.spread.value()))

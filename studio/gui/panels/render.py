@@ -1,0 +1,250 @@
+"""Render panel: backend, X-Dyna weights folder (with a status line from the weights check),
+steps, CFG, seed (with a dice button), schedule, overlap, size, retargeting; Render / Cancel;
+progress with ETA. Every control writes straight into the document's render settings."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from studio.core.errors import StudioError
+from studio.gui.errors import hub
+
+BACKENDS = (("draft", "Draft (instant, no weights)"), ("xdyna", "X-Dyna (diffusion)"))
+SCHEDULES = (("reference", "Reference (official windows)"), ("stream", "Stream (window by window)"),
+             ("static", "Static (no wrap-around)"))
+
+
+def weights_status(folder: Path | None, face: bool) -> tuple[bool, str]:
+    """``(ok, line)`` describing the X-Dyna weights under ``folder`` (files only, no torch)."""
+    if folder is None:
+        return False, "No weights folder chosen (needed for X-Dyna only)."
+    from studio.backends.xdyna.layout import check_release
+
+    problems = check_release(folder, face=face)
+    if not problems:
+        return True, "✔ Weights found."
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return False, f"⚠ {problems[0]}{more}"
+
+
+def fmt_seconds(s: float) -> str:
+    """``1:05`` style duration."""
+    s = int(round(max(0.0, s)))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class RenderPanel(QWidget):
+    """Settings and the Render/Cancel buttons for a document and its render controller."""
+
+    def __init__(self, document, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        self.ctl = controller
+        self.setObjectName("RenderPanel")
+        self.backend = QComboBox()
+        for key, label in BACKENDS:
+            self.backend.addItem(label, key)
+        self.weights = QLineEdit()
+        self.weights.setPlaceholderText("X-Dyna pretrained_weights folder")
+        self.weights_btn = QToolButton(text="…")
+        self.weights_btn.setToolTip("Choose the X-Dyna weights folder")
+        self.weights_status = QLabel()
+        self.weights_status.setWordWrap(True)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 200)
+        self.cfg = QDoubleSpinBox()
+        self.cfg.setRange(0.0, 30.0)
+        self.cfg.setSingleStep(0.5)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.dice = QToolButton(text="Random")
+        self.dice.setToolTip("A new random seed")
+        self.schedule = QComboBox()
+        for key, label in SCHEDULES:
+            self.schedule.addItem(label, key)
+        self.overlap = QSpinBox()
+        self.overlap.setRange(0, 12)
+        self.width_ = QSpinBox()
+        self.height_ = QSpinBox()
+        for w in (self.width_, self.height_):
+            w.setRange(64, 2048)
+            w.setSingleStep(8)
+        self.retarget = QCheckBox("Retarget the motion to the reference body")
+        self.render_btn = QPushButton("Render")
+        self.render_btn.setDefault(True)
+        self.cancel_btn = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.eta = QLabel()
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("renderSummary")
+
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights, 1)
+        weights_row.addWidget(self.weights_btn)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.dice)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.width_, 1)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_, 1)
+        form = QFormLayout()
+        form.addRow("Renderer", self.backend)
+        form.addRow("Weights", weights_row)
+        form.addRow("", self.weights_status)
+        form.addRow("Steps", self.steps)
+        form.addRow("CFG", self.cfg)
+        form.addRow("Seed", seed_row)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Overlap", self.overlap)
+        form.addRow("Size (W×H)", size_row)
+        form.addRow("", self.retarget)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.render_btn, 1)
+        buttons.addWidget(self.cancel_btn)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(form)
+        lay.addSpacing(6)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.eta)
+        lay.addSpacing(8)
+        lay.addWidget(self.summary)
+        lay.addStretch(1)
+
+        self.backend.currentIndexChanged.connect(lambda _: self._set(backend=self.backend.currentData()))
+        self.schedule.currentIndexChanged.connect(lambda _: self._set(schedule=self.schedule.currentData()))
+        self.steps.valueChanged.connect(lambda v: self._set(steps=v))
+        self.cfg.valueChanged.connect(lambda v: self._set(cfg=v))
+        self.seed.valueChanged.connect(lambda v: self._set(seed=v))
+        self.overlap.valueChanged.connect(lambda v: self._set(overlap=v))
+        self.width_.editingFinished.connect(lambda: self._set(width=self.width_.value() // 8 * 8))
+        self.height_.editingFinished.connect(lambda: self._set(height=self.height_.value() // 8 * 8))
+        self.retarget.toggled.connect(lambda v: self._set(retarget=v))
+        self.dice.clicked.connect(self.roll_seed)
+        self.weights.editingFinished.connect(self._weights_edited)
+        self.weights_btn.clicked.connect(self._choose_weights)
+        self.render_btn.clicked.connect(self.render)
+        self.cancel_btn.clicked.connect(controller.cancel)
+        controller.busy_changed.connect(self._busy)
+        controller.progress.connect(self._progress)
+        controller.eta.connect(self._eta)
+        controller.finished.connect(lambda n, s: self.eta.setText(f"Done: {n} frames in {fmt_seconds(s)}"))
+        controller.cancelled.connect(lambda done: self.eta.setText(f"Cancelled; {len(done)} finished frames kept"))
+        controller.failed.connect(lambda err: self.eta.setText(f"Failed: {err.title}"))
+        document.settings_changed.connect(self.refresh)
+        for sig in (document.timeline.range_changed, document.timeline.frame_count_changed):
+            sig.connect(lambda *_: self._summarise())
+        for sig in (document.path_changed, document.reference_changed, document.driving_changed):
+            sig.connect(lambda *_: self._summarise())
+        self.refresh()
+        self._busy(False)
+
+    def _set(self, **changes) -> None:
+        if self._updating:
+            return
+        try:
+            self.doc.update_settings(**changes)
+        except StudioError as err:
+            hub().report(err)
+            self.refresh()
+
+    _updating = False
+
+    def refresh(self) -> None:
+        """Show the document's settings."""
+        s = self.doc.settings
+        self._updating = True
+        try:
+            self.backend.setCurrentIndex(max(0, self.backend.findData(s.backend)))
+            self.schedule.setCurrentIndex(max(0, self.schedule.findData(s.schedule)))
+            self.steps.setValue(s.steps)
+            self.cfg.setValue(s.cfg)
+            self.seed.setValue(min(s.seed, self.seed.maximum()))
+            self.overlap.setValue(s.overlap)
+            self.width_.setValue(s.width)
+            self.height_.setValue(s.height)
+            self.retarget.setChecked(s.retarget)
+            wd = self.doc.project.weights_dir
+            self.weights.setText(str(wd) if wd else "")
+        finally:
+            self._updating = False
+        xdyna = s.backend == "xdyna"
+        for w in (self.steps, self.cfg, self.schedule, self.overlap, self.weights, self.weights_btn):
+            w.setEnabled(xdyna)
+        ok, line = weights_status(self.doc.project.weights_dir, s.face_controlnet)
+        self.weights_status.setText(line)
+        self.weights_status.setStyleSheet("" if ok or not xdyna else "color: #e0a040;")
+        self.weights_status.setVisible(xdyna)
+        self._summarise()
+
+    def _summarise(self) -> None:
+        tl, s = self.doc.timeline, self.doc.settings
+        if self.doc.reference_rgb is None or tl.frame_count == 0:
+            need = [w for w, ok in (("a reference photo", self.doc.reference_rgb is not None),
+                                    ("a driving video", tl.frame_count > 0)) if not ok]
+            self.summary.setText("To render, open " + " and ".join(need) + ".")
+            return
+        n = tl.out_point - tl.in_point + 1
+        folder = self.doc.project.default_render_dir()
+        where = f"Frames are saved in {folder.name}/ next to the project." if folder else \
+            "Save the project to keep rendered frames on disk."
+        self.summary.setText(
+            f"Render renders frames {tl.in_point}–{tl.out_point} ({n} frames, {n / tl.fps:.1f} s) at "
+            f"{s.width}×{s.height}. Set the range with I and O on the timeline. {where}")
+
+    def roll_seed(self) -> None:
+        """Pick a new random seed."""
+        self.seed.setValue(random.randrange(0, self.seed.maximum()))
+
+    def _weights_edited(self) -> None:
+        text = self.weights.text().strip()
+        new = Path(text) if text else None
+        if new != self.doc.project.weights_dir:
+            self.doc.set_weights_dir(new)
+
+    def _choose_weights(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose the X-Dyna weights folder (pretrained_weights)")
+        if path:
+            self.doc.set_weights_dir(Path(path))
+
+    def render(self) -> None:
+        """Start a render of the in/out range."""
+        try:
+            self.ctl.start()
+        except StudioError as err:
+            hub().report(err)
+
+    def _busy(self, busy: bool) -> None:
+        self.render_btn.setEnabled(not busy)
+        self.cancel_btn.setEnabled(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("Starting…")
+            self.eta.setText("")
+        else:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+
+    def _progress(self, step: int, total: int, phase: str, message: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(step, total))
+            self.progress.setFormat(f"{message or phase}: %v / %m")
+
+    def _eta(self, seconds: float) -> None:
+        if seconds >= 0:
+            self.eta.setText(f"About {fmt_seconds(seconds)} left")

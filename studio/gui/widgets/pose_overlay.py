@@ -1,0 +1,203 @@
+"""An image with its pose drawn on top: body (OpenPose-18), hands, face box, each toggleable;
+a warning strip on frames where no person was found; optional dragging of keypoints.
+
+Dragging does not change the track: on release the widget emits :attr:`PoseCanvas.keypoint_dragged`
+and the owner pushes an undoable command (see :mod:`studio.gui.undo`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from studio.core.tracks import FLAG_EDITED, FLAG_NO_PERSON, FaceTrack, PoseTrack
+from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, OPENPOSE_COLORS
+from studio.gui.widgets.image_view import ImageView
+
+#: A keypoint: ("body", i) or ("hand", side * 21 + i).
+Part = tuple[str, int]
+PICK_RADIUS = 10.0
+
+
+class PoseCanvas(ImageView):
+    """Image + pose of one frame.
+
+    Signals
+    -------
+    keypoint_dragged(int, str, int, float, float): frame, part ("body"/"hand"), index, new
+        normalised x and y (emitted on mouse release).
+    """
+
+    keypoint_dragged = Signal(int, str, int, float, float)
+
+    def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(placeholder, parent)
+        self.pose: PoseTrack | None = None
+        self.face: FaceTrack | None = None
+        self.frame = 0
+        self.show_body = True
+        self.show_hands = True
+        self.show_face = True
+        self.editable = False
+        self._drag: Part | None = None
+        self._drag_pos: tuple[float, float] | None = None
+        self._hover: Part | None = None
+        self.setMouseTracking(True)
+
+    def set_pose(self, pose: PoseTrack | None, face: FaceTrack | None, frame: int) -> None:
+        """Draw ``pose``/``face`` at ``frame``."""
+        self.pose, self.face, self.frame = pose, face, int(frame)
+        if pose is not None and not self.has_image():
+            self.set_aspect(pose.width, pose.height)
+        self.update()
+
+    def set_layers(self, body: bool | None = None, hands: bool | None = None, face: bool | None = None) -> None:
+        """Switch the body, hands and face-box layers."""
+        if body is not None:
+            self.show_body = body
+        if hands is not None:
+            self.show_hands = hands
+        if face is not None:
+            self.show_face = face
+        self.update()
+
+    def has_overlay(self) -> bool:  # noqa: D102
+        return self._valid_frame()
+
+    # -- data access ------------------------------------------------------------------------------
+    def _valid_frame(self) -> bool:
+        return self.pose is not None and 0 <= self.frame < len(self.pose)
+
+    def _points(self) -> list[tuple[Part, float, float]]:
+        """Visible, editable keypoints of the current frame in normalised coordinates."""
+        if not self._valid_frame():
+            return []
+        pose, f = self.pose, self.frame
+        out: list[tuple[Part, float, float]] = []
+        if self.show_body:
+            for i, (x, y) in enumerate(pose.body[f]):
+                if np.isfinite(x) and np.isfinite(y) and pose.body_conf[f, i] > 0:
+                    out.append((("body", i), float(x), float(y)))
+        if self.show_hands:
+            for s in range(2):
+                for i, (x, y) in enumerate(pose.hands[f, s]):
+                    if np.isfinite(x) and np.isfinite(y) and pose.hands_conf[f, s, i] > 0:
+                        out.append((("hand", s * 21 + i), float(x), float(y)))
+        return out
+
+    def _xy(self, part: Part) -> tuple[float, float] | None:
+        if self._drag == part and self._drag_pos is not None:
+            return self._drag_pos
+        pose, f = self.pose, self.frame
+        kind, i = part
+        if kind == "body":
+            x, y = pose.body[f, i]
+            ok = pose.body_conf[f, i] > 0
+        else:
+            x, y = pose.hands[f, i // 21, i % 21]
+            ok = pose.hands_conf[f, i // 21, i % 21] > 0
+        return (float(x), float(y)) if ok and np.isfinite(x) and np.isfinite(y) else None
+
+    def pick(self, pos: QPointF) -> Part | None:
+        """The keypoint within :data:`PICK_RADIUS` pixels of widget position ``pos``."""
+        best, best_d = None, PICK_RADIUS
+        for part, x, y in self._points():
+            q = self.to_widget(x, y)
+            d = math.hypot(q.x() - pos.x(), q.y() - pos.y())
+            if d <= best_d:
+                best, best_d = part, d
+        return best
+
+    # -- input ----------------------------------------------------------------------------------------
+    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+        if self.editable and e.button() == Qt.MouseButton.LeftButton:
+            self._drag = self.pick(e.position())
+            if self._drag is not None:
+                self._drag_pos = self._xy(self._drag)
+                self.setCursor(Qt.CursorShape.ClosedHandCursor)
+                return
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+        if self._drag is not None:
+            x, y = self.to_image(e.position())
+            self._drag_pos = (min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0))
+            self.update()
+            return
+        if self.editable:
+            hover = self.pick(e.position())
+            if hover != self._hover:
+                self._hover = hover
+                self.setCursor(Qt.CursorShape.OpenHandCursor if hover else Qt.CursorShape.ArrowCursor)
+                self.update()
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+        if self._drag is not None and e.button() == Qt.MouseButton.LeftButton:
+            part, pos = self._drag, self._drag_pos
+            self._drag, self._drag_pos = None, None
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            start = self._xy(part)
+            if pos is not None and start is not None and (abs(pos[0] - start[0]) > 1e-4 or abs(pos[1] - start[1]) > 1e-4):
+                self.keypoint_dragged.emit(self.frame, part[0], part[1], pos[0], pos[1])
+            self.update()
+            return
+        super().mouseReleaseEvent(e)
+
+    # -- painting -------------------------------------------------------------------------------------
+    def paint_overlay(self, p: QPainter, r: QRectF) -> None:
+        if not self._valid_frame():
+            return
+        pose, f = self.pose, self.frame
+        if self.show_face and self.face is not None and 0 <= f < len(self.face):
+            box = self.face.box[f]
+            if np.all(np.isfinite(box)) and self.face.conf[f] > 0:
+                a, b = self.to_widget(box[0], box[1]), self.to_widget(box[2], box[3])
+                p.setPen(QPen(QColor(255, 255, 255, 200), 1.5, Qt.PenStyle.DashLine))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(QRectF(a, b))
+        if self.show_body:
+            for li, (a, b) in enumerate(BODY_LIMBS):
+                pa, pb = self._xy(("body", a)), self._xy(("body", b))
+                if pa and pb:
+                    p.setPen(QPen(QColor(*OPENPOSE_COLORS[li], 220), 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+                    p.drawLine(self.to_widget(*pa), self.to_widget(*pb))
+            for i in range(pose.body.shape[1]):
+                self._dot(p, ("body", i), QColor(*OPENPOSE_COLORS[i]), 4.0)
+        if self.show_hands:
+            for s in range(2):
+                p.setPen(QPen(QColor(120, 220, 255, 220), 1.5))
+                for a, b in HAND_BONES:
+                    pa, pb = self._xy(("hand", s * 21 + a)), self._xy(("hand", s * 21 + b))
+                    if pa and pb:
+                        p.drawLine(self.to_widget(*pa), self.to_widget(*pb))
+                for i in range(21):
+                    self._dot(p, ("hand", s * 21 + i), QColor(40, 90, 255), 2.5)
+        flags = int(pose.flags[f])
+        if flags & FLAG_NO_PERSON:
+            self._strip(p, r, QColor(200, 50, 40, 230), f"No person found on frame {f}")
+        elif flags & FLAG_EDITED:
+            self._strip(p, r, QColor(60, 110, 200, 200), f"Frame {f} edited by hand")
+
+    def _dot(self, p: QPainter, part: Part, color: QColor, radius: float) -> None:
+        xy = self._xy(part)
+        if xy is None:
+            return
+        if part == self._hover or part == self._drag:
+            radius += 3
+            p.setPen(QPen(QColor(255, 255, 255), 2))
+        else:
+            p.setPen(QPen(QColor(0, 0, 0, 160), 1))
+        p.setBrush(color)
+        p.drawEllipse(self.to_widget(*xy), radius, radius)
+
+    @staticmethod
+    def _strip(p: QPainter, r: QRectF, color: QColor, text: str) -> None:
+        h = max(18.0, p.fontMetrics().height() + 6)
+        strip = QRectF(r.left(), r.bottom() - h, r.width(), h)
+        p.fillRect(strip, color)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(strip, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,0 +1,150 @@
+"""The preview viewer: the rendered frame at the playhead, or driving | pose | result side by
+side, with an optional onion skin of the neighbouring rendered frames (before = red tint,
+after = green tint, as in Blender's Grease Pencil)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QButtonGroup, QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from studio.core.frame_cache import FrameState
+from studio.gui.widgets.image_view import ImageView
+from studio.gui.widgets.pose_overlay import PoseCanvas
+
+POSE_VIEW_WIDTH = 384
+
+_STATE_TEXT = {
+    FrameState.FINAL: "final",
+    FrameState.PREVIEW: "preview (not final)",
+    FrameState.STALE: "stale: settings or pose changed since this was rendered",
+    FrameState.EMPTY: "not rendered yet",
+}
+
+
+def onion(current: np.ndarray, before: np.ndarray | None, after: np.ndarray | None, amount: float = 0.3) -> np.ndarray:
+    """``current`` with tinted ghosts of ``before`` (red) and ``after`` (green) blended in."""
+    out = current.astype(np.float32)
+    for ghost, tint in ((before, (1.0, 0.45, 0.45)), (after, (0.45, 1.0, 0.45))):
+        if ghost is not None and ghost.shape == current.shape:
+            out = out * (1 - amount) + ghost.astype(np.float32) * np.asarray(tint, np.float32) * amount
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+class PreviewViewer(QWidget):
+    """Result view (and side-by-side driving/pose views) of a document at its playhead."""
+
+    def __init__(self, document, driving_frames, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = document
+        self.frames = driving_frames
+        self.setObjectName("PreviewViewer")
+        self.result = ImageView("Open a photo and a driving video, then press Render")
+        self.driving = PoseCanvas("Driving video")
+        self.driving.set_layers(face=False)
+        self.pose_view = ImageView("Pose")
+        self.status = QLabel()
+        self.status.setObjectName("viewerStatus")
+
+        self.btn_result = QToolButton(text="Result")
+        self.btn_side = QToolButton(text="Driving | Pose | Result")
+        for b in (self.btn_result, self.btn_side):
+            b.setCheckable(True)
+            b.setAutoRaise(True)
+        self.btn_result.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.btn_result)
+        group.addButton(self.btn_side)
+        self.btn_side.setToolTip("Show the driving frame, its pose map and the result side by side")
+        self.onion_box = QCheckBox("Onion skin")
+        self.onion_box.setToolTip("Ghost the previous (red) and next (green) rendered frames")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 2, 6, 2)
+        bar.addWidget(self.btn_result)
+        bar.addWidget(self.btn_side)
+        bar.addSpacing(12)
+        bar.addWidget(self.onion_box)
+        bar.addStretch(1)
+        bar.addWidget(self.status)
+
+        views = QHBoxLayout()
+        views.setContentsMargins(0, 0, 0, 0)
+        views.setSpacing(2)
+        views.addWidget(self.driving, 1)
+        views.addWidget(self.pose_view, 1)
+        views.addWidget(self.result, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addLayout(views, 1)
+
+        self.btn_side.toggled.connect(self._apply_mode)
+        self.onion_box.toggled.connect(lambda _: self.refresh())
+        tl = document.timeline
+        tl.current_changed.connect(lambda _: self.refresh())
+        document.cache_changed.connect(self._on_cache)
+        for sig in (document.keys_changed, document.driving_changed, document.reference_changed,
+                    document.project_replaced):
+            sig.connect(self.refresh)
+        document.pose_edited.connect(lambda *_: self.refresh())
+        driving_frames.frame_ready.connect(self._on_driving_frame)
+        self._apply_mode(False)
+
+    def side_by_side(self) -> bool:
+        """Whether driving and pose are shown next to the result."""
+        return self.btn_side.isChecked()
+
+    def set_side_by_side(self, on: bool) -> None:
+        """Switch side-by-side mode."""
+        (self.btn_side if on else self.btn_result).setChecked(True)
+
+    def _apply_mode(self, side: bool) -> None:
+        self.driving.setVisible(side)
+        self.pose_view.setVisible(side)
+        self.refresh()
+
+    def _on_cache(self, start: int, stop: int) -> None:
+        if start <= self.doc.timeline.current < stop or (
+            self.onion_box.isChecked() and start - 1 <= self.doc.timeline.current <= stop
+        ):
+            self.refresh()
+
+    def _on_driving_frame(self, i: int, frame: np.ndarray) -> None:
+        if i == self.doc.timeline.current and self.side_by_side():
+            self.driving.set_image(frame)
+
+    def refresh(self) -> None:
+        """Redraw everything for the frame under the playhead."""
+        i = self.doc.timeline.current
+        n = self.doc.timeline.frame_count
+        frame, state = self.doc.frame_at(i) if n else (None, FrameState.EMPTY)
+        if frame is not None and self.onion_box.isChecked():
+            before = self.doc.frame_at(i - 1)[0] if i > 0 else None
+            after = self.doc.frame_at(i + 1)[0] if i + 1 < n else None
+            frame = onion(frame, before, after)
+        self.result.dim = state == FrameState.STALE
+        self.result.set_image(frame)
+        self.result.caption = "Result" if self.side_by_side() else ""
+        rendering = i in self.doc.inflight and state != FrameState.FINAL
+        text = "rendering…" if rendering else _STATE_TEXT[FrameState(int(state))]
+        self.status.setText(f"frame {i} / {max(0, n - 1)} · {text}" if n else "")
+        if self.side_by_side():
+            self._refresh_side(i)
+
+    def _refresh_side(self, i: int) -> None:
+        pose = self.doc.pose
+        self.driving.caption = "Driving"
+        self.pose_view.caption = "Pose"
+        self.driving.set_pose(pose, self.doc.project.face, i)
+        img = self.frames.request(i)
+        if img is not None or not self.doc.project.driving_video:
+            self.driving.set_image(img)
+        if pose is not None and 0 <= i < len(pose):
+            from studio.extract.pose_map import draw_pose
+
+            w = POSE_VIEW_WIDTH
+            h = max(8, int(round(w * pose.height / max(1, pose.width))))
+            self.pose_view.set_image(draw_pose(pose.body[i], pose.body_conf[i], pose.hands[i], pose.hands_conf[i], w, h))
+        else:
+            self.pose_view.set_image(None)
