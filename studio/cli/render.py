@@ -324,6 +324,8 @@ def run(args: argparse.Namespace) -> int:
     _extract_missing(project, quiet)
     job = build_job(args, project)
     backend = get_backend(job.settings.backend)
+    if backend.capabilities.needs_weights and job.weights_dir is not None:
+        backend.weights_dir = job.weights_dir  # what available() checks
     ok, why = backend.available()
     if not ok:
         raise StudioError(f"The {backend.name} renderer cannot run", why)

@@ -102,6 +102,23 @@ def load_window_latents(folder: Path | None, job_fingerprint: str, window: int) 
         return None
 
 
+def finished_positions(folder: Path | None, key: str, frames: Sequence[int]) -> set[int]:
+    """Output positions ``k`` whose PNG (``frames[k]``) is in ``folder`` and recorded under ``key``
+    in its manifest: what a coupled backend (one key for the whole job) may skip on resume."""
+    if folder is None:
+        return set()
+    folder = Path(folder)
+    try:
+        d = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        recorded = {int(i): str(k) for i, k in d.get("frames", {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return set()
+    return {
+        k for k, i in enumerate(frames)
+        if recorded.get(int(i)) == key and (folder / frame_filename(i)).is_file()
+    }
+
+
 class RenderStore:
     """One job's PNG sequence in a render folder.
 

@@ -3,7 +3,8 @@
 * reference: the photo centre-cropped to the render aspect and resized (the official
   ``imread_resize_crop``);
 * pose maps: the head-less OpenPose skeleton with hands of every output frame, drawn from the
-  job's pose track mapped onto the render canvas;
+  job's pose track mapped onto the render canvas (retargeted to the reference body first when
+  ``settings.retarget`` is on and the job carries the reference pose);
 * S-Face local/global images: from the driving video frames (top-biased crop to the render
   aspect, as the official S-Face mode) and the job's face track.
 
@@ -47,8 +48,21 @@ def driving_fit(job: RenderJob) -> CanvasFit:
 
 
 def canvas_pose(job: RenderJob) -> PoseTrack:
-    """The driving pose normalised to the render canvas (the frame the pose maps are drawn on)."""
-    return driving_fit(job).pose_to_canvas(job.pose)
+    """The driving pose normalised to the render canvas (the frame the pose maps are drawn on),
+    retargeted to the reference body's proportions when ``settings.retarget`` is on and the job
+    carries the reference pose (:func:`studio.extract.retarget.retarget_track`)."""
+    fit = driving_fit(job)
+    pose = job.pose
+    if job.settings.retarget and job.reference_pose is not None and len(job.reference_pose):
+        from studio.extract.retarget import RetargetOptions, retarget_track
+
+        w, h = render_size(job)
+        ref_fit = CanvasFit.create(job.reference.shape[1], job.reference.shape[0], w, h, REFERENCE_FIT)
+        ref_pose = job.reference_pose
+        if (ref_pose.width, ref_pose.height) != (job.reference.shape[1], job.reference.shape[0]):
+            ref_fit = CanvasFit.create(ref_pose.width, ref_pose.height, w, h, REFERENCE_FIT)
+        pose = retarget_track(pose, ref_pose, RetargetOptions(), driving_fit=fit, reference_fit=ref_fit)
+    return fit.pose_to_canvas(pose)
 
 
 def pose_maps(job: RenderJob, pose: PoseTrack | None = None) -> np.ndarray:
