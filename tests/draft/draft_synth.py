@@ -101,7 +101,7 @@ def job(poses: list[np.ndarray | None], ref_canvas_w: int = W, **settings) -> Re
         reference=ref_img,
         pose=track(poses),
         frames=tuple(range(len(poses))),
-        settings=RenderSettings(width=W, height=H, **settings),
+        settings=RenderSettings(**{"width": W, "height": H, **settings}),
         reference_pose=ref_track,
     )
 
