@@ -214,6 +214,43 @@ def decode_args(path: Path, seek: float | None = None) -> list[str]:
                    "-vf", "showinfo=checksum=0", "-fps_mode", "passthrough"]
 
 
+_RE_TIMEBASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.M)
+_NOPTS = -(2**63)
+
+
+def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
+    """Presentation times (s) of the first video stream's packets, sorted, without decoding.
+
+    Fast (the container index is read, nothing is decoded). Returns ``None`` when the container
+    has no usable timestamps (missing or repeated), so the caller can fall back to
+    :func:`frame_timestamps`.
+    """
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", str(path),
+         "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
+        capture_output=True, text=True, errors="replace", timeout=timeout,
+    )
+    tb = _RE_TIMEBASE.search(proc.stdout)
+    if proc.returncode != 0 or tb is None:
+        return None
+    scale = int(tb.group(1)) / int(tb.group(2))
+    pts: list[int] = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = line.split(",")
+        if len(fields) < 5:
+            continue
+        value = int(fields[2])
+        if value == _NOPTS:
+            return None
+        pts.append(value)
+    pts.sort()
+    if not pts or any(b <= a for a, b in zip(pts, pts[1:])):
+        return None
+    return [v * scale for v in pts]
+
+
 def frame_timestamps(path: Path, timeout: float = 600.0) -> list[float]:
     """Decode the first video stream of ``path`` once; the timestamp (s) of every frame, in order."""
     proc = subprocess.run(

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.errors import StudioError
-from studio.media.ffmpeg import decode_args, frame_timestamps, parse_pts_time, probe_header
+from studio.media.ffmpeg import decode_args, frame_timestamps, packet_timestamps, parse_pts_time, probe_header
 
 #: Longest driving clip accepted, in seconds. X-Dyna animates a few seconds of motion; a
 #: multi-hour file is almost certainly the wrong file (and would take days to render).
@@ -127,7 +127,8 @@ class VideoReader:
         self.path = Path(path)
         self.header = probe_header(self.path)
         self._check_metadata(max_seconds)
-        stamps = frame_timestamps(self.path)
+        # the container's packet index is fast; decoding the whole clip is the exact fallback
+        stamps = packet_timestamps(self.path) or frame_timestamps(self.path)
         if any(math.isnan(t) for t in stamps) or any(b <= a for a, b in zip(stamps, stamps[1:])):
             stamps = [i / self.fps for i in range(len(stamps))]  # no usable timestamps: assume CFR
         self._stamps = stamps
@@ -180,7 +181,7 @@ class VideoReader:
 
     @property
     def frame_count(self) -> int:
-        """Number of frames (counted by decoding the stream once)."""
+        """Number of frames (from the container's packet index, else counted by decoding)."""
         return self._frame_count
 
     @property

@@ -179,3 +179,15 @@ def test_variable_frame_rate_indices_follow_decoded_frames(tmp_path: Path) -> No
         assert reader.frame_count == 30
         for i in (29, 11, 10, 9, 3, 20):
             assert decode_index(reader.read(i)) == i
+
+
+def test_raw_stream_without_timestamps_falls_back_to_decoding(tmp_path: Path) -> None:
+    from studio.media.ffmpeg import packet_timestamps
+
+    path = encode_with_ffmpeg([index_frame(i) for i in range(40)], tmp_path / "clip.h264",
+                              args=("-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "10", "-f", "h264"))
+    assert packet_timestamps(path) is None  # an elementary stream's packets carry no pts
+    with VideoReader(path, cache_bytes=0) as reader:
+        assert reader.frame_count == 40
+        for i in (39, 2, 25, 26, 0):
+            assert decode_index(reader.read(i)) == i
