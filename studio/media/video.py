@@ -133,6 +133,8 @@ class VideoReader:
             stamps = [i / self.fps for i in range(len(stamps))]  # no usable timestamps: assume CFR
         self._stamps = stamps
         self._frame_count = len(stamps)
+        if self._frame_count / self.fps > max_seconds:  # the header may carry no duration
+            raise self._too_long(self._frame_count / self.fps, max_seconds)
         if self._frame_count == 0:
             raise StudioError(
                 f"Cannot read the video {self.path.name}",
@@ -159,12 +161,7 @@ class VideoReader:
                 "`ffmpeg -i in.mp4 -r 30 out.mp4`.",
             )
         if hdr.duration is not None and hdr.duration > max_seconds:
-            raise StudioError(
-                title,
-                f"{name} is {hdr.duration / 60:.1f} minutes long; the limit is "
-                f"{max_seconds / 60:g} minutes. Trim the part you want to animate first, e.g. "
-                "`ffmpeg -ss 0 -t 20 -i in.mp4 out.mp4`.",
-            )
+            raise self._too_long(hdr.duration, max_seconds)
         w, h = hdr.size
         if min(w, h) < 1 or max(w, h) > MAX_SIDE:
             raise StudioError(
@@ -172,6 +169,13 @@ class VideoReader:
                 f"{name} has frames of {w}x{h} pixels; the supported range is 1 to {MAX_SIDE} "
                 "pixels per side. Re-encode it at a smaller size.",
             )
+
+    def _too_long(self, seconds: float, max_seconds: float) -> StudioError:
+        return StudioError(
+            f"Cannot use the video {self.path.name}",
+            f"{self.path} is {seconds / 60:.1f} minutes long; the limit is {max_seconds / 60:g} minutes. "
+            "Trim the part you want to animate first, e.g. `ffmpeg -ss 0 -t 20 -i in.mp4 out.mp4`.",
+        )
 
     # -- metadata -------------------------------------------------------------------------
     @property

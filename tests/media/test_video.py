@@ -191,3 +191,26 @@ def test_raw_stream_without_timestamps_falls_back_to_decoding(tmp_path: Path) ->
         assert reader.frame_count == 40
         for i in (39, 2, 25, 26, 0):
             assert decode_index(reader.read(i)) == i
+
+
+def test_absurd_frame_rate_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fast.mkv"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=size=64x64:rate=1000:duration=0.05",
+                    "-c:v", "libx264", str(path)], check=True)
+    with pytest.raises(StudioError, match="1000 frames per second, outside the supported 1-240"):
+        VideoReader(path)
+
+
+def test_absurd_frame_size_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.mkv"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=size=9000x16:rate=25:duration=0.04",
+                    "-c:v", "ffv1", str(path)], check=True)
+    with pytest.raises(StudioError, match="9000x16 pixels; the supported range is 1 to 8192"):
+        VideoReader(path)
+
+
+def test_length_limit_applies_without_a_header_duration(tmp_path: Path) -> None:
+    path = encode_with_ffmpeg([index_frame(i) for i in range(40)], tmp_path / "clip.h264",
+                              args=("-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264"))
+    with pytest.raises(StudioError, match="the limit is"):
+        VideoReader(path, max_seconds=1.0)  # 40 frames at 25 fps = 1.6 s
