@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import pickle
-import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -52,9 +51,9 @@ def read_checkpoint(path: str | Path) -> Mapping:
             raise StudioError(
                 "Cannot read checkpoint", f"{path} is not a valid safetensors file; download it again.", str(err)
             ) from err
-    mmap = zipfile.is_zipfile(path)
+    # no mmap: parameters must not change if the file is replaced while the studio runs
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise _refused(path, err) from err
     except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError) as err:
