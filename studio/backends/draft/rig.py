@@ -14,15 +14,20 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from studio.backends.draft.layers import part_layers
 from studio.backends.draft.skeleton import (
     ATTACHMENTS,
     BONE_INDEX,
     BONES,
+    L_ELBOW,
     L_HIP,
+    L_KNEE,
     L_SHOULDER,
     NECK,
     PARTS,
+    R_ELBOW,
     R_HIP,
+    R_KNEE,
     R_SHOULDER,
     bone_segments,
     segment_distance,
@@ -51,6 +56,8 @@ class Rig:
     ref_pose: ``(18, 2)`` complete reference pose in render pixels.
     vertices: ``(V, 2)`` rest positions of all parts' mesh vertices (render pixels).
     weights: ``(V, n_bones)`` skinning weights, rows sum to 1.
+    pivots: ``(V, 2)`` the joint each vertex's blended motion turns about (see
+        :func:`studio.backends.draft.warp.pose_vertices`).
     parts: the part meshes, back to front.
     background: ``(H, W, 3)`` uint8 reference with the person removed and the hole filled.
     cell: the mesh grid spacing in pixels.
@@ -59,6 +66,7 @@ class Rig:
     ref_pose: np.ndarray
     vertices: np.ndarray
     weights: np.ndarray
+    pivots: np.ndarray
     parts: tuple[PartMesh, ...]
     background: np.ndarray
     cell: int
@@ -68,6 +76,10 @@ class Rig:
         """``(width, height)`` of the render frame."""
         h, w = self.background.shape[:2]
         return w, h
+
+
+#: Half the width of a typical limb, as a fraction of :func:`body_scale`.
+LIMB_RADIUS = 0.09
 
 
 def body_scale(ref: np.ndarray) -> float:
@@ -98,10 +110,15 @@ def _distance_maps(ref: np.ndarray, w: int, h: int) -> dict[str, np.ndarray]:
 
 
 def part_labels(ref: np.ndarray, w: int, h: int) -> np.ndarray:
-    """``(H, W)`` index into :data:`PARTS` of the nearest part at every pixel."""
+    """``(H, W)`` index into :data:`PARTS` of the part each pixel belongs to.
+
+    The nearest part wins, where a limb or the head counts as ``LIMB_RADIUS`` closer than its
+    bone line (limbs have a width; the torso is measured to its filled polygon), so a sleeve
+    overlapping the shoulder-to-hip outline still goes with the arm."""
     maps = _distance_maps(ref, w, h)
-    stack = np.stack([maps[p] for p in PARTS])
-    # Ties (e.g. inside the torso polygon) go to the part drawn later, i.e. in front.
+    allowance = LIMB_RADIUS * body_scale(ref)
+    stack = np.stack([maps[p] - (0.0 if p == "torso" else allowance) for p in PARTS])
+    # Ties go to the part drawn later, i.e. in front.
     return (len(PARTS) - 1 - np.argmin(stack[::-1], axis=0)).astype(np.uint8)
 
 
@@ -121,7 +138,7 @@ def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.nda
     """
     scale = body_scale(ref)
     sigma = 0.09 * scale
-    r_in, r_out = 0.12 * scale, 0.3 * scale
+    r_in, r_out = 0.05 * scale, 0.2 * scale
     segs = bone_segments(ref)
     d = np.empty((len(pts), len(BONES)))
     for i, bone in enumerate(BONES):
@@ -150,6 +167,24 @@ def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.nda
     return w / total
 
 
+#: Per part, the joints where its bones blend with others' (the candidates for a vertex's pivot).
+PIVOT_JOINTS: dict[str, tuple[int, ...]] = {
+    "torso": (NECK, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP),
+    "head": (NECK,),
+    "r_arm": (R_SHOULDER, R_ELBOW),
+    "l_arm": (L_SHOULDER, L_ELBOW),
+    "r_leg": (R_HIP, R_KNEE),
+    "l_leg": (L_HIP, L_KNEE),
+}
+
+
+def nearest_pivot(part: str, pts: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``(N, 2)``: for each vertex, the nearest of its part's blending joints."""
+    joints = ref[list(PIVOT_JOINTS[part])]
+    d = np.linalg.norm(pts[:, None, :] - joints[None], axis=2)
+    return joints[np.argmin(d, axis=1)].astype(np.float64)
+
+
 def _grid_cells(region: np.ndarray, cell: int) -> np.ndarray:
     """``(rows, cols)`` bool: grid cells that contain any pixel of ``region``."""
     h, w = region.shape
@@ -168,22 +203,21 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         cell = int(np.clip(round(min(w, h) / 32), 6, 32))
     labels = part_labels(ref, w, h)
     torso_dist = _distance_maps(ref, w, h)["torso"]
-    person = alpha > 0.02
+    layers = part_layers(rgb, alpha, labels, ref, widen=LIMB_RADIUS * body_scale(ref))
     margin = np.ones((2 * cell + 1, 2 * cell + 1), np.uint8)
-    feather = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     gy, gx = np.mgrid[0 : -(-h // cell) + 1, 0 : -(-w // cell) + 1]
     cols1 = gx.shape[1]
 
     vertices: list[np.ndarray] = []
     weights: list[np.ndarray] = []
+    pivots: list[np.ndarray] = []
     parts: list[PartMesh] = []
     n_vert = 0
-    for k, part in enumerate(PARTS):
-        region = ((labels == k) & person).astype(np.uint8)
-        if not region.any():
+    for part in PARTS:
+        if part not in layers:
             continue
-        # A 2-pixel overlap into neighbouring parts hides seams; front layers cover it.
-        part_alpha = alpha * cv2.dilate(region, feather).astype(np.float32)
+        colour, part_alpha = layers[part]
+        region = (part_alpha > 0.004).astype(np.uint8)
         cells = _grid_cells(cv2.dilate(region, margin) > 0, cell)
         ci, cj = np.nonzero(cells)
         corners = np.stack([ci * cols1 + cj, ci * cols1 + cj + 1,
@@ -194,14 +228,16 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         pts = np.stack([gx.ravel()[used], gy.ravel()[used]], axis=1).astype(np.float64) * cell
         vertices.append(pts)
         weights.append(skin_weights(part, pts, ref, torso_dist))
+        pivots.append(nearest_pivot(part, pts, ref))
         n_vert += len(pts)
+        premul = np.clip(np.round(colour * part_alpha[..., None]), 0, 255).astype(np.uint8)
         a8 = np.round(part_alpha * 255).astype(np.uint8)
-        tex = np.dstack([np.round(rgb * part_alpha[..., None]).astype(np.uint8), a8])
-        parts.append(PartMesh(part, tex, tris))
+        parts.append(PartMesh(part, np.dstack([premul, a8]), tris))
     return Rig(
         ref_pose=np.asarray(ref, np.float64),
         vertices=np.concatenate(vertices),
         weights=np.concatenate(weights),
+        pivots=np.concatenate(pivots),
         parts=tuple(parts),
         background=np.ascontiguousarray(background),
         cell=cell,

@@ -85,10 +85,11 @@ def person_mask(rgb: np.ndarray, ref: np.ndarray, prob: np.ndarray | None = None
     keep = np.unique(lab[thin & (fg > 0)])
     fg = np.isin(lab, keep[keep > 0]).astype(np.uint8)
     fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    # Upsample, then blur by about one work pixel so the staircase becomes a smooth contour,
+    # and sharpen back to an edge about two pixels wide.
     soft = cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    k = max(int(round(1.0 / s)) | 1, 3)
-    soft = cv2.GaussianBlur(soft, (k, k), 0)
-    return np.clip((soft - 0.5) * 2.0 + 0.5, 0.0, 1.0).astype(np.float32)
+    soft = cv2.GaussianBlur(soft, (0, 0), max(0.8 / s, 1.0))
+    return np.clip((soft - 0.5) * max(1.0 / s, 1.5) + 0.5, 0.0, 1.0).astype(np.float32)
 
 
 def fill_background(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

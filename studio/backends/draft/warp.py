@@ -20,11 +20,40 @@ _INVALID = -1.0e6
 
 
 def pose_vertices(rig: Rig, drv: np.ndarray) -> np.ndarray:
-    """``(V, 2)`` vertex positions for the complete driving pose ``drv`` (render pixels)."""
-    mats = bone_transforms(rig.ref_pose, drv).reshape(len(rig.weights[0]), 6)
-    per_vertex = (rig.weights @ mats).reshape(-1, 2, 3)
-    v = rig.vertices
-    return per_vertex[:, :, 0] * v[:, :1] + per_vertex[:, :, 1] * v[:, 1:] + per_vertex[:, :, 2]
+    """``(V, 2)`` vertex positions for the complete driving pose ``drv`` (render pixels).
+
+    Plain linear blend skinning averages the bones' matrices, which shrinks a vertex blended
+    between two bones that turned far apart (an arm raised overhead collapses at the shoulder).
+    Here each bone's 2x2 part is split into a rotation and a stretch; a vertex turns by the
+    weighted circular mean of its bones' angles, stretches by the mean stretch, about its pivot
+    joint, which lands where its bones carry it on average. With one bone this is exactly that
+    bone's transform; blended, lengths are kept and the limb bends around the joint.
+    """
+    mats = bone_transforms(rig.ref_pose, drv)  # (B, 2, 3)
+    A = mats[:, :, :2]
+    theta = np.arctan2(A[:, 1, 0] - A[:, 0, 1], A[:, 0, 0] + A[:, 1, 1])
+    c, s = np.cos(theta), np.sin(theta)
+    # Stretch S = R^T A, per bone.
+    S = np.empty_like(A)
+    S[:, 0, 0] = c * A[:, 0, 0] + s * A[:, 1, 0]
+    S[:, 0, 1] = c * A[:, 0, 1] + s * A[:, 1, 1]
+    S[:, 1, 0] = -s * A[:, 0, 0] + c * A[:, 1, 0]
+    S[:, 1, 1] = -s * A[:, 0, 1] + c * A[:, 1, 1]
+    w = rig.weights
+    vc, vs = w @ c, w @ s
+    vt = np.arctan2(vs, vc)
+    vc, vs = np.cos(vt), np.sin(vt)
+    Sv = (w @ S.reshape(len(S), 4)).reshape(-1, 2, 2)
+    P = rig.pivots
+    # Where each bone takes the vertex's pivot, averaged by weight.
+    moved = np.einsum("bij,vj->vbi", A, P) + mats[None, :, :, 2]  # (V, B, 2)
+    anchor = np.einsum("vb,vbi->vi", w, moved)
+    d = rig.vertices - P
+    sd = np.einsum("vij,vj->vi", Sv, d)
+    out = np.empty_like(d)
+    out[:, 0] = anchor[:, 0] + vc * sd[:, 0] - vs * sd[:, 1]
+    out[:, 1] = anchor[:, 1] + vs * sd[:, 0] + vc * sd[:, 1]
+    return out
 
 
 def _inverse_affines(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
