@@ -82,10 +82,11 @@ class Document(QObject):
         self._rendered_key: dict[int, str] = {}
         self._keys: list[str] | None = None
         self._dirty = False
+        self._loading = False
         self._cache_from_any_thread.connect(self.cache_changed, Qt.ConnectionType.QueuedConnection)
         self.cache.changed.connect(self._cache_from_any_thread.emit)
         self.timeline.range_changed.connect(self._on_range)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed_hook())
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -106,6 +107,9 @@ class Document(QObject):
     def mark_dirty(self) -> None:
         """Note an unsaved change that is not on the undo stack."""
         self._dirty = True
+        self.dirty_changed_hook()
+
+    def _on_clean_changed(self, _clean: bool) -> None:
         self.dirty_changed_hook()
 
     def dirty_changed_hook(self) -> None:
@@ -132,12 +136,18 @@ class Document(QObject):
         self._keys = None
         n = len(project.pose) if project.pose is not None else 0
         fps = project.pose.fps if project.pose is not None else project.fps
-        self.timeline.set_frame_count(n, fps=project.fps or fps)
-        if project.frame_range is not None and n:
-            start, stop = project.frame_range
-            self.timeline.set_in(min(start, n - 1))
-            self.timeline.set_out(min(stop, n) - 1)
-        self.timeline.set_current(0)
+        frame_range = project.frame_range
+        self._loading = True
+        try:
+            self.timeline.set_frame_count(n, fps=project.fps or fps)
+            if frame_range is not None and n:
+                start, stop = frame_range
+                self.timeline.set_in(min(start, n - 1))
+                self.timeline.set_out(min(stop, n) - 1)
+            self.timeline.set_current(0)
+        finally:
+            self._loading = False
+        project.frame_range = frame_range
         self.project_replaced.emit()
         self.reference_changed.emit()
         self.driving_changed.emit()
@@ -227,6 +237,8 @@ class Document(QObject):
         self.keys_changed.emit()
 
     def _on_range(self, start: int, stop_incl: int) -> None:
+        if self._loading:
+            return
         n = self.timeline.frame_count
         new = None if (start == 0 and stop_incl >= n - 1) else (start, stop_incl + 1)
         if n and new != self.project.frame_range:

@@ -235,7 +235,6 @@ class MainWindow(QMainWindow):
     # -- projects ---------------------------------------------------------------------------------------
     def _title(self) -> None:
         self.setWindowTitle(f"{self.doc.title()} — X-Dyna Studio")
-        self.setWindowModified(self.doc.dirty)
 
     def _confirm_discard(self) -> bool:
         """True when unsaved changes may be dropped (after saving them if asked to)."""

@@ -52,7 +52,7 @@ class MoveKeypointCommand(QUndoCommand):
                 continue
             w = 1.0 - abs(j - self.frame) / (self.spread + 1)
             if np.all(np.isfinite(arr[j])) and conf[j] > 0:
-                arr[j] = np.clip(arr[j] + w * delta, 0.0, 1.0)
+                arr[j] = arr[j] + w * delta  # points may lie outside the frame
                 pose.flags[j] |= FLAG_INTERPOLATED
         self.doc.notify_pose_edited(self.lo, self.hi)
 

@@ -124,3 +124,15 @@ def spin(seconds: float) -> None:
     while time.monotonic() < end:
         QApplication.processEvents()
         time.sleep(0.005)
+
+
+@pytest.fixture
+def fake_backend_cls() -> type[FakeBackend]:
+    """The :class:`FakeBackend` class (subclass it in a test)."""
+    return FakeBackend
+
+
+@pytest.fixture
+def idle(qtbot):
+    """``idle(window)`` waits until the window's render controller is idle."""
+    return lambda window, timeout=60_000: wait_idle(qtbot, window, timeout)

@@ -45,12 +45,12 @@ class ErrorDialog(QDialog):
         self.toggle = QPushButton("Show details")
         self.toggle.setCheckable(True)
         self.toggle.toggled.connect(self._fold)
-        self.toggle.setVisible(bool(err.details))
         copy = QPushButton("Copy")
         copy.setToolTip("Copy the error and its details to the clipboard")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(str(err)))
         buttons.addButton(self.toggle, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+        self.toggle.setVisible(bool(err.details))  # after addButton, which shows it
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)

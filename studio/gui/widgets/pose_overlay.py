@@ -125,7 +125,7 @@ class PoseCanvas(ImageView):
     def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
         if self._drag is not None:
             x, y = self.to_image(e.position())
-            self._drag_pos = (min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0))
+            self._drag_pos = (min(max(x, -0.5), 1.5), min(max(y, -0.5), 1.5))
             self.update()
             return
         if self.editable:
