@@ -23,9 +23,9 @@ def detect_image(rgb: Any, detector: Any = None) -> tuple[PoseTrack, FaceTrack]:
 
     Returns
     -------
-    ``(PoseTrack, FaceTrack)`` of one frame each, normalised to the image size, fps 0-free
-    (1.0). A photo without a person gives tracks flagged ``FLAG_NO_PERSON``; it never raises
-    for that.
+    ``(PoseTrack, FaceTrack)`` of one frame each, normalised to the image size (fps is set to
+    1.0). A photo without a person gives tracks flagged ``FLAG_NO_PERSON``; it never raises for
+    that.
     """
     from studio.extract.mp_detector import MediaPipeDetector, _check_frame
 

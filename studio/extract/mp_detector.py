@@ -55,6 +55,11 @@ def crop_square(frame: np.ndarray, cx: float, cy: float, size: float, out: int) 
     return cv2.warpAffine(frame, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def crop_to_frame(local: np.ndarray, cx: float, cy: float, size: float) -> np.ndarray:
+    """Crop-normalised points (0..1 across a :func:`crop_square` crop) -> frame pixels."""
+    return np.array([cx, cy], np.float32) + (np.asarray(local, np.float32) - 0.5) * np.float32(size)
+
+
 class MediaPipeDetector:
     """BlazePose body + MediaPipe Hands + FaceMesh, one person per frame.
 
@@ -258,7 +263,7 @@ class MediaPipeDetector:
             return None
         lm = res.multi_hand_landmarks[0].landmark
         local = np.array([(p.x, p.y) for p in lm], np.float32)
-        pts = centre + (local - 0.5) * size  # crop -> frame pixels
+        pts = crop_to_frame(local, float(centre[0]), float(centre[1]), size)
         if np.linalg.norm(pts[0] - wrist) > 0.5 * size:  # a different hand than this arm's
             return None
         score = float(res.multi_handedness[0].classification[0].score)
@@ -282,7 +287,7 @@ class MediaPipeDetector:
             return None
         lm = res.multi_face_landmarks[0].landmark
         local = np.array([(p.x, p.y) for p in lm], np.float32)
-        pts = centre + (local - 0.5) * size
+        pts = crop_to_frame(local, float(centre[0]), float(centre[1]), size)
         box, le, re, mouth = face_anchors_from_facemesh(pts)
         scale = np.array([w, h], np.float32)
         box = box / np.tile(scale, 2)

@@ -47,3 +47,16 @@ def test_ibug68_official_slices() -> None:
     np.testing.assert_allclose(re, lm[37:42].mean(0))
     np.testing.assert_allclose(mouth, lm[49:68].mean(0))
     assert le.dtype == np.float32 and tuple(box) == (0, 1, 134, 135)
+
+
+def test_crops_map_back_to_frame_pixels() -> None:
+    from studio.extract.mp_detector import crop_square, crop_to_frame
+
+    frame = np.zeros((300, 400, 3), np.uint8)
+    frame[118:122, 298:302] = 255  # a dot centred at (300, 120)
+    for cx, cy, size in ((310.0, 130.0, 80.0), (340.0, 90.0, 120.0), (300.0, 120.0, 33.0)):
+        crop = crop_square(frame, cx, cy, size, 160)
+        assert crop.shape == (160, 160, 3)
+        ys, xs = np.nonzero(crop[..., 0] > 100)
+        local = np.array([(xs.mean() + 0.5) / 160, (ys.mean() + 0.5) / 160])
+        np.testing.assert_allclose(crop_to_frame(local, cx, cy, size), (300, 120), atol=size / 160 + 0.5)
