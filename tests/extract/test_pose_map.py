@@ -113,3 +113,32 @@ if __name__ == "__main__" and "--regenerate" in sys.argv:
     for name, img in _maps().items():
         Image.fromarray(img).save(GOLDEN / f"{name}.png")
     print(f"wrote {len(_maps())} golden PNGs to {GOLDEN}")
+
+
+OFFICIAL = Path(__file__).parents[1] / "fixtures" / "extract" / "official_pose"
+
+
+@pytest.mark.parametrize("name", ["a_000", "a_005", "b_005"])
+def test_redraws_the_golden_cases_pose_maps(name: str) -> None:
+    """Keypoints read off the golden maps' dots, redrawn by our code, give the same picture.
+
+    The golden keypoints were sub-pixel, so ellipse borders may differ by a pixel; everything
+    else (palette, 0.6 limbs, dots on top, head-less, drawing order) must agree.
+    """
+    gold = np.asarray(Image.open(OFFICIAL / f"{name}.png").convert("RGB"))
+    h, w = gold.shape[:2]
+    body = np.full((18, 2), np.nan)
+    conf = np.zeros(18)
+    for j, colour in enumerate(OPENPOSE_COLORS):
+        ys, xs = np.nonzero((gold == colour).all(axis=2))
+        if len(xs):
+            body[j] = ((xs.min() + xs.max()) / 2 / w, (ys.min() + ys.max()) / 2 / h)
+            conf[j] = 1.0
+    assert conf[:14].all() and not conf[14:].any()  # head-less: no eye or ear dots
+    mine = draw_pose(body, conf, None, None, w, h, stickwidth=2, radius=2)
+    differ = (mine != gold).any(axis=2)
+    assert differ.mean() < 0.02
+    # every differing pixel lies on a limb border: its 3x3 neighbourhood holds the colour we drew
+    for y, x in zip(*np.nonzero(differ)):
+        patch = gold[max(0, y - 1):y + 2, max(0, x - 1):x + 2].reshape(-1, 3)
+        assert (patch == mine[y, x]).all(axis=1).any() or not mine[y, x].any()
