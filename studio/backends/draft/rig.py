@@ -138,7 +138,7 @@ def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.nda
     """
     scale = body_scale(ref)
     sigma = 0.09 * scale
-    r_in, r_out = 0.05 * scale, 0.2 * scale
+    r_in, r_out = 0.03 * scale, 0.13 * scale
     segs = bone_segments(ref)
     d = np.empty((len(pts), len(BONES)))
     for i, bone in enumerate(BONES):
@@ -204,7 +204,10 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
     labels = part_labels(ref, w, h)
     torso_dist = _distance_maps(ref, w, h)["torso"]
     layers = part_layers(rgb, alpha, labels, ref, widen=LIMB_RADIUS * body_scale(ref))
-    margin = np.ones((2 * cell + 1, 2 * cell + 1), np.uint8)
+    # Meshes reach a little past their layer so the warp's low-resolution map (4 px) is valid
+    # all the way to the layer's soft edge.
+    reach = max(8, cell // 2)
+    margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     gy, gx = np.mgrid[0 : -(-h // cell) + 1, 0 : -(-w // cell) + 1]
     cols1 = gx.shape[1]
 

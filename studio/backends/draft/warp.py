@@ -40,19 +40,22 @@ def pose_vertices(rig: Rig, drv: np.ndarray) -> np.ndarray:
     S[:, 1, 0] = -s * A[:, 0, 0] + c * A[:, 1, 0]
     S[:, 1, 1] = -s * A[:, 0, 1] + c * A[:, 1, 1]
     w = rig.weights
-    vc, vs = w @ c, w @ s
-    vt = np.arctan2(vs, vc)
+    vt = np.arctan2(w @ s, w @ c)
     vc, vs = np.cos(vt), np.sin(vt)
-    Sv = (w @ S.reshape(len(S), 4)).reshape(-1, 2, 2)
+    Sv = w @ S.reshape(len(S), 4)  # (V, 4): blended stretch
+    Av = w @ A.reshape(len(A), 4)  # (V, 4): blended matrix, applied to the pivot only
     P = rig.pivots
-    # Where each bone takes the vertex's pivot, averaged by weight.
-    moved = np.einsum("bij,vj->vbi", A, P) + mats[None, :, :, 2]  # (V, B, 2)
-    anchor = np.einsum("vb,vbi->vi", w, moved)
+    # Where the bones take the vertex's pivot, averaged by weight.
+    anchor = np.empty_like(P)
+    anchor[:, 0] = Av[:, 0] * P[:, 0] + Av[:, 1] * P[:, 1]
+    anchor[:, 1] = Av[:, 2] * P[:, 0] + Av[:, 3] * P[:, 1]
+    anchor += w @ mats[:, :, 2]
     d = rig.vertices - P
-    sd = np.einsum("vij,vj->vi", Sv, d)
+    sx = Sv[:, 0] * d[:, 0] + Sv[:, 1] * d[:, 1]
+    sy = Sv[:, 2] * d[:, 0] + Sv[:, 3] * d[:, 1]
     out = np.empty_like(d)
-    out[:, 0] = anchor[:, 0] + vc * sd[:, 0] - vs * sd[:, 1]
-    out[:, 1] = anchor[:, 1] + vs * sd[:, 0] + vc * sd[:, 1]
+    out[:, 0] = anchor[:, 0] + vc * sx - vs * sy
+    out[:, 1] = anchor[:, 1] + vs * sx + vc * sy
     return out
 
 
@@ -95,24 +98,26 @@ def rasterise(tris: np.ndarray, ok: np.ndarray, shape: tuple[int, int], span: in
     big = ok & ((size[:, 0] > span) | (size[:, 1] > span))
     small = np.flatnonzero(ok & ~big & (size[:, 0] > 0) & (size[:, 1] > 0))
     if len(small):
-        off = np.arange(span)
-        px = lo[small, 0, None, None] + off[None, None, :]  # (n, 1, span)
-        py = lo[small, 1, None, None] + off[None, :, None]  # (n, span, 1)
-        px, py = np.broadcast_arrays(px, py)
-        fx, fy = px.astype(np.float32), py.astype(np.float32)
         t = tris[small].astype(np.float32)
-        ax, ay = t[:, 0, 0, None, None], t[:, 0, 1, None, None]
-        bx, by = t[:, 1, 0, None, None], t[:, 1, 1, None, None]
-        cx, cy = t[:, 2, 0, None, None], t[:, 2, 1, None, None]
-        e0 = (bx - ax) * (fy - ay) - (by - ay) * (fx - ax)
-        e1 = (cx - bx) * (fy - by) - (cy - by) * (fx - bx)
-        e2 = (ax - cx) * (fy - cy) - (ay - cy) * (fx - cx)
-        eps = 1e-4
-        inside = ((e0 >= -eps) & (e1 >= -eps) & (e2 >= -eps)) | ((e0 <= eps) & (e1 <= eps) & (e2 <= eps))
-        inside &= (px <= hi[small, 0, None, None]) & (py <= hi[small, 1, None, None])
-        inside &= (px >= 0) & (px < w) & (py >= 0) & (py < h)
-        k, _, _ = np.nonzero(inside)
-        ids.ravel()[py[inside] * w + px[inside]] = small[k] + 1
+        a, b, c = t[:, 0], t[:, 1], t[:, 2]
+        orient = np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+        off = np.arange(span, dtype=np.float32)
+        x0 = lo[small, 0].astype(np.float32)
+        y0 = lo[small, 1].astype(np.float32)
+        inside = None
+        for p, q in ((a, b), (b, c), (c, a)):
+            # Edge function e(x, y) = A x + B y + C, >= 0 on the inner side of edge p -> q.
+            A = -(q[:, 1] - p[:, 1]) * orient
+            B = (q[:, 0] - p[:, 0]) * orient
+            C = -(A * p[:, 0] + B * p[:, 1])
+            e = ((A * x0 + B * y0 + C)[:, None, None] + (A[:, None] * off)[:, None, :]
+                 + (B[:, None] * off)[:, :, None])
+            inside = e >= -1e-4 if inside is None else inside & (e >= -1e-4)
+        k, oy, ox = np.nonzero(inside)
+        px = lo[small[k], 0] + ox
+        py = lo[small[k], 1] + oy
+        keep = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        ids.ravel()[py[keep] * w + px[keep]] = small[k[keep]] + 1
     for t in np.flatnonzero(big):  # stretched triangles: rare
         cv2.fillConvexPoly(ids, np.round(tris[t] * 16).astype(np.int32), int(t) + 1, cv2.LINE_8, 4)
     return ids
