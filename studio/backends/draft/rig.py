@@ -114,10 +114,26 @@ def part_labels(ref: np.ndarray, w: int, h: int) -> np.ndarray:
 
     The nearest part wins, where a limb or the head counts as ``LIMB_RADIUS`` closer than its
     bone line (limbs have a width; the torso is measured to its filled polygon), so a sleeve
-    overlapping the shoulder-to-hip outline still goes with the arm."""
+    overlapping the shoulder-to-hip outline still goes with the arm. On a limb's inner side
+    (facing the torso) the allowance is small, so the torso's own flank near the armpit or the
+    groin does not travel with the limb."""
     maps = _distance_maps(ref, w, h)
     allowance = LIMB_RADIUS * body_scale(ref)
-    stack = np.stack([maps[p] - (0.0 if p == "torso" else allowance) for p in PARTS])
+    centre = _torso_polygon(ref).mean(axis=0)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    layers = []
+    for part in PARTS:
+        d = maps[part]
+        first = next((b for b in BONES if b.part == part and b.kind == "limb"), None)
+        if first is None:
+            layers.append(d - (0.0 if part == "torso" else allowance))
+            continue
+        a, b = ref[first.a], ref[first.b]
+        side = (b[0] - a[0]) * (yy - a[1]) - (b[1] - a[1]) * (xx - a[0])
+        inner_sign = np.sign((b[0] - a[0]) * (centre[1] - a[1]) - (b[1] - a[1]) * (centre[0] - a[0]))
+        inner = side * inner_sign > 0
+        layers.append(d - np.where(inner, 0.25 * allowance, allowance))
+    stack = np.stack(layers)
     # Ties go to the part drawn later, i.e. in front.
     return (len(PARTS) - 1 - np.argmin(stack[::-1], axis=0)).astype(np.uint8)
 
