@@ -80,6 +80,8 @@ class DraftBackend:
         for start in range(0, n, self.chunk):
             cancel.raise_if_cancelled()
             stop = min(start + self.chunk, n)
-            frames = np.stack([render_pose(rig, poses[k]) for k in range(start, stop)])
+            frames = np.empty((stop - start, job.settings.height, job.settings.width, 3), np.uint8)
+            for k in range(start, stop):
+                render_pose(rig, poses[k], out=frames[k - start])
             yield FramesReady(tuple(range(start, stop)), frames)
             yield Progress(stop, n, "render")

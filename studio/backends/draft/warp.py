@@ -154,10 +154,14 @@ def _draw_part(canvas: np.ndarray, tex: np.ndarray, src: np.ndarray, dst: np.nda
     cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), dst=roi)
 
 
-def render_pose(rig: Rig, drv: np.ndarray) -> np.ndarray:
-    """The reference person posed as ``drv`` (complete, render pixels): ``(H, W, 3)`` uint8."""
-    canvas = rig.background.copy()
+def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The reference person posed as ``drv`` (complete, render pixels): ``(H, W, 3)`` uint8,
+    written into ``out`` when given (e.g. a slot of a chunk array)."""
+    if out is None:
+        out = rig.background.copy()
+    else:
+        np.copyto(out, rig.background)
     posed = pose_vertices(rig, drv)
     for part in rig.parts:
-        _draw_part(canvas, part.tex, rig.vertices[part.tris], posed[part.tris])
-    return canvas
+        _draw_part(out, part.tex, rig.vertices[part.tris], posed[part.tris])
+    return out
