@@ -161,3 +161,19 @@ def test_setup_is_reused_for_the_same_photo():
     assert b.rig_for(j1) is b.rig_for(j2)
     other = job([A], width=128, height=224)
     assert b.rig_for(other) is not b.rig_for(j1)
+
+
+def test_joints_never_seen_hang_from_their_parents(backend):
+    """A half-body driving clip (no legs detected): the legs keep the photo's shape and move with
+    the hips instead of staying behind."""
+    moved = REST + [12.0, 0.0]
+    j = job([REST, moved])
+    for k in (9, 10, 12, 13):
+        j.pose.body[1, k] = np.nan
+        j.pose.body_conf[1, k] = 0.0
+    j = RenderJob(reference=j.reference, pose=j.pose, frames=j.frames, settings=j.settings,
+                  reference_pose=j.reference_pose)
+    _, frames = collect(backend, j)
+    for joint in (10, 13):
+        found = find_marker(frames[1], MARKERS[joint])
+        assert np.linalg.norm(found - moved[joint]) < 3, (joint, found, moved[joint])

@@ -115,26 +115,33 @@ def complete_reference(ref: np.ndarray) -> np.ndarray:
     return p
 
 
+#: Parent of each OpenPose-18 joint in the body tree rooted at the neck (-1: the root).
+PARENT: tuple[int, ...] = (1, -1, 1, 2, 3, 1, 5, 6, 1, 8, 9, 1, 11, 12, 0, 0, 14, 15)
+#: Joints in an order where every parent comes before its children.
+TREE_ORDER: tuple[int, ...] = (1, 0, 2, 5, 8, 11, 3, 6, 9, 12, 4, 7, 10, 13, 14, 15, 16, 17)
+
+
 def fill_driving(drv: np.ndarray, previous: np.ndarray | None, ref: np.ndarray) -> np.ndarray:
-    """Complete one driving pose: a missing joint keeps its value from ``previous`` (the last
-    rendered pose) or, before any, follows its parent joint as in the reference pose."""
+    """Complete one driving pose. A missing joint keeps its offset from its parent joint as it
+    was in ``previous`` (the last complete pose), or in the reference pose before any; so a
+    lost wrist stays on the arm as the arm moves, and legs never seen in the driving video
+    hang from the hips as in the photo. A missing neck sits between the shoulders, or where the
+    torso's other joints say, or where it last was."""
     p = np.array(drv, np.float64, copy=True)
+    base = previous if previous is not None else ref
     missing = ~_valid(p)
-    if previous is not None:
-        p[missing] = previous[missing]
-        return p
     if not missing.any():
         return p
-    # No history: carry the reference pose along with the torso (or just the reference).
-    ok = [j for j in TORSO_JOINTS if not missing[j]]
-    if len(ok) >= 2:
-        A = similarity(ref[ok], p[ok])
-    elif len(ok) == 1:
-        A = np.array([[1.0, 0, 0], [0, 1.0, 0]])
-        A[:, 2] = p[ok[0]] - ref[ok[0]]
-    else:
-        A = np.array([[1.0, 0, 0], [0, 1.0, 0]])
-    p[missing] = ref[missing] @ A[:, :2].T + A[:, 2]
+    if missing[NECK]:
+        if not missing[R_SHOULDER] and not missing[L_SHOULDER]:
+            p[NECK] = base[NECK] + (p[R_SHOULDER] + p[L_SHOULDER] - base[R_SHOULDER] - base[L_SHOULDER]) / 2
+        else:
+            ok = [j for j in TORSO_JOINTS if not missing[j]]
+            shift = (p[ok] - base[ok]).mean(axis=0) if ok else 0.0
+            p[NECK] = base[NECK] + shift
+    for j in TREE_ORDER[1:]:
+        if missing[j]:
+            p[j] = p[PARENT[j]] + (base[j] - base[PARENT[j]])
     return p
 
 
