@@ -147,6 +147,9 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._title()
         self.timeline.setFocus()
+        self._preloaded: set[str] = set()
+        self.doc.settings_changed.connect(self._preload_backend)
+        self._preload_backend()
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.controller.shutdown)
@@ -227,6 +230,12 @@ class MainWindow(QMainWindow):
         self.m_view.addSeparator()
         m_help = mb.addMenu("&Help")
         m_help.addAction(self._action("&About", self.about))
+
+    def _preload_backend(self) -> None:
+        name = self.doc.settings.backend
+        if name not in self._preloaded:
+            self._preloaded.add(name)
+            self.controller.preload(name)
 
     def render_panel_render(self) -> None:
         """Ctrl+R: start a render."""

@@ -10,7 +10,11 @@ seen at the next denoising step or draft chunk.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +45,22 @@ class _Request:
     resume: bool
 
 
+#: How much lower than the GUI the render thread runs (Linux nice increment): the GUI thread then
+#: wins the CPU whenever both want it, so scrubbing stays smooth on machines with few cores.
+WORKER_NICE = 10
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread (and threads it starts, e.g. torch's pool) below the GUI thread."""
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+            return
+        except OSError:
+            pass
+    QThread.currentThread().setPriority(QThread.Priority.LowPriority)
+
+
 class _Worker(QObject):
     """Lives on the render thread; holds the backends it has created."""
 
@@ -58,12 +78,36 @@ class _Worker(QObject):
         self._runner = runner
         self.backends: dict[str, Backend] = {}
 
+    @Slot()
+    def prepare(self) -> None:  # render thread, once
+        lower_thread_priority()
+
+    def backend(self, name: str) -> Backend:
+        """The backend called ``name``, created on first use and kept (with its loaded weights)."""
+        b = self.backends.get(name)
+        if b is None:
+            b = self.backends[name] = self._factory(name)
+        return b
+
+    @Slot(str)
+    def preload(self, name: str) -> None:  # render thread
+        """Import (and where cheap, load) backend ``name`` ahead of the first render: importing
+        big extension modules holds the GIL for tens of milliseconds at a time, which would
+        otherwise stall the GUI during that render."""
+        try:
+            b = self.backend(name)
+            if name == "draft":
+                importlib.import_module("mediapipe")  # the draft renderer's person segmentation
+                load = getattr(b, "load", None)
+                if load is not None:
+                    load()
+        except Exception as exc:  # noqa: BLE001 - the render itself reports problems
+            log.info("preloading the %s renderer failed: %s", name, exc)
+
     @Slot(object)
     def run(self, req: _Request) -> None:  # render thread
         try:
-            backend = self.backends.get(req.backend)
-            if backend is None:
-                backend = self.backends[req.backend] = self._factory(req.backend)
+            backend = self.backend(req.backend)
             runner = self._runner
             if runner is None:
                 from studio.core.render import run_job as runner
@@ -113,6 +157,7 @@ class RenderController(QObject):
     failed = Signal(object)
     busy_changed = Signal(bool)
     _submit = Signal(object)
+    _preload = Signal(str)
 
     def __init__(
         self,
@@ -130,6 +175,8 @@ class RenderController(QObject):
         self._worker = _Worker(factory or backend_named, runner)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
+        self._preload.connect(self._worker.preload)
+        self._thread.started.connect(self._worker.prepare)
         self._worker.progress.connect(self._on_progress)
         self._worker.preview.connect(self._on_preview)
         self._worker.frames.connect(self._on_frames)
@@ -171,6 +218,11 @@ class RenderController(QObject):
         self.started.emit(job)
         self._submit.emit(_Request(job, job.settings.backend, self._cancel, self.doc.cache, resume))
         return job
+
+    def preload(self, backend: str) -> None:
+        """Import the ``backend`` renderer on the worker thread now, while the user is busy
+        choosing files, instead of at the first render."""
+        self._preload.emit(backend)
 
     def cancel(self) -> None:
         """Stop the running render at its next step (finished frames are kept)."""

@@ -17,6 +17,7 @@ class ImageView(QWidget):
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
+        self._scaled: QPixmap | None = None
         self._aspect = (16, 9)
         self.placeholder = placeholder
         self.caption = ""
@@ -30,6 +31,7 @@ class ImageView(QWidget):
     def set_image(self, rgb: np.ndarray | None) -> None:
         """Show ``rgb`` ((H, W, 3) uint8) or nothing."""
         self._pixmap = to_pixmap(rgb) if rgb is not None else None
+        self._scaled = None
         if rgb is not None:
             self._aspect = (rgb.shape[1], rgb.shape[0])
         self.update()
@@ -74,7 +76,12 @@ class ImageView(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = self.image_rect()
         if self._pixmap is not None:
-            p.drawPixmap(r, self._pixmap, QRectF(self._pixmap.rect()))
+            size = r.size().toSize()
+            if self._scaled is None or self._scaled.size() != size:
+                # scale once per image and widget size, not on every repaint
+                self._scaled = self._pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                   Qt.TransformationMode.SmoothTransformation)
+            p.drawPixmap(r.topLeft(), self._scaled)
             if self.dim:
                 p.fillRect(r, QColor(0, 0, 0, 110))
         elif self.placeholder and not self.has_overlay():

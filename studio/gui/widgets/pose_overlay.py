@@ -18,6 +18,13 @@ from studio.core.tracks import FLAG_EDITED, FLAG_NO_PERSON, FaceTrack, PoseTrack
 from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, OPENPOSE_COLORS
 from studio.gui.widgets.image_view import ImageView
 
+_LIMB_PENS = [QPen(QColor(*c, 220), 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap) for c in OPENPOSE_COLORS]
+_POINT_COLORS = [QColor(*c) for c in OPENPOSE_COLORS]
+_HAND_PEN = QPen(QColor(120, 220, 255, 220), 1.5)
+_HAND_DOT = QColor(40, 90, 255)
+_DOT_PEN = QPen(QColor(0, 0, 0, 160), 1)
+_HILITE_PEN = QPen(QColor(255, 255, 255), 2)
+
 #: A keypoint: ("body", i) or ("hand", side * 21 + i).
 Part = tuple[str, int]
 PICK_RADIUS = 10.0
@@ -148,6 +155,23 @@ class PoseCanvas(ImageView):
         super().mouseReleaseEvent(e)
 
     # -- painting -------------------------------------------------------------------------------------
+    def _widget_points(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Widget coordinates ``(K, 2)`` and visibility ``(K,)`` of the body (18) or hands (42)
+        points of the current frame, with the point being dragged at its drag position."""
+        pose, f = self.pose, self.frame
+        if kind == "body":
+            xy, ok = pose.body[f].astype(np.float64), pose.body_conf[f] > 0
+        else:
+            xy, ok = pose.hands[f].reshape(-1, 2).astype(np.float64), pose.hands_conf[f].reshape(-1) > 0
+        if self._drag is not None and self._drag[0] == kind and self._drag_pos is not None:
+            xy[self._drag[1]] = self._drag_pos
+        ok = ok & np.all(np.isfinite(xy), axis=1)
+        r = self.image_rect()
+        w = np.empty_like(xy)
+        w[:, 0] = r.left() + xy[:, 0] * r.width()
+        w[:, 1] = r.top() + xy[:, 1] * r.height()
+        return w, ok
+
     def paint_overlay(self, p: QPainter, r: QRectF) -> None:
         if not self._valid_frame():
             return
@@ -160,39 +184,37 @@ class PoseCanvas(ImageView):
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(QRectF(a, b))
         if self.show_body:
+            pts, ok = self._widget_points("body")
             for li, (a, b) in enumerate(BODY_LIMBS):
-                pa, pb = self._xy(("body", a)), self._xy(("body", b))
-                if pa and pb:
-                    p.setPen(QPen(QColor(*OPENPOSE_COLORS[li], 220), 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
-                    p.drawLine(self.to_widget(*pa), self.to_widget(*pb))
-            for i in range(pose.body.shape[1]):
-                self._dot(p, ("body", i), QColor(*OPENPOSE_COLORS[i]), 4.0)
+                if ok[a] and ok[b]:
+                    p.setPen(_LIMB_PENS[li])
+                    p.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
+            for i in np.flatnonzero(ok):
+                self._dot(p, ("body", int(i)), pts[i], _POINT_COLORS[i], 4.0)
         if self.show_hands:
+            pts, ok = self._widget_points("hand")
+            p.setPen(_HAND_PEN)
             for s in range(2):
-                p.setPen(QPen(QColor(120, 220, 255, 220), 1.5))
+                o = s * 21
                 for a, b in HAND_BONES:
-                    pa, pb = self._xy(("hand", s * 21 + a)), self._xy(("hand", s * 21 + b))
-                    if pa and pb:
-                        p.drawLine(self.to_widget(*pa), self.to_widget(*pb))
-                for i in range(21):
-                    self._dot(p, ("hand", s * 21 + i), QColor(40, 90, 255), 2.5)
+                    if ok[o + a] and ok[o + b]:
+                        p.drawLine(QPointF(*pts[o + a]), QPointF(*pts[o + b]))
+            for i in np.flatnonzero(ok):
+                self._dot(p, ("hand", int(i)), pts[i], _HAND_DOT, 2.5)
         flags = int(pose.flags[f])
         if flags & FLAG_NO_PERSON:
             self._strip(p, r, QColor(200, 50, 40, 230), f"No person found on frame {f}")
         elif flags & FLAG_EDITED:
             self._strip(p, r, QColor(60, 110, 200, 200), f"Frame {f} edited by hand")
 
-    def _dot(self, p: QPainter, part: Part, color: QColor, radius: float) -> None:
-        xy = self._xy(part)
-        if xy is None:
-            return
+    def _dot(self, p: QPainter, part: Part, xy: np.ndarray, color: QColor, radius: float) -> None:
         if part == self._hover or part == self._drag:
             radius += 3
-            p.setPen(QPen(QColor(255, 255, 255), 2))
+            p.setPen(_HILITE_PEN)
         else:
-            p.setPen(QPen(QColor(0, 0, 0, 160), 1))
+            p.setPen(_DOT_PEN)
         p.setBrush(color)
-        p.drawEllipse(self.to_widget(*xy), radius, radius)
+        p.drawEllipse(QPointF(xy[0], xy[1]), radius, radius)
 
     @staticmethod
     def _strip(p: QPainter, r: QRectF, color: QColor, text: str) -> None:

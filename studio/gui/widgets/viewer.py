@@ -4,6 +4,8 @@ after = green tint, as in Blender's Grease Pencil)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
@@ -12,7 +14,8 @@ from studio.core.frame_cache import FrameState
 from studio.gui.widgets.image_view import ImageView
 from studio.gui.widgets.pose_overlay import PoseCanvas
 
-POSE_VIEW_WIDTH = 384
+POSE_VIEW_WIDTH = 256
+POSE_MAPS_KEPT = 96
 
 _STATE_TEXT = {
     FrameState.FINAL: "final",
@@ -86,8 +89,9 @@ class PreviewViewer(QWidget):
         document.cache_changed.connect(self._on_cache)
         for sig in (document.keys_changed, document.driving_changed, document.reference_changed,
                     document.project_replaced):
-            sig.connect(self.refresh)
-        document.pose_edited.connect(lambda *_: self.refresh())
+            sig.connect(self._reset)
+        document.pose_edited.connect(self._on_pose_edited)
+        self._pose_maps: OrderedDict[int, np.ndarray] = OrderedDict()
         driving_frames.frame_ready.connect(self._on_driving_frame)
         self._apply_mode(False)
 
@@ -104,11 +108,20 @@ class PreviewViewer(QWidget):
         self.pose_view.setVisible(side)
         self.refresh()
 
+    def _reset(self) -> None:
+        self._pose_maps.clear()
+        self.refresh()
+
+    def _on_pose_edited(self, start: int, stop: int) -> None:
+        for i in range(start, stop):
+            self._pose_maps.pop(i, None)
+        self.refresh()
+
     def _on_cache(self, start: int, stop: int) -> None:
         if start <= self.doc.timeline.current < stop or (
             self.onion_box.isChecked() and start - 1 <= self.doc.timeline.current <= stop
         ):
-            self.refresh()
+            self.refresh_result()
 
     def _on_driving_frame(self, i: int, frame: np.ndarray) -> None:
         if i == self.doc.timeline.current and self.side_by_side():
@@ -116,6 +129,12 @@ class PreviewViewer(QWidget):
 
     def refresh(self) -> None:
         """Redraw everything for the frame under the playhead."""
+        self.refresh_result()
+        if self.side_by_side():
+            self._refresh_side(self.doc.timeline.current)
+
+    def refresh_result(self) -> None:
+        """Redraw the result view and the status line."""
         i = self.doc.timeline.current
         n = self.doc.timeline.frame_count
         frame, state = self.doc.frame_at(i) if n else (None, FrameState.EMPTY)
@@ -129,8 +148,6 @@ class PreviewViewer(QWidget):
         rendering = i in self.doc.inflight and state != FrameState.FINAL
         text = "rendering…" if rendering else _STATE_TEXT[FrameState(int(state))]
         self.status.setText(f"frame {i} / {max(0, n - 1)} · {text}" if n else "")
-        if self.side_by_side():
-            self._refresh_side(i)
 
     def _refresh_side(self, i: int) -> None:
         pose = self.doc.pose
@@ -140,11 +157,24 @@ class PreviewViewer(QWidget):
         img = self.frames.request(i)
         if img is not None or not self.doc.project.driving_video:
             self.driving.set_image(img)
-        if pose is not None and 0 <= i < len(pose):
+        self.pose_view.set_image(self._pose_map(i))
+
+    def _pose_map(self, i: int) -> np.ndarray | None:
+        """The pose ControlNet map of frame ``i`` (what the model sees), drawn small and kept."""
+        pose = self.doc.pose
+        if pose is None or not 0 <= i < len(pose):
+            return None
+        img = self._pose_maps.get(i)
+        if img is None:
             from studio.extract.pose_map import draw_pose
 
             w = POSE_VIEW_WIDTH
             h = max(8, int(round(w * pose.height / max(1, pose.width))))
-            self.pose_view.set_image(draw_pose(pose.body[i], pose.body_conf[i], pose.hands[i], pose.hands_conf[i], w, h))
+            img = draw_pose(pose.body[i], pose.body_conf[i], pose.hands[i], pose.hands_conf[i], w, h,
+                            stickwidth=2, radius=2)
+            self._pose_maps[i] = img
+            while len(self._pose_maps) > POSE_MAPS_KEPT:
+                self._pose_maps.popitem(last=False)
         else:
-            self.pose_view.set_image(None)
+            self._pose_maps.move_to_end(i)
+        return img
