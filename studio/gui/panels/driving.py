@@ -144,7 +144,7 @@ class DrivingPanel(DropTarget):
             self.info.setText("No driving video yet.")
         else:
             missing = int(np.count_nonzero(pose.flags & FLAG_NO_PERSON))
-            name = Path(p.driving_video).name if p.driving_video else "pose only"
+            name = Path(p.driving_video).name if p.driving_video else "pose only (no video)"
             warn = f" · ⚠ no person on {missing} frame{'s' if missing != 1 else ''}" if missing else ""
             self.info.setText(f"{name} · {len(pose)} frames · {pose.fps:g} fps{warn}")
         self.canvas.set_image(None)

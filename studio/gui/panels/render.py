@@ -41,6 +41,33 @@ def fmt_seconds(s: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+class CacheLegend(QWidget):
+    """What the colours of the timeline's cache bar mean."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from studio.core.frame_cache import FrameState
+        from studio.gui.widgets.timeline import COLORS, RENDERING
+
+        grid = QFormLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        title = QLabel("Timeline colours")
+        title.setStyleSheet("font-weight: bold;")
+        grid.addRow(title)
+        for color, text in (
+            (COLORS[FrameState.FINAL], "final frame"),
+            (COLORS[FrameState.PREVIEW], "preview only (per-step or draft)"),
+            (COLORS[FrameState.STALE], "stale: settings or pose changed since"),
+            (RENDERING, "being rendered now"),
+            (COLORS[FrameState.EMPTY], "not rendered"),
+        ):
+            swatch = QLabel()
+            swatch.setFixedSize(22, 10)
+            swatch.setStyleSheet(f"background: {color.name()}; border: 1px solid #15161a;")
+            grid.addRow(swatch, QLabel(text))
+
+
 class RenderPanel(QWidget):
     """Settings and the Render/Cancel buttons for a document and its render controller."""
 
@@ -122,6 +149,8 @@ class RenderPanel(QWidget):
         lay.addWidget(self.eta)
         lay.addSpacing(8)
         lay.addWidget(self.summary)
+        lay.addSpacing(8)
+        lay.addWidget(CacheLegend())
         lay.addStretch(1)
 
         self.backend.currentIndexChanged.connect(lambda _: self._set(backend=self.backend.currentData()))
@@ -202,7 +231,7 @@ class RenderPanel(QWidget):
         where = f"Frames are saved in {folder.name}/ next to the project." if folder else \
             "Save the project to keep rendered frames on disk."
         self.summary.setText(
-            f"Render renders frames {tl.in_point}–{tl.out_point} ({n} frames, {n / tl.fps:.1f} s) at "
+            f"Renders frames {tl.in_point}–{tl.out_point} ({n} frames, {n / tl.fps:.1f} s) at "
             f"{s.width}×{s.height}. Set the range with I and O on the timeline. {where}")
 
     def roll_seed(self) -> None:
