@@ -74,7 +74,9 @@ class FFmpegPipe:
             self._proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
-        if self._proc.wait() != 0:
+        code = self._proc.wait()
+        self._release()
+        if code != 0:
             raise self._failure()
 
     def abort(self) -> None:
@@ -82,16 +84,21 @@ class FFmpegPipe:
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-        for pipe in (self._proc.stdin, self._proc.stderr):
-            try:
-                if pipe is not None:
-                    pipe.close()
-            except OSError:
-                pass
+        self._release()
+
+    def _release(self) -> None:
+        """Close the pipes once the process has ended (the log reader sees EOF first)."""
+        try:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        except OSError:
+            pass
+        self._drain.join(timeout=5)
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
 
     def _failure(self) -> StudioError:
         self.abort()
-        self._drain.join(timeout=5)
         log = "\n".join(self._log)
         for message, code in _OS_MESSAGES:
             if message in log:

@@ -83,7 +83,6 @@ class _FrameStream:
     def error_text(self) -> str:
         """The last lines ffmpeg printed that were not frame logs (after stopping it)."""
         self.close()
-        self._drain.join(timeout=5)
         return "\n".join(self._log)[-2000:]
 
     def close(self) -> None:
@@ -96,6 +95,9 @@ class _FrameStream:
             pass
         if self._proc.stdout is not None:
             self._proc.stdout.close()
+        self._drain.join(timeout=5)  # ends at EOF of the dead process's stderr
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
 
 
 class VideoReader:
