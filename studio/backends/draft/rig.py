@@ -10,6 +10,7 @@ deform identically in both meshes: the body bends there without tearing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -47,7 +48,7 @@ class PartMesh:
     tris: np.ndarray  # (T, 3) int32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rig:
     """A reference photo bound to its skeleton, ready to be posed.
 
@@ -70,6 +71,27 @@ class Rig:
     parts: tuple[PartMesh, ...]
     background: np.ndarray
     cell: int
+
+    @cached_property
+    def tris(self) -> np.ndarray:
+        """``(T, 3)`` all parts' triangles, part by part in drawing order."""
+        return np.concatenate([p.tris for p in self.parts])
+
+    @cached_property
+    def tri_part(self) -> np.ndarray:
+        """``(T,)`` index into :attr:`parts` of each triangle."""
+        return np.concatenate([np.full(len(p.tris), k, np.int32) for k, p in enumerate(self.parts)])
+
+    @cached_property
+    def src_tris(self) -> np.ndarray:
+        """``(T, 3, 2)`` triangle corners at rest (photo pixels)."""
+        return self.vertices[self.tris]
+
+    @cached_property
+    def part_ranges(self) -> list[tuple[int, int]]:
+        """``(start, stop)`` of each part's triangles in :attr:`tris`."""
+        ends = np.cumsum([len(p.tris) for p in self.parts])
+        return [(int(e - len(p.tris)), int(e)) for p, e in zip(self.parts, ends)]
 
     @property
     def size(self) -> tuple[int, int]:

@@ -179,32 +179,43 @@ def _affine_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return A
 
 
-def _limb(a: np.ndarray, b: np.ndarray, a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
+_LIMB_A = np.array([b.a for b in BONES[2:]])
+_LIMB_B = np.array([b.b for b in BONES[2:]])
+
+
+def _limbs(ref: np.ndarray, drv: np.ndarray) -> np.ndarray:
+    """``(n_limbs, 2, 3)``: each limb segment turned onto its driving direction and stretched
+    along itself to the driving length (clamped to 0.6-1.6x), its first joint onto the
+    driving one. Vectorised over the limbs."""
+    a, b = ref[_LIMB_A], ref[_LIMB_B]
+    a2, b2 = drv[_LIMB_A], drv[_LIMB_B]
     u, v = b - a, b2 - a2
-    lu, lv = float(np.hypot(*u)), float(np.hypot(*v))
-    if lu < 1e-6 or lv < 1e-6:
-        A = np.eye(2)
-    else:
-        e = u / lu
-        s = float(np.clip(lv / lu, 0.6, 1.6))
-        stretch = np.eye(2) + (s - 1.0) * np.outer(e, e)
-        ang = np.arctan2(v[1], v[0]) - np.arctan2(u[1], u[0])
-        c, sn = np.cos(ang), np.sin(ang)
-        A = np.array([[c, -sn], [sn, c]]) @ stretch
-    t = a2 - A @ a
-    return np.hstack([A, t[:, None]])
+    lu, lv = np.hypot(u[:, 0], u[:, 1]), np.hypot(v[:, 0], v[:, 1])
+    ok = (lu > 1e-6) & (lv > 1e-6)
+    e = u / np.where(ok, lu, 1.0)[:, None]
+    s = np.where(ok, np.clip(lv / np.where(ok, lu, 1.0), 0.6, 1.6), 1.0)
+    ang = np.where(ok, np.arctan2(v[:, 1], v[:, 0]) - np.arctan2(u[:, 1], u[:, 0]), 0.0)
+    c, sn = np.cos(ang), np.sin(ang)
+    # stretch = I + (s - 1) e e^T; A = R(ang) @ stretch
+    k = s - 1.0
+    st = np.empty((len(a), 2, 2))
+    st[:, 0, 0] = 1 + k * e[:, 0] ** 2
+    st[:, 0, 1] = st[:, 1, 0] = k * e[:, 0] * e[:, 1]
+    st[:, 1, 1] = 1 + k * e[:, 1] ** 2
+    out = np.empty((len(a), 2, 3))
+    out[:, 0, :2] = c[:, None] * st[:, 0] - sn[:, None] * st[:, 1]
+    out[:, 1, :2] = sn[:, None] * st[:, 0] + c[:, None] * st[:, 1]
+    out[:, :, 2] = a2 - np.einsum("lij,lj->li", out[:, :, :2], a)
+    return out
 
 
 def bone_transforms(ref: np.ndarray, drv: np.ndarray) -> np.ndarray:
     """``(n_bones, 2, 3)`` transforms carrying each bone of the (complete) reference pose
     ``ref`` onto the (complete) driving pose ``drv``."""
     out = np.empty((len(BONES), 2, 3))
-    torso = list(TORSO_JOINTS)
-    out[0] = _affine_fit(ref[torso], drv[torso])
-    head = list(HEAD_JOINTS)
-    out[1] = similarity(ref[head], drv[head])
-    for i, bone in enumerate(BONES[2:], start=2):
-        out[i] = _limb(ref[bone.a], ref[bone.b], drv[bone.a], drv[bone.b])
+    out[0] = _affine_fit(ref[list(TORSO_JOINTS)], drv[list(TORSO_JOINTS)])
+    out[1] = similarity(ref[list(HEAD_JOINTS)], drv[list(HEAD_JOINTS)])
+    out[2:] = _limbs(ref, drv)
     return out
 
 

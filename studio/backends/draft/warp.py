@@ -85,71 +85,69 @@ def _inverse_affines(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     return M, ok
 
 
-def rasterise(tris: np.ndarray, ok: np.ndarray, shape: tuple[int, int], span: int = 6) -> np.ndarray:
-    """Triangle ids (``t + 1``, 0 = none) of the pixel centres of a ``shape`` image covered by the
-    triangles ``tris`` ``(T, 3, 2)`` (pixel units; either winding); later triangles win where they
-    overlap. Small triangles are tested in one vectorised pass over their bounding boxes; those
-    wider than ``span`` pixels are filled one by one."""
-    h, w = shape
-    ids = np.zeros(shape, np.int32)
+def _covered(tris: np.ndarray, lo: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For triangles ``tris`` ``(n, 3, 2)`` whose covered pixel centres lie within ``span``
+    pixels right/down of ``lo`` ``(n, 2)``: ``(triangle, x, y)`` of every covered centre."""
+    t = tris.astype(np.float32)
+    a, b, c = t[:, 0], t[:, 1], t[:, 2]
+    orient = np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+    off = np.arange(span, dtype=np.float32)
+    x0 = lo[:, 0].astype(np.float32)
+    y0 = lo[:, 1].astype(np.float32)
+    inside = None
+    for p, q in ((a, b), (b, c), (c, a)):
+        # Edge function e(x, y) = A x + B y + C, >= 0 on the inner side of edge p -> q.
+        A = -(q[:, 1] - p[:, 1]) * orient
+        B = (q[:, 0] - p[:, 0]) * orient
+        C = -(A * p[:, 0] + B * p[:, 1])
+        e = ((A * x0 + B * y0 + C)[:, None, None] + (A[:, None] * off)[:, None, :]
+             + (B[:, None] * off)[:, :, None])
+        inside = e >= -1e-4 if inside is None else inside & (e >= -1e-4)
+    k, oy, ox = np.nonzero(inside)
+    return k, lo[k, 0] + ox, lo[k, 1] + oy
+
+
+def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.ndarray,
+                  shape: tuple[int, int, int], span: int = 6, max_span: int = 96) -> np.ndarray:
+    """The low-resolution backward map: ``(layers, H, W, 2)`` source positions of the pixel
+    centres covered by the triangles ``tris`` ``(T, 3, 2)`` (low-res pixel units, either
+    winding; triangle ``t`` draws into layer ``layer[t]`` with inverse map ``M[t]``), and
+    :data:`_INVALID` where no triangle is. Later triangles win where they overlap. Triangles
+    are tested in vectorised passes over their bounding boxes (most span a few pixels; the
+    rare stretched ones get a second pass, clipped at ``max_span``)."""
+    n_layers, h, w = shape
+    f = LOWRES
+    half = (f - 1) / 2.0
+    out = np.full((n_layers * h * w, 2), _INVALID, np.float32)
     lo = np.ceil(tris.min(axis=1) - 1e-6).astype(np.int64)
     hi = np.floor(tris.max(axis=1) + 1e-6).astype(np.int64)
-    size = hi - lo + 1
-    big = ok & ((size[:, 0] > span) | (size[:, 1] > span))
-    small = np.flatnonzero(ok & ~big & (size[:, 0] > 0) & (size[:, 1] > 0))
-    if len(small):
-        t = tris[small].astype(np.float32)
-        a, b, c = t[:, 0], t[:, 1], t[:, 2]
-        orient = np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
-        off = np.arange(span, dtype=np.float32)
-        x0 = lo[small, 0].astype(np.float32)
-        y0 = lo[small, 1].astype(np.float32)
-        inside = None
-        for p, q in ((a, b), (b, c), (c, a)):
-            # Edge function e(x, y) = A x + B y + C, >= 0 on the inner side of edge p -> q.
-            A = -(q[:, 1] - p[:, 1]) * orient
-            B = (q[:, 0] - p[:, 0]) * orient
-            C = -(A * p[:, 0] + B * p[:, 1])
-            e = ((A * x0 + B * y0 + C)[:, None, None] + (A[:, None] * off)[:, None, :]
-                 + (B[:, None] * off)[:, :, None])
-            inside = e >= -1e-4 if inside is None else inside & (e >= -1e-4)
-        k, oy, ox = np.nonzero(inside)
-        px = lo[small[k], 0] + ox
-        py = lo[small[k], 1] + oy
+    size = (hi - lo + 1).max(axis=1)
+    small = ok & (size > 0) & (size <= span)
+    big = ok & (size > span)
+    passes = [(np.flatnonzero(small), span)]
+    if big.any():
+        passes.append((np.flatnonzero(big), int(min(size[big].max(), max_span))))
+    for sel, sp in passes:
+        if not len(sel):
+            continue
+        k, px, py = _covered(tris[sel], lo[sel], sp)
         keep = (px >= 0) & (px < w) & (py >= 0) & (py < h)
-        ids.ravel()[py[keep] * w + px[keep]] = small[k[keep]] + 1
-    for t in np.flatnonzero(big):  # stretched triangles: rare
-        cv2.fillConvexPoly(ids, np.round(tris[t] * 16).astype(np.int32), int(t) + 1, cv2.LINE_8, 4)
-    return ids
+        tk, px, py = sel[k[keep]], px[keep], py[keep]
+        m = M[tk]
+        X = (px * f + half)[:, None]
+        Y = (py * f + half)[:, None]
+        out[(layer[tk] * h + py) * w + px] = m[:, 0] * X + m[:, 1] * Y + m[:, 2]
+    return out.reshape(n_layers, h, w, 2)
 
 
-def _draw_part(canvas: np.ndarray, tex: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
-    """Warp one part (triangles ``src`` -> ``dst``, ``(T, 3, 2)``) onto ``canvas`` in place."""
-    h, w = canvas.shape[:2]
+def _composite(canvas: np.ndarray, tex: np.ndarray, lowmap: np.ndarray, i0: int, j0: int) -> None:
+    """Pull ``tex`` through the low-resolution map ``lowmap`` (covering low-res rows/columns
+    from ``i0``/``j0``) and lay it over ``canvas`` in place."""
     f = LOWRES
-    lo = np.floor(dst.reshape(-1, 2).min(0) / f).astype(int) - 1
-    hi = np.ceil(dst.reshape(-1, 2).max(0) / f).astype(int) + 2
-    j0, i0 = max(lo[0], 0), max(lo[1], 0)
-    j1, i1 = min(hi[0], w // f), min(hi[1], h // f)
-    if j1 <= j0 or i1 <= i0:
-        return
-    M, ok = _inverse_affines(src, dst)
-    # Low-res pixel (i, j) stands for the full-res point (f*j + (f-1)/2, f*i + (f-1)/2).
-    half = (f - 1) / 2.0
-    lo_pts = (dst - half) / f - np.array([j0, i0])
-    ids = rasterise(lo_pts, ok, (i1 - i0, j1 - j0))
-    valid = ids > 0
-    if not valid.any():
-        return
-    yy, xx = np.nonzero(valid)
-    m = M[ids[valid] - 1]  # (n, 3, 2)
-    X = (xx + j0) * f + half
-    Y = (yy + i0) * f + half
-    lowmap = np.full(ids.shape + (2,), _INVALID, np.float32)
-    lowmap[yy, xx] = m[:, 0] * X[:, None] + m[:, 1] * Y[:, None] + m[:, 2]
-    fullmap = cv2.resize(lowmap, ((j1 - j0) * f, (i1 - i0) * f), interpolation=cv2.INTER_LINEAR)
+    lh, lw = lowmap.shape[:2]
+    fullmap = cv2.resize(lowmap, (lw * f, lh * f), interpolation=cv2.INTER_LINEAR)
     fg = cv2.remap(tex, fullmap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    roi = canvas[i0 * f : i1 * f, j0 * f : j1 * f]
+    roi = canvas[i0 * f : (i0 + lh) * f, j0 * f : (j0 + lw) * f]
     inv = cv2.cvtColor(255 - fg[..., 3], cv2.COLOR_GRAY2RGB)
     cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), dst=roi)
 
@@ -161,7 +159,19 @@ def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.
         out = rig.background.copy()
     else:
         np.copyto(out, rig.background)
-    posed = pose_vertices(rig, drv)
-    for part in rig.parts:
-        _draw_part(out, part.tex, rig.vertices[part.tris], posed[part.tris])
+    h, w = out.shape[:2]
+    f = LOWRES
+    lh, lw = h // f, w // f
+    dst = pose_vertices(rig, drv)[rig.tris]  # (T, 3, 2)
+    M, ok = _inverse_affines(rig.src_tris, dst)
+    # Low-res pixel (i, j) stands for the full-res point (f*j + (f-1)/2, f*i + (f-1)/2).
+    lowmap = rasterise_map((dst - (f - 1) / 2.0) / f, M, ok, rig.tri_part, (len(rig.parts), lh, lw))
+    for k, (part, (t0, t1)) in enumerate(zip(rig.parts, rig.part_ranges)):
+        if t1 <= t0:
+            continue
+        pts = dst[t0:t1].reshape(-1, 2)
+        j0, i0 = np.maximum(np.floor(pts.min(0) / f).astype(int) - 1, 0)
+        j1, i1 = np.minimum(np.ceil(pts.max(0) / f).astype(int) + 2, (lw, lh))
+        if j1 > j0 and i1 > i0:
+            _composite(out, part.tex, lowmap[k, i0:i1, j0:j1], int(i0), int(j0))
     return out
