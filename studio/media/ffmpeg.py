@@ -39,9 +39,32 @@ def ffmpeg_exe() -> str:
         ) from err
 
 
+def run_ffmpeg(args: list[str], path: Path | None, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``ffmpeg ARGS`` to completion, capturing text output; a hang past ``timeout`` seconds
+    or a missing executable becomes a :class:`StudioError` naming ``path``."""
+    what = f" on {path}" if path is not None else ""
+    try:
+        return subprocess.run([ffmpeg_exe(), *args], capture_output=True, text=True, errors="replace",
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as err:
+        raise StudioError(
+            "ffmpeg did not finish",
+            f"ffmpeg ran for more than {timeout:g} seconds{what}. The file may be damaged or on a "
+            "slow network drive; copy it to a local disk and try again.",
+            str(err),
+        ) from err
+    except OSError as err:
+        raise StudioError(
+            "ffmpeg cannot be started",
+            f"Starting {ffmpeg_exe()} failed{what}. Reinstall imageio-ffmpeg "
+            "(`pip install --force-reinstall imageio-ffmpeg`) and run `studio doctor`.",
+            str(err),
+        ) from err
+
+
 def ffmpeg_version_line() -> str:
     """The first line of ``ffmpeg -version`` (e.g. ``ffmpeg version 7.0 ...``)."""
-    out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, timeout=30)
+    out = run_ffmpeg(["-version"], None, timeout=30)
     return (out.stdout or out.stderr).splitlines()[0].strip()
 
 
@@ -117,10 +140,7 @@ def probe_header(path: Path) -> StreamHeader:
     Raises :class:`StudioError` for missing, empty, unreadable, still-image and audio-only files.
     """
     path = check_readable_file(Path(path))
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-        capture_output=True, text=True, errors="replace", timeout=60,
-    )
+    proc = run_ffmpeg(["-hide_banner", "-nostdin", "-i", str(path)], path, timeout=60)
     text = proc.stderr
     input_match = _RE_INPUT.search(text)
     if input_match is None:
@@ -200,14 +220,15 @@ def parse_pts_time(line: str) -> float | None:
 
 
 def decode_args(path: Path, seek: float | None = None) -> list[str]:
-    """ffmpeg arguments that decode the first video stream of ``path`` in presentation order.
+    """ffmpeg arguments (after the executable) that decode the first video stream of ``path`` in
+    presentation order, up to the output options.
 
     Every decoded frame comes out exactly once (``-fps_mode passthrough``) and is logged by
     ``showinfo`` with its original timestamp (``-copyts``), so callers can tell which frame a
     seek landed on. ``seek`` (seconds from the start of the file) seeks to the keyframe before
     that time without trimming (``-noaccurate_seek``).
     """
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "info", "-copyts"]
+    args = ["-hide_banner", "-nostdin", "-v", "info", "-copyts"]
     if seek is not None and seek > 0:
         args += ["-noaccurate_seek", "-ss", f"{seek:.6f}"]
     return args + ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
@@ -225,11 +246,8 @@ def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
     has no usable timestamps (missing or repeated), so the caller can fall back to
     :func:`frame_timestamps`.
     """
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", str(path),
-         "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
-        capture_output=True, text=True, errors="replace", timeout=timeout,
-    )
+    proc = run_ffmpeg(["-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", str(path),
+                       "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"], Path(path), timeout)
     tb = _RE_TIMEBASE.search(proc.stdout)
     if proc.returncode != 0 or tb is None:
         return None
@@ -253,10 +271,7 @@ def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
 
 def frame_timestamps(path: Path, timeout: float = 600.0) -> list[float]:
     """Decode the first video stream of ``path`` once; the timestamp (s) of every frame, in order."""
-    proc = subprocess.run(
-        [*decode_args(Path(path)), "-f", "null", "-"],
-        capture_output=True, text=True, errors="replace", timeout=timeout,
-    )
+    proc = run_ffmpeg([*decode_args(Path(path)), "-f", "null", "-"], Path(path), timeout)
     stamps = [t for t in map(parse_pts_time, proc.stderr.splitlines()) if t is not None]
     if proc.returncode != 0 and not stamps:
         raise _video_error(

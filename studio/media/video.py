@@ -1,14 +1,19 @@
 """Frame-accurate video reading on the bundled ffmpeg.
 
-:class:`VideoReader` gives random access by frame index without decoding from the start each
-time: a far jump starts a new ffmpeg process that seeks (``-ss`` before ``-i``, which lands on
-the keyframe before the target and decodes forward to it), a short forward jump keeps reading
-the running process (scrubbing forward, playback), and recently decoded frames are kept in a
-small LRU cache bounded in bytes. Iteration uses its own sequential process.
+Frame ``i`` is the ``i``-th frame in presentation order. When a reader opens, the presentation
+timestamp of every frame is read from the container's packet index (no decoding; a clip without
+packet timestamps is decoded once instead).
 
-Frame ``i`` is the frame shown at time ``i / fps`` (constant frame rate). ffmpeg's
-display-rotation metadata is honoured: frames come out upright and :attr:`VideoReader.size`
-is the displayed size.
+:class:`VideoReader` gives random access by frame index without decoding from the start each
+time: a far jump starts a new ffmpeg process that seeks to the keyframe before the target
+(``-ss`` before ``-i``) and decodes forward to it. Each decoded frame's timestamp is logged by
+ffmpeg's ``showinfo`` filter, so the reader knows exactly where a seek landed and backs off
+further when a container seeks imprecisely (MPEG-TS). A short forward jump keeps reading the
+running process (scrubbing forward, playback), and recently decoded frames are kept in a small
+LRU cache bounded in bytes. Iteration uses its own sequential process.
+
+Display-rotation metadata is honoured: frames come out upright and
+:attr:`VideoReader.size` is the displayed size.
 """
 
 from __future__ import annotations
@@ -25,7 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.errors import StudioError
-from studio.media.ffmpeg import decode_args, frame_timestamps, packet_timestamps, parse_pts_time, probe_header
+from studio.media.ffmpeg import (
+    decode_args,
+    ffmpeg_exe,
+    frame_timestamps,
+    packet_timestamps,
+    parse_pts_time,
+    probe_header,
+)
 
 #: Longest driving clip accepted, in seconds. X-Dyna animates a few seconds of motion; a
 #: multi-hour file is almost certainly the wrong file (and would take days to render).
@@ -50,7 +62,7 @@ class _FrameStream:
         self._stamps: queue.Queue[float] = queue.Queue()
         self._log: deque[str] = deque(maxlen=40)
         self._proc = subprocess.Popen(
-            [*decode_args(path, seek), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            [ffmpeg_exe(), *decode_args(path, seek), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             bufsize=self._frame_bytes,
         )
