@@ -66,6 +66,17 @@ def test_sixteen_bit_grayscale(tmp_path: Path) -> None:
     assert np.abs(img.pixels[..., 0].astype(int) - np.round(arr / 257.0)).max() <= 1
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_sixteen_bit_rgb(tmp_path: Path, suffix: str) -> None:
+    import cv2
+
+    rgb16 = np.linspace(0, 65535, 100 * 80 * 3).reshape(80, 100, 3).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / f"deep{suffix}"), rgb16[..., ::-1])  # OpenCV writes BGR
+    img = read_image(tmp_path / f"deep{suffix}")
+    assert img.dtype == np.uint8 and img.shape == (80, 100, 3)
+    assert np.abs(img.astype(int) - np.round(rgb16 / 257.0)).max() <= 1
+
+
 def test_grayscale_and_palette(tmp_path: Path) -> None:
     grey = gradient()[..., 0]
     Image.fromarray(grey, "L").save(tmp_path / "g.png")
