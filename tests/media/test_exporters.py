@@ -211,3 +211,13 @@ def test_folder_without_write_permission(tmp_path: Path) -> None:
             ex.export_frames(smooth_frames(2), 25, str(locked / "a.mp4"))
     finally:
         locked.chmod(0o755)
+
+
+def test_interrupt_leaves_nothing(tmp_path: Path) -> None:
+    def frames():
+        yield from smooth_frames(4)
+        raise KeyboardInterrupt  # Ctrl-C in the terminal
+
+    with pytest.raises(KeyboardInterrupt):
+        ex.export_frames(frames(), 25, str(tmp_path / "c.webm"))
+    assert list(tmp_path.iterdir()) == []
