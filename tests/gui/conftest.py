@@ -101,11 +101,18 @@ def make_window(qtbot, tmp_path, settings_file, errors) -> Iterator:
         return w
 
     yield factory
+    stuck = []
     for w in made:
         w.controller.cancel()
         w.close()
+        if w.isVisible():
+            stuck.append(w.windowTitle())
+            w.doc.undo_stack.setClean()
+            w.doc._dirty = False  # noqa: SLF001 - force it shut so later tests start clean
+            w.close()
         w.deleteLater()
     QApplication.processEvents()
+    assert not stuck, f"windows refused to close: {stuck}"
     leaked = [w for w in QApplication.topLevelWidgets()
               if w.isVisible() and id(w) not in before and w not in made]
     for w in leaked:

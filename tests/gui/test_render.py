@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 
 from studio.core.frame_cache import FrameState
 from studio.gui.render_controller import RenderController
