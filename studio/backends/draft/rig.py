@@ -167,6 +167,19 @@ def _sample(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return img[y, x]
 
 
+#: Per child part, the distances from its attachment joint (as fractions of the body scale) up
+#: to which the parent's bone counts fully / at all. The head and legs meet the torso along a
+#: wide seam (the collar, the hip line) so they blend far out; an arm meets it at a point, and a
+#: wide blend there would drag the armpit along with a raised arm.
+BLEND_RADII: dict[str, tuple[float, float]] = {
+    "head": (0.1, 0.5),
+    "r_arm": (0.03, 0.13),
+    "l_arm": (0.03, 0.13),
+    "r_leg": (0.05, 0.3),
+    "l_leg": (0.05, 0.3),
+}
+
+
 def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.ndarray) -> np.ndarray:
     """``(N, n_bones)`` weights of the vertices ``pts`` of ``part``.
 
@@ -176,7 +189,6 @@ def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.nda
     """
     scale = body_scale(ref)
     sigma = 0.09 * scale
-    r_in, r_out = 0.03 * scale, 0.13 * scale
     segs = bone_segments(ref)
     d = np.empty((len(pts), len(BONES)))
     for i, bone in enumerate(BONES):
@@ -191,6 +203,7 @@ def skin_weights(part: str, pts: np.ndarray, ref: np.ndarray, torso_dist: np.nda
         if part not in (child, parent):
             continue
         other = BONE_INDEX[child_bone] if part == parent else BONE_INDEX[parent_bone]
+        r_in, r_out = (r * scale for r in BLEND_RADII[child])
         dj = np.hypot(*(pts - ref[joint]).T)
         gate[:, other] = np.clip((r_out - dj) / (r_out - r_in), 0.0, 1.0)
     w *= gate
