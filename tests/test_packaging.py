@@ -117,6 +117,41 @@ def test_bundle_runtime_only_acts_when_frozen(monkeypatch: pytest.MonkeyPatch, t
     assert (tmp_path / "cache" / "matplotlib").is_dir()
 
 
+def test_runtime_hook(tmp_path: Path) -> None:
+    """The run-time hook, run in a fresh interpreter that looks like a windowed frozen app."""
+    meipass = tmp_path / "bundle"
+    meipass.mkdir()
+    (meipass / cfg.BUNDLE_INFO_FILE).write_text(json.dumps(cfg.bundle_info("draft", "9.9")), encoding="utf-8")
+    probe = f"""
+import os, sys, runpy
+sys._MEIPASS = {str(meipass)!r}
+sys.stdout = None
+sys.stderr = None
+runpy.run_path({str(PACKAGING / "rthooks" / "pyi_rth_studio.py")!r})
+print("hello from a windowed app")
+sys.stdout.flush()
+with open({str(tmp_path / "result.json")!r}, "w") as fh:
+    fh.write(__import__("json").dumps({{"log": sys.stderr.name, "same": sys.stdout is sys.stderr,
+        "flavour": os.environ.get("STUDIO_BUNDLE_FLAVOUR"), "mpl": os.environ.get("MPLBACKEND"),
+        "qpa": os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH"), "plugins": os.environ.get("QT_PLUGIN_PATH")}}))
+"""
+    inside = str(meipass / "PySide6" / "Qt" / "plugins")
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "LOCALAPPDATA": str(tmp_path / "appdata"), "QT_QPA_PLATFORM_PLUGIN_PATH": "/opt/otherqt/plugins/platforms",
+           "QT_PLUGIN_PATH": inside}
+    env.pop("MPLBACKEND", None)
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    log = Path(result["log"])
+    assert log.name == "studio.log" and log.is_file() and result["same"]
+    assert tmp_path in log.parents, log
+    assert "hello from a windowed app" in log.read_text()
+    assert result["flavour"] == "draft" and result["mpl"] == "Agg"
+    assert result["qpa"] is None, "a Qt plugin path outside the bundle must be dropped"
+    assert result["plugins"] == inside, "a Qt plugin path inside the bundle is kept"
+
+
 # -- the built bundle (slow) ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Bundle:
