@@ -124,15 +124,26 @@ def test_reference_pose_flagged_empty_is_a_clear_error(backend):
         collect(backend, j)
 
 
-def test_reference_pose_without_hips_is_a_clear_error(backend):
+def test_reference_pose_without_shoulders_is_a_clear_error(backend):
     ref = track([REST])
-    ref.body[0, [8, 11]] = np.nan
-    ref.body_conf[0, [8, 11]] = 0
+    ref.body[0, [2, 5]] = np.nan
+    ref.body_conf[0, [2, 5]] = 0
     j = RenderJob(reference=draw(REST), pose=track([A]), frames=(0,),
                   settings=RenderSettings(width=W, height=H), reference_pose=ref)
     with pytest.raises(StudioError) as err:
         collect(backend, j)
-    assert "r_hip" in err.value.description and "l_hip" in err.value.description
+    assert "r_shoulder" in err.value.description and "l_shoulder" in err.value.description
+
+
+def test_portrait_without_hips_still_animates_the_arms(backend):
+    ref = track([REST])
+    ref.body[0, 8:14] = np.nan  # hips, knees, ankles unknown
+    ref.body_conf[0, 8:14] = 0
+    j = RenderJob(reference=draw(REST), pose=track([B]), frames=(0,),
+                  settings=RenderSettings(width=W, height=H, retarget=False), reference_pose=ref)
+    _, frames = collect(backend, j)
+    for joint in (4, 7):
+        assert np.linalg.norm(find_marker(frames[0], MARKERS[joint]) - B[joint]) < 4
 
 
 def test_frames_outside_the_track_and_empty_jobs(backend):

@@ -43,8 +43,8 @@ def reference_pixels(pose: PoseTrack, fit: CanvasFit, source: str = "the referen
     if missing:
         raise StudioError(
             "The reference pose is incomplete",
-            f"In {source} the draft renderer needs the neck, both shoulders and both hips; "
-            f"missing: {', '.join(missing)}. Use a photo where the torso is fully visible.",
+            f"In {source} the draft renderer needs at least the neck and both shoulders; "
+            f"missing: {', '.join(missing)}. Use a photo where the upper body is visible.",
         )
     return complete_reference(pts)
 

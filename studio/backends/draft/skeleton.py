@@ -70,7 +70,7 @@ ATTACHMENTS: dict[str, tuple[str, int, str, str]] = {
 }
 
 #: Joints every reference pose must have for the draft renderer to rig the body.
-REQUIRED_JOINTS: tuple[int, ...] = (NECK, R_SHOULDER, L_SHOULDER, R_HIP, L_HIP)
+REQUIRED_JOINTS: tuple[int, ...] = (NECK, R_SHOULDER, L_SHOULDER)
 
 
 def _valid(p: np.ndarray) -> np.ndarray:
@@ -80,12 +80,23 @@ def _valid(p: np.ndarray) -> np.ndarray:
 def complete_reference(ref: np.ndarray) -> np.ndarray:
     """Fill joints missing from a reference pose with plausible guesses so every bone exists.
 
-    A missing elbow/knee continues straight down from its parent joint, a missing wrist/ankle
-    continues the upper segment, and missing head points are placed above the neck. The caller
-    has checked :data:`REQUIRED_JOINTS`.
+    Missing hips hang below the shoulders (a portrait), a missing elbow/knee continues straight
+    down from its parent joint, a missing wrist/ankle continues the upper segment, and missing
+    head points are placed above the neck. The caller has checked :data:`REQUIRED_JOINTS`.
     """
     p = np.array(ref, np.float64, copy=True)
     shoulder_w = float(np.linalg.norm(p[R_SHOULDER] - p[L_SHOULDER]))
+    if not (_valid(p[R_HIP]) and _valid(p[L_HIP])):
+        # A portrait: hang the hips below the shoulders, away from the face.
+        across = p[L_SHOULDER] - p[R_SHOULDER]
+        normal = np.array([-across[1], across[0]]) / max(shoulder_w, 1e-6)
+        if _valid(p[NOSE]) and float(normal @ (p[NOSE] - p[NECK])) > 0:
+            normal = -normal
+        elif not _valid(p[NOSE]) and normal[1] < 0:
+            normal = -normal
+        for hip, shoulder in ((R_HIP, R_SHOULDER), (L_HIP, L_SHOULDER)):
+            if not _valid(p[hip]):
+                p[hip] = p[NECK] + 0.8 * (p[shoulder] - p[NECK]) + normal * 1.6 * shoulder_w
     torso_h = float(np.linalg.norm((p[R_HIP] + p[L_HIP]) / 2 - p[NECK]))
     down = (p[R_HIP] + p[L_HIP]) / 2 - p[NECK]
     down = down / max(np.linalg.norm(down), 1e-6)
