@@ -221,3 +221,10 @@ def test_interrupt_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         ex.export_frames(frames(), 25, str(tmp_path / "c.webm"))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_unwritable_system_folder_is_a_clear_error() -> None:
+    # sysfs refuses new files even to root: a real permission error, no monkeypatching
+    with pytest.raises(StudioError, match="permission to write in /sys"):
+        ex.export_frames(smooth_frames(2), 25, "/sys/studio-export-test.mp4")
