@@ -146,3 +146,21 @@ def test_image_and_video_extracts_then_renders_side_by_side(tmp_path, monkeypatc
     assert (pose < 30).mean() > 0.8 and (pose.max(axis=2) > 150).sum() > 50  # skeleton on black
     assert np.abs(driving - result).mean() < 60  # the draft keeps the photo's look
     assert any((tmp_path / "cache").rglob("*")), "the extraction was cached"
+
+
+def test_project_file_renders_into_its_render_folder(tmp_path):
+    from studio.core.project import Project
+
+    p = Project.load(cli_render.sample_project_path())
+    p.frame_range = (4, 10)
+    p.render_dir = None
+    saved = p.save(tmp_path / "clip.studio.json")
+    assert run("--project", saved, "--size", "128x224", "--no-progress", "-o", tmp_path / "clip.gif") == 0
+    renders = tmp_path / "clip.renders"
+    assert sorted(q.name for q in renders.glob("frame_*.png")) == [f"frame_{i:06d}.png" for i in range(4, 10)]
+    assert (tmp_path / "clip.gif").stat().st_size > 0
+    # --frames overrides the project's range; finished frames are reused with --resume
+    assert run("--project", saved, "--size", "128x224", "--frames", "6:8", "--resume", "--no-progress",
+               "-o", tmp_path / "part.webm") == 0
+    with VideoReader(tmp_path / "part.webm") as r:
+        assert r.frame_count == 2
