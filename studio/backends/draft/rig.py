@@ -251,7 +251,8 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
     ``ref`` (render pixels)."""
     h, w = alpha.shape
     if cell is None:
-        cell = int(np.clip(round(min(w, h) / 32), 6, 32))
+        # About 15 cells per torso length, whatever the person's size in the frame.
+        cell = int(np.clip(round(body_scale(ref) / 15), 6, 32))
     labels = part_labels(ref, w, h)
     torso_dist = _distance_maps(ref, w, h)["torso"]
     layers = part_layers(rgb, alpha, labels, ref, widen=LIMB_RADIUS * body_scale(ref))
