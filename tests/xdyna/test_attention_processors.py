@@ -125,3 +125,22 @@ def test_ip_adapter_requires_77_plus_16_tokens() -> None:
         attn(torch.randn(2, 4, CHANNELS), encoder_hidden_states=torch.randn(2, 77, 12))
     with pytest.raises(StudioError):
         attn(torch.randn(2, 4, CHANNELS))
+
+
+def test_temporal_attention_batch_chunking_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long batches of frame sequences are split (CUDA grid limit) without changing any number."""
+    import studio.backends.xdyna.attention as attention_module
+    from studio.backends.xdyna.motion_module import TemporalSelfAttention
+
+    attn = TemporalSelfAttention(CHANNELS, HEADS, CHANNELS // HEADS, position_encoding=True, max_len=24).eval()
+    _randomise(attn, 11)
+    x = torch.randn(37, 16, CHANNELS, generator=torch.Generator().manual_seed(12))
+    with torch.no_grad():
+        whole = attn(x)
+        monkeypatch.setattr(attention_module, "MAX_SDPA_BATCH", 5)
+        chunked = attn(x)
+        expected = torch.stack(
+            [attn.to_out[0](_naive_attention(*(lin(row + attn.pos_encoder.pe[0, :16]) for lin in (attn.to_q, attn.to_k, attn.to_v)), HEADS)) for row in x]
+        )
+    torch.testing.assert_close(chunked, whole, atol=0, rtol=0)
+    torch.testing.assert_close(whole, expected, atol=1e-5, rtol=1e-5)

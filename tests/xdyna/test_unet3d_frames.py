@@ -207,3 +207,14 @@ def test_unknown_motion_kwargs_raise() -> None:
         XDynaUNet3D.from_config(TINY_SD_CONFIG, {"num_attention_heads": 8, "max_len": 32})
     with pytest.raises(StudioError):
         XDynaUNet3D.from_config(TINY_SD_CONFIG, {"attention_block_types": ["Temporal_Cross"]})
+
+
+def test_motion_module_same_with_and_without_autograd() -> None:
+    module = _motion_module()
+    x = torch.randn(2 * 5, 32, 3, 3, generator=torch.Generator().manual_seed(13), requires_grad=True)
+    with_grad = module(x, 5)
+    with_grad.sum().backward()  # differentiable path
+    with torch.no_grad():
+        without = module(x, 5)  # fused path
+    assert x.grad is not None
+    torch.testing.assert_close(with_grad.detach(), without, atol=0, rtol=0)

@@ -61,8 +61,23 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(batch, tokens, heads * dim)
 
 
+MAX_SDPA_BATCH = 32768
+"""Most sequences per SDPA call. CUDA attention kernels put the batch on a grid axis limited to
+65535 blocks; the official code crashes there with xformers (X-Dyna issues #6/#7, AnimateDiff
+#155) when the motion modules see 2 x 7168 sequences at 896x512. Sequences are independent, so
+splitting the batch does not change any number."""
+
+
 def _sdpa(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, heads: int) -> torch.Tensor:
     """Multi-head attention of (b, tq, C) queries over (b, tk, C) keys/values -> (b, tq, C)."""
+    if query.shape[0] > MAX_SDPA_BATCH:
+        parts = [
+            _sdpa(q, k, v, heads)
+            for q, k, v in zip(
+                query.split(MAX_SDPA_BATCH), key.split(MAX_SDPA_BATCH), value.split(MAX_SDPA_BATCH)
+            )
+        ]
+        return torch.cat(parts)
     out = F.scaled_dot_product_attention(_heads(query, heads), _heads(key, heads), _heads(value, heads))
     return _merge_heads(out)
 
@@ -147,7 +162,8 @@ class DynamicsAdapterAttnProcessor:
         ref_query = attn.to_q_ff(hidden_states).view(batch, num_frames * tokens, -1)
         ref_out = _sdpa(ref_query, ref_key, ref_value, heads).view(batch_frames, tokens, -1)
 
-        out = attn.to_out[0](self_out) + attn.to_out_ff(ref_out)
+        out = attn.to_out[0](self_out)
+        out += attn.to_out_ff(ref_out)
         return attn.to_out[1](out)
 
 
@@ -205,6 +221,32 @@ class IPAdapterAttnProcessor:
         text = encoder_hidden_states[:, :TEXT_TOKENS]
         image = encoder_hidden_states[:, TEXT_TOKENS:]
         out = _sdpa(query, attn.to_k(text), attn.to_v(text), heads)
-        out = out + _sdpa(query, attn.to_k_ip(image), attn.to_v_ip(image), heads)
+        out += _sdpa(query, attn.to_k_ip(image), attn.to_v_ip(image), heads)
         out = attn.to_out[0](out.view(rows, tokens, -1))
         return attn.to_out[1](out)
+
+
+class TemporalAttnProcessor:
+    """Plain multi-head self-attention for the motion modules' ``(sequences, frames, C)`` tokens.
+
+    The same computation as diffusers' ``AttnProcessor2_0`` for this case, without its no-op
+    ``/ rescale_output_factor`` pass, and with the batch split into chunks of at most
+    :data:`MAX_SDPA_BATCH` sequences (one per spatial position and batch element).
+    """
+
+    def __call__(
+        self,
+        attn: Attention,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Return ``dropout(to_out(Attn(to_q x, to_k x, to_v x)))``."""
+        _check_plain(attn, hidden_states, attention_mask)
+        if encoder_hidden_states is not None or attn.rescale_output_factor != 1.0 or attn.residual_connection:
+            raise StudioError(
+                "Unsupported temporal attention",
+                "Motion-module attention is plain self-attention (no encoder states, no rescale/residual).",
+            )
+        out = _sdpa(attn.to_q(hidden_states), attn.to_k(hidden_states), attn.to_v(hidden_states), attn.heads)
+        return attn.to_out[1](attn.to_out[0](out))

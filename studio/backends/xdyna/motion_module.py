@@ -38,6 +38,7 @@ from diffusers.models.attention import FeedForward
 from diffusers.models.attention_processor import Attention
 from torch import nn
 
+from studio.backends.xdyna.attention import TemporalAttnProcessor
 from studio.core.errors import StudioError
 
 MOTION_MODULE_GROUPS = 32
@@ -134,6 +135,7 @@ class TemporalSelfAttention(Attention):
 
     def __init__(self, dim: int, heads: int, dim_head: int, position_encoding: bool, max_len: int) -> None:
         super().__init__(query_dim=dim, heads=heads, dim_head=dim_head, bias=False)
+        self.set_processor(TemporalAttnProcessor())
         self.pos_encoder = SinusoidalPositionalEncoding(dim, max_len) if position_encoding else None
 
     def forward(self, hidden_states: torch.Tensor, **kwargs: Any) -> torch.Tensor:  # type: ignore[override]
@@ -184,20 +186,37 @@ class TemporalTransformer3D(nn.Module):
         )
         self.proj_out = nn.Linear(inner, channels)
 
-    def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
-        """(batch * frames, C, h, w) -> same shape."""
+    def forward(self, hidden_states: torch.Tensor, num_frames: int, skip_first: bool = False) -> torch.Tensor:
+        """(batch * frames, C, h, w) -> same shape.
+
+        With ``skip_first`` the first frame of every batch element is returned unchanged and the
+        transformer sees only the other frames (the official ``cross_id`` slice-and-concatenate,
+        done without the slice and concatenation copies).
+        """
         rows, channels, height, width = hidden_states.shape
         batch = rows // num_frames
-        tokens = self.norm(hidden_states)
+        first = 1 if skip_first else 0
+        frames = num_frames - first
+        # The GroupNorm is per frame, so normalising the skipped frame too changes nothing else.
+        normed = self.norm(hidden_states).view(batch, num_frames, channels, height * width)
         # (b f) c h w -> (b h w) f c
-        tokens = tokens.view(batch, num_frames, channels, height * width).permute(0, 3, 1, 2)
-        tokens = self.proj_in(tokens.reshape(batch * height * width, num_frames, channels))
+        tokens = normed[:, first:].permute(0, 3, 1, 2).reshape(batch * height * width, frames, channels)
+        tokens = self.proj_in(tokens)
         for block in self.transformer_blocks:
             tokens = block(tokens)
         tokens = self.proj_out(tokens)
-        # (b h w) f c -> (b f) c h w
-        tokens = tokens.view(batch, height * width, num_frames, channels).permute(0, 2, 3, 1)
-        return tokens.reshape(rows, channels, height, width) + hidden_states
+        # (b h w) f c -> b f c (h w), added to the input frames straight into the output tensor
+        delta = tokens.view(batch, height * width, frames, channels).permute(0, 2, 3, 1)
+        video = hidden_states.reshape(batch, num_frames, channels, height * width)
+        if torch.is_grad_enabled() and (delta.requires_grad or video.requires_grad):
+            moved = delta + video[:, first:]  # out= below is not differentiable
+            output = torch.cat([video[:, :first], moved], dim=1) if first else moved
+            return output.reshape(rows, channels, height, width)
+        output = torch.empty_like(video)
+        if first:
+            output[:, 0] = video[:, 0]
+        torch.add(delta, video[:, first:], out=output[:, first:])
+        return output.view(rows, channels, height, width)
 
 
 class VanillaTemporalModule(nn.Module):
@@ -223,17 +242,9 @@ class VanillaTemporalModule(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
         """(batch * frames, C, h, w) -> same shape; frame 0 returned unchanged when ``cross_id``."""
-        if not self.cross_id:
-            return self.temporal_transformer(hidden_states, num_frames)
-        if num_frames < 2:
+        if self.cross_id and num_frames < 2:
             raise StudioError(
                 "No frames to animate",
                 "A UNet call needs the reference frame plus at least one video frame.",
             )
-        rows, channels, height, width = hidden_states.shape
-        video = hidden_states.view(rows // num_frames, num_frames, channels, height, width)
-        moving = video[:, 1:].reshape(-1, channels, height, width)
-        moved = self.temporal_transformer(moving, num_frames - 1)
-        moved = moved.view(rows // num_frames, num_frames - 1, channels, height, width)
-        return torch.cat([video[:, :1], moved], dim=1).view(rows, channels, height, width)
-
+        return self.temporal_transformer(hidden_states, num_frames, skip_first=self.cross_id)
