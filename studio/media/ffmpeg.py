@@ -154,7 +154,8 @@ def probe_header(path: Path) -> StreamHeader:
             text.strip()[-2000:],
         )
     container = input_match.group(1)
-    video = _RE_VIDEO.search(text)
+    # cover art in audio files and some videos is a one-picture "video" stream: not the video
+    video = next((m for m in _RE_VIDEO.finditer(text) if "(attached pic)" not in m.group(0)), None)
     if video is None:
         raise _video_error(
             path,
@@ -223,6 +224,7 @@ def decode_args(path: Path, seek: float | None = None) -> list[str]:
     """ffmpeg arguments (after the executable) that decode the first video stream of ``path`` in
     presentation order, up to the output options.
 
+    ``0:V:0`` is the first video stream that is not an attached picture (cover art).
     Every decoded frame comes out exactly once (``-fps_mode passthrough``) and is logged by
     ``showinfo`` with its original timestamp (``-copyts``), so callers can tell which frame a
     seek landed on. ``seek`` (seconds from the start of the file) seeks to the keyframe before
@@ -231,7 +233,7 @@ def decode_args(path: Path, seek: float | None = None) -> list[str]:
     args = ["-hide_banner", "-nostdin", "-v", "info", "-copyts"]
     if seek is not None and seek > 0:
         args += ["-noaccurate_seek", "-ss", f"{seek:.6f}"]
-    return args + ["-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn",
+    return args + ["-i", str(path), "-map", "0:V:0", "-an", "-sn", "-dn",
                    "-vf", "showinfo=checksum=0", "-fps_mode", "passthrough"]
 
 
@@ -247,7 +249,7 @@ def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
     :func:`frame_timestamps`.
     """
     proc = run_ffmpeg(["-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", str(path),
-                       "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"], Path(path), timeout)
+                       "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"], Path(path), timeout)
     tb = _RE_TIMEBASE.search(proc.stdout)
     if proc.returncode != 0 or tb is None:
         return None

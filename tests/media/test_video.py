@@ -214,3 +214,24 @@ def test_length_limit_applies_without_a_header_duration(tmp_path: Path) -> None:
                               args=("-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264"))
     with pytest.raises(StudioError, match="the limit is"):
         VideoReader(path, max_seconds=1.0)  # 40 frames at 25 fps = 1.6 s
+
+
+def test_cover_art_is_not_the_video(index_video: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    cover = tmp_path / "cover.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(cover)
+    song = tmp_path / "song.m4a"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-i", str(cover),
+                    "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic",
+                    str(song)], check=True)
+    with pytest.raises(StudioError, match="no video stream"):
+        VideoReader(song)
+    # a video carrying cover art still reads its real video stream
+    covered = tmp_path / "covered.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(cover), "-i", str(index_video),
+                    "-map", "0", "-map", "1:v", "-c:v:0", "png", "-c:v:1", "copy", "-disposition:v:0", "attached_pic",
+                    str(covered)], check=True)
+    with VideoReader(covered) as reader:
+        assert reader.size == (192, 96) and reader.frame_count == 120
+        assert decode_index(reader.read(77)) == 77
