@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -27,6 +28,23 @@ def get_qapp() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+#: Modules imported before the window appears. Importing a large extension module holds the GIL
+#: for up to seconds, which would freeze a window that is already on screen (the render worker
+#: would otherwise import them on first use).
+WARM_IMPORTS = ("mediapipe", "studio.backends.draft.backend", "studio.extract.image", "studio.media.video")
+
+
+def warm_imports() -> None:
+    """Import :data:`WARM_IMPORTS` now (missing optional ones are skipped, and reported later by
+    whatever needs them)."""
+    log = logging.getLogger("studio.gui")
+    for name in WARM_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the feature that needs it reports the problem
+            log.info("could not preload %s: %s", name, exc)
+
+
 def run_gui(project: str | os.PathLike | None = None) -> int:
     """Open the studio window (optionally with ``project``) and run until it closes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
@@ -36,6 +54,7 @@ def run_gui(project: str | os.PathLike | None = None) -> int:
 
     restore = install_excepthooks()
     try:
+        warm_imports()
         win = MainWindow()
         win.show()
         if not win.offer_recovery() and project is not None:

@@ -38,7 +38,10 @@ def backend_named(name: str) -> Backend:
 
 def _memo_reference(job: RenderJob) -> RenderJob:
     """``job`` with its reference hash computed once: per-frame keys re-hash the reference pixels
-    on every call, which for a few hundred frames of a large photo would stall the GUI."""
+    on every call, which for a few hundred frames of a large photo would stall the GUI (and, on
+    the render thread, hold the GIL long enough to freeze it too)."""
+    if "reference_fingerprint" in vars(job):
+        return job
     fp = job.reference_fingerprint()
     object.__setattr__(job, "reference_fingerprint", lambda: fp)
     return job

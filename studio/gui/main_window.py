@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget,
@@ -35,6 +35,9 @@ from studio.gui.widgets.transport import TransportBar
 from studio.gui.widgets.viewer import PreviewViewer
 
 log = logging.getLogger("studio.gui")
+
+#: Inputs must be unchanged this long before the renderer is prepared in the background.
+PREPARE_DELAY_MS = 600
 
 #: Asks whether to save unsaved changes: returns "save", "discard" or "cancel".
 SaveAsker = Callable[[QWidget], str]
@@ -150,6 +153,12 @@ class MainWindow(QMainWindow):
         self._preloaded: set[str] = set()
         self.doc.settings_changed.connect(self._preload_backend)
         self._preload_backend()
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.setInterval(PREPARE_DELAY_MS)
+        self._prepare_timer.timeout.connect(self._prepare_renderer)
+        for sig in (self.doc.reference_changed, self.doc.settings_changed, self.doc.driving_changed):
+            sig.connect(self._prepare_timer.start)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.controller.shutdown)
@@ -236,6 +245,12 @@ class MainWindow(QMainWindow):
         if name not in self._preloaded:
             self._preloaded.add(name)
             self.controller.preload(name)
+
+    def _prepare_renderer(self) -> None:
+        """Once the inputs settle, let the worker prepare the renderer for this reference."""
+        if self.controller.busy or self.doc.reference_rgb is None or self.doc.timeline.frame_count == 0:
+            return
+        self.controller.prepare(self.doc.make_job((self.doc.timeline.current,)))
 
     def render_panel_render(self) -> None:
         """Ctrl+R: start a render."""

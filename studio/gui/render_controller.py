@@ -105,6 +105,18 @@ class _Worker(QObject):
             log.info("preloading the %s renderer failed: %s", name, exc)
 
     @Slot(object)
+    def prepare_job(self, job: RenderJob) -> None:  # render thread
+        """Build what the backend caches per reference photo and size (the draft renderer's
+        rig: person segmentation and part layers) before the user presses Render."""
+        try:
+            b = self.backend(job.settings.backend)
+            rig_for = getattr(b, "rig_for", None)
+            if rig_for is not None:
+                rig_for(job)
+        except Exception as exc:  # noqa: BLE001 - the render itself reports problems
+            log.info("preparing the %s renderer failed: %s", job.settings.backend, exc)
+
+    @Slot(object)
     def run(self, req: _Request) -> None:  # render thread
         try:
             backend = self.backend(req.backend)
@@ -158,6 +170,7 @@ class RenderController(QObject):
     busy_changed = Signal(bool)
     _submit = Signal(object)
     _preload = Signal(str)
+    _prepare = Signal(object)
 
     def __init__(
         self,
@@ -176,6 +189,7 @@ class RenderController(QObject):
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._preload.connect(self._worker.preload)
+        self._prepare.connect(self._worker.prepare_job)
         self._thread.started.connect(self._worker.prepare)
         self._worker.progress.connect(self._on_progress)
         self._worker.preview.connect(self._on_preview)
@@ -208,6 +222,9 @@ class RenderController(QObject):
             raise StudioError("Already rendering", "Wait for the current render to finish, or cancel it.")
         if job is None:
             job = self.doc.make_job(output_dir=self.doc.project.default_render_dir())
+        from studio.gui.document import _memo_reference
+
+        job = _memo_reference(job)  # run_job keys every frame; hash the reference pixels once
         self._job = job
         self._keys = list(self.doc.frame_keys() or [])  # what this job's frames are keyed under
         self._cancel = CancelToken()
@@ -223,6 +240,13 @@ class RenderController(QObject):
         """Import the ``backend`` renderer on the worker thread now, while the user is busy
         choosing files, instead of at the first render."""
         self._preload.emit(backend)
+
+    def prepare(self, job: RenderJob) -> None:
+        """Let the worker build the backend's per-reference state for ``job`` now (queued behind
+        any running render)."""
+        from studio.gui.document import _memo_reference
+
+        self._prepare.emit(_memo_reference(job))
 
     def cancel(self) -> None:
         """Stop the running render at its next step (finished frames are kept)."""
