@@ -3,7 +3,7 @@ frames without a person, and clear errors for unusable photos and poses."""
 
 import numpy as np
 import pytest
-from draft_synth import MARKERS, REST, W, H, background, draw, find_marker, job, posed, track
+from draft_synth import FLAG_NO_PERSON, MARKERS, REST, W, H, background, draw, find_marker, job, posed, track
 
 from studio.backends.draft.backend import DraftBackend
 from studio.core import (
@@ -81,6 +81,7 @@ def test_cancel_before_and_between_chunks(backend):
 
 def test_frames_without_a_person_hold_the_last_pose(backend):
     j = job([A, B, None, None, A])
+    assert all(j.pose.flags[k] & FLAG_NO_PERSON for k in (2, 3))
     _, frames = collect(backend, j)
     assert np.array_equal(frames[2], frames[1]) and np.array_equal(frames[3], frames[1])
     assert not np.array_equal(frames[4], frames[1])
@@ -88,6 +89,16 @@ def test_frames_without_a_person_hold_the_last_pose(backend):
     alone = RenderJob(reference=j.reference, pose=j.pose, frames=(3,), settings=j.settings,
                       reference_pose=j.reference_pose)
     assert np.array_equal(collect(backend, alone)[1][0], frames[1])
+
+
+def test_the_flag_wins_over_stale_coordinates(backend):
+    """A frame flagged FLAG_NO_PERSON holds the last pose even if its arrays still hold points."""
+    j = job([A, B, A])
+    j.pose.flags[2] |= FLAG_NO_PERSON
+    j = RenderJob(reference=j.reference, pose=j.pose, frames=j.frames, settings=j.settings,
+                  reference_pose=j.reference_pose)
+    _, frames = collect(backend, j)
+    assert np.array_equal(frames[2], frames[1])
 
 
 def test_leading_frames_without_a_person_show_the_reference_pose(backend):
