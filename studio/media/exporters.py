@@ -9,6 +9,7 @@ or without extension is a PNG-sequence folder.
 
 from __future__ import annotations
 
+import numbers
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -76,7 +77,7 @@ class Exporter(ABC):
         ``path``). Raises :class:`StudioError` for bad frames, no frames and write failures.
         """
         path = Path(path)
-        if not (isinstance(fps, (int, float)) and 0 < fps <= 240):
+        if not (isinstance(fps, numbers.Real) and 0 < fps <= 240):
             raise StudioError("Cannot export", f"Frame rate {fps!r} is not between 0 and 240 frames per second.")
 
         def checked() -> Iterable[np.ndarray]:

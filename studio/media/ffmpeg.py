@@ -39,6 +39,12 @@ def ffmpeg_exe() -> str:
         ) from err
 
 
+def file_url(path: Path) -> str:
+    """``path`` for ffmpeg's command line, always read as a local file (a name such as
+    ``rtmp:x.mp4`` or ``concat:a|b`` would otherwise select a protocol)."""
+    return f"file:{path}"
+
+
 def run_ffmpeg(args: list[str], path: Path | None, timeout: float) -> subprocess.CompletedProcess[str]:
     """Run ``ffmpeg ARGS`` to completion, capturing text output; a hang past ``timeout`` seconds
     or a missing executable becomes a :class:`StudioError` naming ``path``."""
@@ -140,7 +146,7 @@ def probe_header(path: Path) -> StreamHeader:
     Raises :class:`StudioError` for missing, empty, unreadable, still-image and audio-only files.
     """
     path = check_readable_file(Path(path))
-    proc = run_ffmpeg(["-hide_banner", "-nostdin", "-i", str(path)], path, timeout=60)
+    proc = run_ffmpeg(["-hide_banner", "-nostdin", "-i", file_url(path)], path, timeout=60)
     text = proc.stderr
     input_match = _RE_INPUT.search(text)
     if input_match is None:
@@ -233,7 +239,7 @@ def decode_args(path: Path, seek: float | None = None) -> list[str]:
     args = ["-hide_banner", "-nostdin", "-v", "info", "-copyts"]
     if seek is not None and seek > 0:
         args += ["-noaccurate_seek", "-ss", f"{seek:.6f}"]
-    return args + ["-i", str(path), "-map", "0:V:0", "-an", "-sn", "-dn",
+    return args + ["-i", file_url(path), "-map", "0:V:0", "-an", "-sn", "-dn",
                    "-vf", "showinfo=checksum=0", "-fps_mode", "passthrough"]
 
 
@@ -248,7 +254,7 @@ def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
     has no usable timestamps (missing or repeated), so the caller can fall back to
     :func:`frame_timestamps`.
     """
-    proc = run_ffmpeg(["-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", str(path),
+    proc = run_ffmpeg(["-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", file_url(path),
                        "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"], Path(path), timeout)
     tb = _RE_TIMEBASE.search(proc.stdout)
     if proc.returncode != 0 or tb is None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from studio.core.errors import StudioError
 from studio.media.atomic import describe_os_error
-from studio.media.ffmpeg import ffmpeg_exe, fps_fraction
+from studio.media.ffmpeg import ffmpeg_exe, file_url, fps_fraction
 
 #: ffmpeg messages that mean an operating-system error, and the errno they stand for.
 _OS_MESSAGES = (
@@ -48,7 +48,7 @@ class FFmpegPipe:
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}",
                "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "-",
-               *output_args, str(out_path)]
+               *output_args, file_url(out_path)]
         self._log: deque[str] = deque(maxlen=60)
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._drain = threading.Thread(target=self._read_log, daemon=True)

@@ -228,3 +228,11 @@ def test_unwritable_system_folder_is_a_clear_error() -> None:
     # sysfs refuses new files even to root: a real permission error, no monkeypatching
     with pytest.raises(StudioError, match="permission to write in /sys"):
         ex.export_frames(smooth_frames(2), 25, "/sys/studio-export-test.mp4")
+
+
+def test_file_names_that_look_like_ffmpeg_protocols(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = ex.export_frames(smooth_frames(4), np.float32(25), "concat:clip.mp4")
+    assert (tmp_path / "concat:clip.mp4").is_file()
+    with VideoReader(out) as reader:
+        assert reader.frame_count == 4
