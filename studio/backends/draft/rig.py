@@ -33,6 +33,7 @@ from studio.backends.draft.skeleton import (
     bone_segments,
     segment_distance,
 )
+from studio.core.errors import StudioError
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,6 @@ class Rig:
         ends = np.cumsum([len(p.tris) for p in self.parts])
         return [(int(e - len(p.tris)), int(e)) for p, e in zip(self.parts, ends)]
 
-    @property
-    def size(self) -> tuple[int, int]:
-        """``(width, height)`` of the render frame."""
-        h, w = self.background.shape[:2]
-        return w, h
-
 
 #: Half the width of a typical limb, as a fraction of :func:`body_scale`.
 LIMB_RADIUS = 0.09
@@ -113,7 +108,7 @@ def _torso_polygon(ref: np.ndarray) -> np.ndarray:
     return np.array([ref[R_SHOULDER], ref[NECK], ref[L_SHOULDER], ref[L_HIP], ref[R_HIP]])
 
 
-def _distance_maps(ref: np.ndarray, w: int, h: int) -> dict[str, np.ndarray]:
+def distance_maps(ref: np.ndarray, w: int, h: int) -> dict[str, np.ndarray]:
     """Per part, a full-frame map of the distance (pixels) to the part's bones."""
     segs = bone_segments(ref)
     out: dict[str, np.ndarray] = {}
@@ -131,15 +126,15 @@ def _distance_maps(ref: np.ndarray, w: int, h: int) -> dict[str, np.ndarray]:
     return out
 
 
-def part_labels(ref: np.ndarray, w: int, h: int) -> np.ndarray:
+def part_labels(ref: np.ndarray, maps: dict[str, np.ndarray]) -> np.ndarray:
     """``(H, W)`` index into :data:`PARTS` of the part each pixel belongs to.
 
     The nearest part wins, where a limb or the head counts as ``LIMB_RADIUS`` closer than its
     bone line (limbs have a width; the torso is measured to its filled polygon), so a sleeve
     overlapping the shoulder-to-hip outline still goes with the arm. On a limb's inner side
     (facing the torso) the allowance is small, so the torso's own flank near the armpit or the
-    groin does not travel with the limb."""
-    maps = _distance_maps(ref, w, h)
+    groin does not travel with the limb. ``maps`` are :func:`distance_maps`."""
+    h, w = maps["torso"].shape
     allowance = LIMB_RADIUS * body_scale(ref)
     centre = _torso_polygon(ref).mean(axis=0)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -253,8 +248,9 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
     if cell is None:
         # About 15 cells per torso length, whatever the person's size in the frame.
         cell = int(np.clip(round(body_scale(ref) / 15), 6, 32))
-    labels = part_labels(ref, w, h)
-    torso_dist = _distance_maps(ref, w, h)["torso"]
+    maps = distance_maps(ref, w, h)
+    labels = part_labels(ref, maps)
+    torso_dist = maps["torso"]
     layers = part_layers(rgb, alpha, labels, ref, widen=LIMB_RADIUS * body_scale(ref))
     # Meshes reach a little past their layer so the warp's low-resolution map (4 px) is valid
     # all the way to the layer's soft edge.
@@ -288,6 +284,12 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         premul = np.clip(np.round(colour * part_alpha[..., None]), 0, 255).astype(np.uint8)
         a8 = np.round(part_alpha * 255).astype(np.uint8)
         parts.append(PartMesh(part, np.dstack([premul, a8]), tris))
+    if not parts:
+        raise StudioError(
+            "No person found in the reference photo",
+            "The draft renderer found no body part to animate in the reference photo. Use a "
+            "photo where one person is clearly visible.",
+        )
     return Rig(
         ref_pose=np.asarray(ref, np.float64),
         vertices=np.concatenate(vertices),
