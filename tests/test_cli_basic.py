@@ -56,7 +56,7 @@ def test_doctor_reports_and_exits_zero(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "OK      python" in out and sys.version.split()[0] in out
-    assert "torch" in out and "cuda" in out
+    assert "torch" in out and "cuda" in out and "OK      PySide6" in out
     for model in ("Pose", "Hands", "FaceMesh", "SelfieSegmentation"):
         assert f"OK      mediapipe {model}" in out
     assert "ffmpeg version" in out

@@ -1,6 +1,6 @@
 """``studio doctor``: report what this installation can do (it reports; it never fails).
 
-One line per check, ``OK`` / ``MISSING`` / ``ERROR``: Python, torch and CUDA (torch is optional
+One line per check, ``OK`` / ``MISSING`` / ``ERROR``: Python, PySide6, torch and CUDA (torch is optional
 and imported only here, lazily), mediapipe and whether its models load, ffmpeg, and the X-Dyna
 weights folder. The weights folder is ``--weights DIR``, else ``$STUDIO_WEIGHTS_DIR``, else
 ``platformdirs.user_data_dir("xdyna-studio")/weights``.
@@ -75,6 +75,15 @@ def _version(dist: str) -> str | None:
 def check_python() -> list[Check]:
     """The interpreter."""
     return [Check("OK", "python", f"{platform.python_version()} ({sys.executable})")]
+
+
+def check_qt() -> list[Check]:
+    """PySide6 (for the window), by its installed version; Qt itself is not loaded."""
+    version = _version("PySide6-Essentials") or _version("PySide6")
+    if version is None:
+        return [Check("MISSING", "PySide6", "not installed: the studio window cannot open (the commands work); "
+                      "`pip install PySide6-Essentials==6.11.3`")]
+    return [Check("OK", "PySide6", version)]
 
 
 def check_torch() -> list[Check]:
@@ -188,7 +197,7 @@ def check_weights(explicit: str | Path | None = None) -> list[Check]:
 
 def run_checks(weights: str | Path | None = None, load_models: bool = True) -> list[Check]:
     """Every check, in report order."""
-    return [*check_python(), *check_torch(), *check_mediapipe(load_models), *check_ffmpeg(),
+    return [*check_python(), *check_qt(), *check_torch(), *check_mediapipe(load_models), *check_ffmpeg(),
             *check_weights(weights)]
 
 
@@ -205,8 +214,8 @@ def register(subparsers: Any) -> None:
     """Add the ``doctor`` command."""
     p = subparsers.add_parser(
         "doctor",
-        help="check the installation (torch, CUDA, mediapipe, ffmpeg, weights)",
-        description="Report, one line each with OK / MISSING / ERROR: Python, torch and CUDA, mediapipe and "
+        help="check the installation (PySide6, torch, CUDA, mediapipe, ffmpeg, weights)",
+        description="Report, one line each with OK / MISSING / ERROR: Python, PySide6, torch and CUDA, mediapipe and "
         "its models, ffmpeg, and the X-Dyna weights folder. Always exits 0: it reports, it does not fail.",
     )
     p.add_argument("--weights", type=Path, metavar="DIR",
