@@ -235,3 +235,13 @@ def test_cover_art_is_not_the_video(index_video: Path, tmp_path: Path) -> None:
     with VideoReader(covered) as reader:
         assert reader.size == (192, 96) and reader.frame_count == 120
         assert decode_index(reader.read(77)) == 77
+
+
+def test_one_reader_shared_by_threads(index_video: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with VideoReader(index_video, cache_bytes=0) as reader:
+        picks = random.Random(7).choices(range(120), k=40)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            got = list(pool.map(lambda i: decode_index(reader.read(i)), picks))
+        assert got == picks
