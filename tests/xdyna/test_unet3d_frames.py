@@ -218,3 +218,26 @@ def test_motion_module_same_with_and_without_autograd() -> None:
         without = module(x, 5)  # fused path
     assert x.grad is not None
     torch.testing.assert_close(with_grad.detach(), without, atol=0, rtol=0)
+
+
+def test_pooled_group_norm_half_precision_stats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """float16 inputs get float32 statistics (a float16 variance of these values overflows to inf),
+    also when reduced a few frames at a time."""
+    import studio.backends.xdyna.resnet3d as resnet_module
+
+    batch, frames = 2, 6
+    norm = FramePooledGroupNorm(8, 32, eps=1e-5)
+    _randomise(norm, 14)
+    rows = torch.randn(batch * frames, 32, 4, 4, generator=torch.Generator().manual_seed(15)) * 300 + 400
+    rows = rows.half()
+    assert torch.isinf(rows.view(batch, frames, 8, -1).var(dim=(1, 3))).any()  # what a naive reduction gives
+    video = rows.float().view(batch, frames, 32, 4, 4).transpose(1, 2)
+    reference = torch.nn.functional.group_norm(video, 8, norm.weight, norm.bias, 1e-5)
+    reference = reference.transpose(1, 2).reshape(batch * frames, 32, 4, 4)
+    norm_half = norm.half()
+    whole = norm_half(rows, frames)
+    monkeypatch.setattr(resnet_module, "_HALF_CHUNK_ELEMENTS", 4 * 16)  # one frame per chunk
+    chunked = norm_half(rows, frames)
+    assert whole.dtype == torch.float16
+    for out in (whole, chunked):
+        assert (out.float() - reference).abs().amax() < 0.01 * reference.abs().amax()

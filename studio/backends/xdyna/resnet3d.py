@@ -21,13 +21,36 @@ import torch.nn.functional as F
 from torch import nn
 
 _EXACT_DTYPES = (torch.float32, torch.float64)
+_HALF_CHUNK_ELEMENTS = 1 << 24
+
+
+def _pooled_stats(grouped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Biased variance and mean of ``grouped`` (b, f, g, n) over dims (1, 3), shaped (b, 1, g, 1).
+
+    float32/float64 inputs are reduced directly. Half inputs are reduced per (frame, group) in
+    float32 a few frames at a time (no full float32 copy of a large activation; a float16
+    variance could overflow) and combined exactly: with equal counts per frame,
+    ``var = mean_f(var_f + (mean_f - mean)^2)``.
+    """
+    if grouped.dtype in _EXACT_DTYPES:
+        return torch.var_mean(grouped, dim=(1, 3), correction=0, keepdim=True)
+    batch, frames, groups, count = grouped.shape
+    rows = grouped.reshape(batch * frames, groups, count)
+    step = max(1, _HALF_CHUNK_ELEMENTS // (groups * count))
+    parts = [torch.var_mean(chunk.float(), dim=2, correction=0) for chunk in rows.split(step)]
+    frame_var = torch.cat([v for v, _ in parts]).view(batch, frames, groups)
+    frame_mean = torch.cat([m for _, m in parts]).view(batch, frames, groups)
+    mean = frame_mean.mean(dim=1, keepdim=True)
+    var = (frame_var + (frame_mean - mean).square()).mean(dim=1, keepdim=True)
+    return var.unsqueeze(-1), mean.unsqueeze(-1)
 
 
 class FramePooledGroupNorm(nn.GroupNorm):
     """GroupNorm over ``(channels-in-group, frames, h, w)`` for inputs laid out as ``(b*f, C, h, w)``.
 
     Numerically the same as ``nn.GroupNorm`` applied to the ``(b, C, f, h, w)`` tensor. Weight and
-    bias keys are those of ``nn.GroupNorm``. Statistics are computed in float32 for half inputs.
+    bias keys are those of ``nn.GroupNorm``. Statistics are computed in float32 for half inputs
+    (see :func:`_pooled_stats`).
     """
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:  # type: ignore[override]
@@ -36,9 +59,7 @@ class FramePooledGroupNorm(nn.GroupNorm):
         batch, groups = rows // num_frames, self.num_groups
         per_group = channels // groups
         grouped = hidden_states.reshape(batch, num_frames, groups, per_group * height * width)
-        if hidden_states.dtype not in _EXACT_DTYPES:
-            grouped = grouped.float()
-        var, mean = torch.var_mean(grouped, dim=(1, 3), correction=0, keepdim=True)  # (b, 1, g, 1)
+        var, mean = _pooled_stats(grouped)  # (b, 1, g, 1)
         scale = torch.rsqrt(var + self.eps)  # (b, 1, g, 1)
         if self.affine:
             scale = scale * self.weight.view(1, 1, groups, per_group).to(scale.dtype)  # (b, 1, g, cg)
