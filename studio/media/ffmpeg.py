@@ -247,25 +247,37 @@ _RE_TIMEBASE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.M)
 _NOPTS = -(2**63)
 
 
-def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
-    """Presentation times (s) of the first video stream's packets, sorted, without decoding.
+#: Packet flags printed by ffmpeg's ``framecrc`` muxer (``F=0x..``).
+_PKT_CORRUPT = 0x2
+_PKT_DISCARD = 0x4
 
-    Fast (the container index is read, nothing is decoded). Returns ``None`` when the container
-    has no usable timestamps (missing or repeated), so the caller can fall back to
-    :func:`frame_timestamps`.
+
+def packet_timestamps(path: Path, timeout: float = 120.0) -> list[float] | None:
+    """Presentation times (s) of the first video stream's frames from its packets, sorted,
+    without decoding.
+
+    Fast (the container index is read, nothing is decoded). Packets the demuxer marks as
+    discarded (edit lists) are skipped. Returns ``None`` when the packets cannot be trusted to
+    match the decoded frames -- no or repeated timestamps, a cut-off or corrupt packet -- so the
+    caller can fall back to :func:`frame_timestamps`.
     """
     proc = run_ffmpeg(["-hide_banner", "-nostdin", "-v", "error", "-copyts", "-i", file_url(path),
                        "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"], Path(path), timeout)
     tb = _RE_TIMEBASE.search(proc.stdout)
-    if proc.returncode != 0 or tb is None:
+    if proc.returncode != 0 or tb is None or "partial file" in proc.stderr:
         return None
     scale = int(tb.group(1)) / int(tb.group(2))
     pts: list[int] = []
     for line in proc.stdout.splitlines():
         if line.startswith("#"):
             continue
-        fields = line.split(",")
+        fields = [f.strip() for f in line.split(",")]
         if len(fields) < 5:
+            continue
+        flags = next((int(f[2:], 16) for f in fields[6:] if f.startswith("F=")), 0)
+        if flags & _PKT_CORRUPT:
+            return None
+        if flags & _PKT_DISCARD:
             continue
         value = int(fields[2])
         if value == _NOPTS:

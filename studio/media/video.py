@@ -22,6 +22,7 @@ import bisect
 import math
 import queue
 import subprocess
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator
@@ -75,7 +76,8 @@ class _FrameStream:
             line = raw.decode(errors="replace")
             stamp = parse_pts_time(line)
             if stamp is None:
-                self._log.append(line.rstrip())
+                if "Parsed_showinfo" not in line:  # keep ffmpeg's messages, not frame logs
+                    self._log.append(line.rstrip())
             else:
                 self._stamps.put(stamp)
 
@@ -107,8 +109,10 @@ class _FrameStream:
             pass
         if self._proc.stdout is not None:
             self._proc.stdout.close()
+        if sys.is_finalizing():
+            return  # daemon threads are frozen at exit: the log reader may hold the stderr lock
         self._drain.join(timeout=5)  # ends at EOF of the dead process's stderr
-        if self._proc.stderr is not None:
+        if self._proc.stderr is not None and not self._drain.is_alive():
             self._proc.stderr.close()
 
 
@@ -141,12 +145,16 @@ class VideoReader:
         self.path = Path(path)
         self.header = probe_header(self.path)
         self._check_metadata(max_seconds)
+        w, h = self.size
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_frames = max(2, cache_bytes // (w * h * 3))
+        self._forward_window = forward_window if forward_window is not None else max(8, int(2 * self.fps))
+        self._stream: _FrameStream | None = None
+        self._lock = threading.RLock()
+        #: How many seeking ffmpeg processes random access has started (tests, benchmarks).
+        self.seeks = 0
         # the container's packet index is fast; decoding the whole clip is the exact fallback
-        stamps = packet_timestamps(self.path) or frame_timestamps(self.path)
-        if any(math.isnan(t) for t in stamps) or any(b <= a for a, b in zip(stamps, stamps[1:])):
-            stamps = [i / self.fps for i in range(len(stamps))]  # no usable timestamps: assume CFR
-        self._stamps = stamps
-        self._frame_count = len(stamps)
+        self._set_stamps(packet_timestamps(self.path) or frame_timestamps(self.path))
         if self._frame_count / self.fps > max_seconds:  # the header may carry no duration
             raise self._too_long(self._frame_count / self.fps, max_seconds)
         if self._frame_count == 0:
@@ -155,14 +163,12 @@ class VideoReader:
                 f"{self.path} contains no decodable frames; it is damaged or truncated. "
                 "Copy or export it again.",
             )
-        w, h = self.size
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_frames = max(2, cache_bytes // (w * h * 3))
-        self._forward_window = forward_window if forward_window is not None else max(8, int(2 * self.fps))
-        self._stream: _FrameStream | None = None
-        self._lock = threading.RLock()
-        #: How many ffmpeg processes were started for random access (tests, benchmarks).
-        self.seeks = 0
+
+    def _set_stamps(self, stamps: list[float]) -> None:
+        if any(math.isnan(t) for t in stamps) or any(b <= a for a, b in zip(stamps, stamps[1:])):
+            stamps = [i / self.fps for i in range(len(stamps))]  # no usable timestamps: assume CFR
+        self._stamps = stamps
+        self._frame_count = len(stamps)
 
     def _check_metadata(self, max_seconds: float) -> None:
         hdr, name = self.header, self.path

@@ -245,3 +245,36 @@ def test_one_reader_shared_by_threads(index_video: Path) -> None:
         with ThreadPoolExecutor(max_workers=3) as pool:
             got = list(pool.map(lambda i: decode_index(reader.read(i)), picks))
         assert got == picks
+
+
+def test_cut_off_faststart_file_counts_only_decodable_frames(index_video: Path, tmp_path: Path) -> None:
+    # moov at the front: the index lists all 120 frames, but the data of the later ones is gone
+    whole = tmp_path / "fast.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(index_video), "-c", "copy", "-movflags", "+faststart",
+                    str(whole)], check=True)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with VideoReader(cut) as reader:
+        frames = [decode_index(f) for f in reader]
+        assert 0 < reader.frame_count < 120
+        assert frames == list(range(reader.frame_count))
+        assert decode_index(reader.read(reader.frame_count - 1)) == reader.frame_count - 1
+
+
+def test_edit_list_discarded_frames_are_not_counted(index_video: Path, tmp_path: Path) -> None:
+    # a stream copy cut mid-GOP keeps the keyframe before the cut but marks it discarded (edit list)
+    from studio.media.ffmpeg import frame_timestamps, packet_timestamps
+
+    cut = tmp_path / "edit.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-ss", "0.5", "-i", str(index_video), "-c", "copy", str(cut)],
+                   check=True)
+    packets = packet_timestamps(cut)
+    assert packets is not None and packets == pytest.approx(frame_timestamps(cut))
+    with VideoReader(cut, cache_bytes=0) as reader:
+        decoded = [decode_index(f) for f in reader]
+        assert len(decoded) == reader.frame_count
+        first = decoded[0]
+        assert decoded == list(range(first, first + reader.frame_count))
+        for i in (reader.frame_count - 1, 0, 40, 7):
+            assert decode_index(reader.read(i)) == first + i
