@@ -90,6 +90,11 @@ def _remove(path: Path) -> None:
 
 def _commit(tmp: Path, target: Path, directory: bool) -> None:
     if not directory:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the data is on disk before the name points at it
+        finally:
+            os.close(fd)
         os.replace(tmp, target)  # atomic on one filesystem; replaces an existing file
         return
     if not target.exists():
