@@ -48,10 +48,13 @@ def _pooled_stats(grouped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class FramePooledGroupNorm(nn.GroupNorm):
     """GroupNorm over ``(channels-in-group, frames, h, w)`` for inputs laid out as ``(b*f, C, h, w)``.
 
-    Numerically the same as ``nn.GroupNorm`` applied to the ``(b, C, f, h, w)`` tensor. Weight and
-    bias keys are those of ``nn.GroupNorm``. Statistics are computed in float32 for half inputs
+    Numerically the same as an affine ``nn.GroupNorm`` applied to the ``(b, C, f, h, w)`` tensor;
+    weight and bias keys are those of ``nn.GroupNorm``. Statistics are computed in float32 for half inputs
     (see :func:`_pooled_stats`).
     """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5) -> None:
+        super().__init__(num_groups, num_channels, eps=eps, affine=True)
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:  # type: ignore[override]
         """Normalise ``hidden_states`` (batch * num_frames, C, h, w) with per-(batch, group) statistics."""
@@ -60,13 +63,8 @@ class FramePooledGroupNorm(nn.GroupNorm):
         per_group = channels // groups
         grouped = hidden_states.reshape(batch, num_frames, groups, per_group * height * width)
         var, mean = _pooled_stats(grouped)  # (b, 1, g, 1)
-        scale = torch.rsqrt(var + self.eps)  # (b, 1, g, 1)
-        if self.affine:
-            scale = scale * self.weight.view(1, 1, groups, per_group).to(scale.dtype)  # (b, 1, g, cg)
-            shift = self.bias.view(1, 1, groups, per_group).to(scale.dtype) - mean * scale
-        else:
-            shift = -mean * scale
-            scale, shift = scale.expand(-1, -1, -1, per_group), shift.expand(-1, -1, -1, per_group)
+        scale = torch.rsqrt(var + self.eps) * self.weight.view(1, 1, groups, per_group).to(var.dtype)  # (b,1,g,cg)
+        shift = self.bias.view(1, 1, groups, per_group).to(var.dtype) - mean * scale
         dtype = hidden_states.dtype
         scale = scale.reshape(batch, 1, channels, 1).to(dtype)
         shift = shift.reshape(batch, 1, channels, 1).to(dtype)
@@ -93,10 +91,10 @@ class ResnetBlock3D(nn.Module):
     ) -> None:
         super().__init__()
         self.output_scale_factor = output_scale_factor
-        self.norm1 = FramePooledGroupNorm(groups, in_channels, eps=eps, affine=True)
+        self.norm1 = FramePooledGroupNorm(groups, in_channels, eps=eps)
         self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
         self.time_emb_proj = nn.Linear(temb_channels, out_channels)
-        self.norm2 = FramePooledGroupNorm(groups, out_channels, eps=eps, affine=True)
+        self.norm2 = FramePooledGroupNorm(groups, out_channels, eps=eps)
         self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
         self.conv_shortcut = (
             nn.Conv2d(in_channels, out_channels, kernel_size=1) if in_channels != out_channels else None
