@@ -63,6 +63,8 @@ class Rig:
     parts: the part meshes, back to front.
     background: ``(H, W, 3)`` uint8 reference with the person removed and the hole filled.
     cell: the mesh grid spacing in pixels.
+    lowres: the warp computes its backward map every ``lowres`` pixels (see
+        :mod:`studio.backends.draft.warp`).
     """
 
     ref_pose: np.ndarray
@@ -72,6 +74,7 @@ class Rig:
     parts: tuple[PartMesh, ...]
     background: np.ndarray
     cell: int
+    lowres: int = 4
 
     @cached_property
     def tris(self) -> np.ndarray:
@@ -252,9 +255,11 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
     labels = part_labels(ref, maps)
     torso_dist = maps["torso"]
     layers = part_layers(rgb, alpha, labels, ref, widen=LIMB_RADIUS * body_scale(ref))
-    # Meshes reach a little past their layer so the warp's low-resolution map (4 px) is valid
-    # all the way to the layer's soft edge.
-    reach = max(8, cell // 2)
+    # The warp's backward map is sampled every `lowres` pixels (about two samples per cell;
+    # render sizes are multiples of 8); meshes reach a little past their layer so that map is
+    # valid all the way to the layer's soft edge.
+    lowres = 8 if cell >= 16 else 4 if cell >= 8 else 2
+    reach = max(2 * lowres, cell // 2)
     margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     gy, gx = np.mgrid[0 : -(-h // cell) + 1, 0 : -(-w // cell) + 1]
     cols1 = gx.shape[1]
@@ -298,4 +303,5 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         parts=tuple(parts),
         background=np.ascontiguousarray(background),
         cell=cell,
+        lowres=lowres,
     )

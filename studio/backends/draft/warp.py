@@ -1,6 +1,6 @@
 """Per-frame work: pose the rig's meshes and draw them over the filled background.
 
-For each part, the deformed triangles are rasterised at 1/``LOWRES`` resolution into a map of
+For each part, the deformed triangles are rasterised at 1/``rig.lowres`` resolution into a map of
 triangle ids; every low-resolution pixel gets its source position from its triangle's inverse
 affine map, the map is upsampled (exact inside triangles, which are affine) and ``cv2.remap``
 pulls the part's premultiplied RGBA texture through it. Parts are composited back to front.
@@ -108,7 +108,8 @@ def _covered(tris: np.ndarray, lo: np.ndarray, span: int) -> tuple[np.ndarray, n
 
 
 def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.ndarray,
-                  shape: tuple[int, int, int], span: int = 6, max_span: int = 96) -> np.ndarray:
+                  shape: tuple[int, int, int], span: int = 6, max_span: int = 96,
+                  lowres: int = LOWRES) -> np.ndarray:
     """The low-resolution backward map: ``(layers, H, W, 2)`` source positions of the pixel
     centres covered by the triangles ``tris`` ``(T, 3, 2)`` (low-res pixel units, either
     winding; triangle ``t`` draws into layer ``layer[t]`` with inverse map ``M[t]``), and
@@ -116,7 +117,7 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     are tested in vectorised passes over their bounding boxes (most span a few pixels; the
     rare stretched ones get a second pass, clipped at ``max_span``)."""
     n_layers, h, w = shape
-    f = LOWRES
+    f = lowres
     half = (f - 1) / 2.0
     out = np.full((n_layers * h * w, 2), _INVALID, np.float32)
     lo = np.ceil(tris.min(axis=1) - 1e-6).astype(np.int64)
@@ -140,10 +141,9 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     return out.reshape(n_layers, h, w, 2)
 
 
-def _composite(canvas: np.ndarray, tex: np.ndarray, lowmap: np.ndarray, i0: int, j0: int) -> None:
-    """Pull ``tex`` through the low-resolution map ``lowmap`` (covering low-res rows/columns
-    from ``i0``/``j0``) and lay it over ``canvas`` in place."""
-    f = LOWRES
+def _composite(canvas: np.ndarray, tex: np.ndarray, lowmap: np.ndarray, i0: int, j0: int, f: int) -> None:
+    """Pull ``tex`` through the map ``lowmap`` (sampled every ``f`` pixels, covering low-res
+    rows/columns from ``i0``/``j0``) and lay it over ``canvas`` in place."""
     lh, lw = lowmap.shape[:2]
     fullmap = cv2.resize(lowmap, (lw * f, lh * f), interpolation=cv2.INTER_LINEAR)
     fg = cv2.remap(tex, fullmap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -160,18 +160,22 @@ def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.
     else:
         np.copyto(out, rig.background)
     h, w = out.shape[:2]
-    f = LOWRES
+    f = rig.lowres
     lh, lw = h // f, w // f
     dst = pose_vertices(rig, drv)[rig.tris]  # (T, 3, 2)
     M, ok = _inverse_affines(rig.src_tris, dst)
     # Low-res pixel (i, j) stands for the full-res point (f*j + (f-1)/2, f*i + (f-1)/2).
-    lowmap = rasterise_map((dst - (f - 1) / 2.0) / f, M, ok, rig.tri_part, (len(rig.parts), lh, lw))
-    for k, (part, (t0, t1)) in enumerate(zip(rig.parts, rig.part_ranges)):
-        if t1 <= t0:
-            continue
-        pts = dst[t0:t1].reshape(-1, 2)
-        j0, i0 = np.maximum(np.floor(pts.min(0) / f).astype(int) - 1, 0)
-        j1, i1 = np.minimum(np.ceil(pts.max(0) / f).astype(int) + 2, (lw, lh))
+    span = int(np.ceil(1.5 * rig.cell / f)) + 1  # a turned cell's bounding box, in samples
+    lowmap = rasterise_map((dst - (f - 1) / 2.0) / f, M, ok, rig.tri_part, (len(rig.parts), lh, lw),
+                           span=span, lowres=f)
+    # Each part's bounding box, in low-res pixels.
+    starts = [t0 for t0, _ in rig.part_ranges]
+    lo = np.minimum.reduceat(dst.min(axis=1), starts, axis=0)
+    hi = np.maximum.reduceat(dst.max(axis=1), starts, axis=0)
+    lo = np.maximum(np.floor(lo / f).astype(int) - 1, 0)
+    hi = np.minimum(np.ceil(hi / f).astype(int) + 2, (lw, lh))
+    for k, part in enumerate(rig.parts):
+        (j0, i0), (j1, i1) = lo[k], hi[k]
         if j1 > j0 and i1 > i0:
-            _composite(out, part.tex, lowmap[k, i0:i1, j0:j1], int(i0), int(j0))
+            _composite(out, part.tex, lowmap[k, i0:i1, j0:j1], int(i0), int(j0), f)
     return out
