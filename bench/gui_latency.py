@@ -35,11 +35,11 @@ WEIGHTS = CASE / "weights" / "pretrained_weights"
 
 
 def backend_factory(name: str):
-    """Real backends; X-Dyna configured for the tiny test release."""
-    from studio.backends import get_backend
+    """The window's own backends; X-Dyna configured for the tiny test release."""
+    from studio.gui.render_controller import worker_backend
 
     if name != "xdyna":
-        return get_backend(name)
+        return worker_backend(name)
     from studio.backends.xdyna.backend import XDynaBackend
 
     w = json.loads((CASE / "case.json").read_text())["weights"]
@@ -107,11 +107,13 @@ def measure(app, window, label: str, timeout: float = 600.0, scrub_ms: int = 40,
         scrub.setInterval(scrub_ms)
         scrub.start()
     t0 = time.perf_counter()
+    cpu0 = time.thread_time()
     window.controller.start()
     while window.controller.busy and time.perf_counter() - t0 < timeout:
         app.processEvents()
         time.sleep(0.001)
     seconds = time.perf_counter() - t0
+    gui_cpu = time.thread_time() - cpu0
     beat.stop()
     scrub.stop()
     if failed:
@@ -128,10 +130,13 @@ def measure(app, window, label: str, timeout: float = 600.0, scrub_ms: int = 40,
         "p99_gap_ms": round(float(np.percentile(gaps, 99)), 1) if len(gaps) else float("nan"),
         "chunks_received": chunks[0],
         "final_frames": int((states == 3).sum()),
+        "gui_thread_cpu_pct": round(100 * gui_cpu / seconds, 1),
+        "load_avg_1min": round(os.getloadavg()[0], 1),
     }
     print(f"{label:>28}: longest heartbeat gap {res['longest_gap_ms']:6.1f} ms (p99 {res['p99_gap_ms']:.1f} ms, "
           f"{res['heartbeats']} beats) over {res['seconds']:.1f} s render; {res['chunks_received']} chunks, "
-          f"{res['final_frames']} final frames", flush=True)
+          f"{res['final_frames']} final frames; GUI thread busy {res['gui_thread_cpu_pct']}% of the time; "
+          f"machine load {res['load_avg_1min']} on {os.cpu_count()} CPUs", flush=True)
     for gap, where in sorted(culprits, reverse=True)[:8]:
         print(f"    gap {gap} ms; other threads at: {where}")
     return res

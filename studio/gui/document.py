@@ -314,6 +314,15 @@ class Document(QObject):
         frame = self.cache.get(old, i) if old is not None else None
         return frame, FrameState.STALE
 
+    def shown_key(self, i: int, state: FrameState) -> tuple | None:
+        """A key naming the pixels :meth:`frame_at` returns for frame ``i`` in ``state`` (views
+        use it to reuse converted images); ``None`` for previews, which are replaced in place."""
+        if state == FrameState.FINAL:
+            return ("final", self._keys[i] if self._keys else None, i)
+        if state == FrameState.STALE and i in self._rendered_key:
+            return ("stale", self._rendered_key[i], i)
+        return None
+
     def note_rendered(self, keys: dict[int, str]) -> None:
         """Remember the key each frame was last rendered under, to show stale frames dimmed."""
         self._rendered_key.update(keys)

@@ -29,7 +29,9 @@ from studio.core.errors import StudioError
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress, StepPreview
 from studio.core.frame_cache import FrameCache
 from studio.core.jobs import RenderJob
+from studio.backends import get_backend
 from studio.gui.errors import as_studio_error
+from studio.gui.process_backend import ProcessBackend
 
 log = logging.getLogger("studio.gui")
 
@@ -59,6 +61,17 @@ def lower_thread_priority() -> None:
         except OSError:
             pass
     QThread.currentThread().setPriority(QThread.Priority.LowPriority)
+
+
+def worker_backend(name: str) -> Backend:
+    """The backend the render worker uses for ``name``: the draft renderer (GIL-bound numpy and
+    MediaPipe) runs in a helper process so the GUI thread keeps the GIL; X-Dyna (torch releases
+    the GIL in its kernels) runs on the worker thread itself. ``STUDIO_DRAFT_IN_THREAD=1`` keeps
+    the draft renderer on the thread too."""
+    frozen = getattr(sys, "frozen", False)  # a frozen build would need multiprocessing.freeze_support()
+    if name == "draft" and os.environ.get("STUDIO_DRAFT_IN_THREAD") != "1" and not frozen:
+        return ProcessBackend(name)
+    return get_backend(name)
 
 
 class _Worker(QObject):
@@ -96,13 +109,29 @@ class _Worker(QObject):
         otherwise stall the GUI during that render."""
         try:
             b = self.backend(name)
-            if name == "draft":
-                importlib.import_module("mediapipe")  # the draft renderer's person segmentation
-                load = getattr(b, "load", None)
-                if load is not None:
-                    load()
         except Exception as exc:  # noqa: BLE001 - the render itself reports problems
             log.info("preloading the %s renderer failed: %s", name, exc)
+            return
+        if isinstance(b, ProcessBackend):
+            try:
+                b.load()  # start the helper process now
+            except Exception as err:  # noqa: BLE001 - any failure: render on this thread instead
+                log.warning("helper process for the %s renderer failed (%s); rendering on the worker "
+                            "thread instead", name, err)
+                b.close()
+                self.backends[name] = get_backend(name)
+        elif name == "draft":
+            try:
+                importlib.import_module("mediapipe")  # the draft renderer's person segmentation
+            except ImportError as exc:
+                log.info("mediapipe is not importable: %s", exc)
+
+    def close(self) -> None:
+        """Stop helper processes (after the thread has finished)."""
+        for b in self.backends.values():
+            close = getattr(b, "close", None)
+            if isinstance(b, ProcessBackend) and close is not None:
+                close()
 
     @Slot(object)
     def prepare_job(self, job: RenderJob) -> None:  # render thread
@@ -180,12 +209,10 @@ class RenderController(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        from studio.gui.document import backend_named
-
         self.doc = document
         self._thread = QThread()
         self._thread.setObjectName("studio-render")
-        self._worker = _Worker(factory or backend_named, runner)
+        self._worker = _Worker(factory or worker_backend, runner)
         self._worker.moveToThread(self._thread)
         self._submit.connect(self._worker.run)
         self._preload.connect(self._worker.preload)
@@ -259,6 +286,8 @@ class RenderController(QObject):
         self._thread.quit()
         if not self._thread.wait(timeout_ms):
             log.warning("render thread did not stop within %d ms", timeout_ms)
+            return
+        self._worker.close()
 
     # -- worker events (GUI thread) ---------------------------------------------------------------
     def _indices(self, positions: tuple[int, ...]) -> list[int]:

@@ -53,6 +53,18 @@ class FakeBackend:
             yield FramesReady(idx, frames)
 
 
+@pytest.fixture(autouse=True)
+def _draft_in_thread(request, monkeypatch) -> None:
+    """Windows render the draft on the worker thread unless a test asks for the helper process
+    (``@pytest.mark.helper_process``): starting one per window would make every test slow."""
+    if request.node.get_closest_marker("helper_process") is None:
+        monkeypatch.setenv("STUDIO_DRAFT_IN_THREAD", "1")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "helper_process: render the draft in its helper process")
+
+
 @pytest.fixture
 def errors(monkeypatch) -> list:
     """Errors that reached the error hub (instead of a modal dialog)."""

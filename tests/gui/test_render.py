@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 import numpy as np
 
 from studio.core.frame_cache import FrameState
@@ -11,6 +13,7 @@ from studio.gui.render_controller import RenderController
 
 
 
+@pytest.mark.helper_process
 def test_draft_render_fills_cache_bar(make_window, sample_project, qtbot, errors, idle):
     w = make_window()
     w.open_project(sample_project)

@@ -3,6 +3,9 @@ and maps between widget and normalised image coordinates (for overlays)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPixmap
@@ -14,10 +17,15 @@ from studio.gui.convert import to_pixmap
 class ImageView(QWidget):
     """Shows a pixmap fitted into the widget; subclasses paint overlays in :meth:`paint_overlay`."""
 
+    #: Scaled pixmaps kept for keyed images.
+    KEEP = 64
+
     def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._scaled: QPixmap | None = None
+        self._key: Hashable | None = None
+        self._kept: OrderedDict[Hashable, tuple[QPixmap, QPixmap | None]] = OrderedDict()
         self._aspect = (16, 9)
         self.placeholder = placeholder
         self.caption = ""
@@ -28,13 +36,35 @@ class ImageView(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(320, 240)
 
-    def set_image(self, rgb: np.ndarray | None) -> None:
-        """Show ``rgb`` ((H, W, 3) uint8) or nothing."""
-        self._pixmap = to_pixmap(rgb) if rgb is not None else None
-        self._scaled = None
+    def set_image(self, rgb: np.ndarray | None, key: Hashable | None = None) -> None:
+        """Show ``rgb`` ((H, W, 3) uint8) or nothing. With a ``key`` naming the pixels, the
+        converted and scaled pixmap is kept, so showing the same frame again (playback loops,
+        scrubbing back and forth) costs nothing."""
+        if key is not None and key == self._key:
+            return
+        self._key = key
+        hit = self._kept.get(key) if key is not None else None
+        if hit is not None:
+            self._kept.move_to_end(key)
+            self._pixmap, self._scaled = hit
+        else:
+            self._pixmap = to_pixmap(rgb) if rgb is not None else None
+            self._scaled = None
         if rgb is not None:
             self._aspect = (rgb.shape[1], rgb.shape[0])
         self.update()
+
+    def _keep(self) -> None:
+        if self._key is not None and self._pixmap is not None:
+            self._kept[self._key] = (self._pixmap, self._scaled)
+            self._kept.move_to_end(self._key)
+            while len(self._kept) > self.KEEP:
+                self._kept.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop the kept pixmaps (their keys may mean other pixels now)."""
+        self._kept.clear()
+        self._key = None
 
     def set_aspect(self, width: int, height: int) -> None:
         """The aspect used when there is no image (overlay only)."""
@@ -81,6 +111,7 @@ class ImageView(QWidget):
                 # scale once per image and widget size, not on every repaint
                 self._scaled = self._pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                                    Qt.TransformationMode.SmoothTransformation)
+                self._keep()
             p.drawPixmap(r.topLeft(), self._scaled)
             if self.dim:
                 p.fillRect(r, QColor(0, 0, 0, 110))

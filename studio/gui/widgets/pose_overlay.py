@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -22,6 +22,7 @@ _LIMB_PENS = [QPen(QColor(*c, 220), 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.Rou
 _POINT_COLORS = [QColor(*c) for c in OPENPOSE_COLORS]
 _HAND_PEN = QPen(QColor(120, 220, 255, 220), 1.5)
 _HAND_DOT = QColor(40, 90, 255)
+_HAND_DOT_PEN = QPen(_HAND_DOT, 5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
 _DOT_PEN = QPen(QColor(0, 0, 0, 160), 1)
 _HILITE_PEN = QPen(QColor(255, 255, 255), 2)
 
@@ -193,14 +194,18 @@ class PoseCanvas(ImageView):
                 self._dot(p, ("body", int(i)), pts[i], _POINT_COLORS[i], 4.0)
         if self.show_hands:
             pts, ok = self._widget_points("hand")
-            p.setPen(_HAND_PEN)
-            for s in range(2):
-                o = s * 21
-                for a, b in HAND_BONES:
-                    if ok[o + a] and ok[o + b]:
-                        p.drawLine(QPointF(*pts[o + a]), QPointF(*pts[o + b]))
-            for i in np.flatnonzero(ok):
-                self._dot(p, ("hand", int(i)), pts[i], _HAND_DOT, 2.5)
+            lines = [QLineF(*pts[s * 21 + a], *pts[s * 21 + b]) for s in range(2) for a, b in HAND_BONES
+                     if ok[s * 21 + a] and ok[s * 21 + b]]
+            if lines:
+                p.setPen(_HAND_PEN)
+                p.drawLines(lines)
+            idx = np.flatnonzero(ok)
+            if len(idx):
+                p.setPen(_HAND_DOT_PEN)
+                p.drawPoints([QPointF(*pts[i]) for i in idx])
+            for part in (self._hover, self._drag):
+                if part is not None and part[0] == "hand" and ok[part[1]]:
+                    self._dot(p, part, pts[part[1]], _HAND_DOT, 2.5)
         flags = int(pose.flags[f])
         if flags & FLAG_NO_PERSON:
             self._strip(p, r, QColor(200, 50, 40, 230), f"No person found on frame {f}")

@@ -24,6 +24,22 @@ COLORS = {
     FrameState.FINAL: QColor(70, 180, 90),
 }
 RENDERING = QColor(70, 130, 230)
+_FINAL, _PREVIEW = int(FrameState.FINAL), int(FrameState.PREVIEW)
+_FILL = {int(k): v for k, v in COLORS.items()}
+_HATCH = QBrush(COLORS[FrameState.PREVIEW].darker(130), Qt.BrushStyle.BDiagPattern)
+_RENDERING_BRUSH = QBrush(RENDERING, Qt.BrushStyle.FDiagPattern)
+
+
+def _runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(start, stop, code)`` for each run of equal values."""
+    if len(codes) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate(([0], edges))
+    stops = np.concatenate((edges, [len(codes)]))
+    return [(int(a), int(b), int(codes[a])) for a, b in zip(starts, stops)]
+
+
 STATE_NAMES = {FrameState.EMPTY: "not rendered", FrameState.STALE: "stale",
                FrameState.PREVIEW: "preview", FrameState.FINAL: "final"}
 
@@ -197,26 +213,22 @@ class TimelineWidget(QWidget):
 
     def _paint_cache(self, p: QPainter, r: QRectF, fw: float, y: float) -> None:
         st = self.states()
-        hatch = QBrush(COLORS[FrameState.PREVIEW].darker(130), Qt.BrushStyle.BDiagPattern)
-        i, n = 0, len(st)
-        while i < n:  # one rectangle per run of equal states
-            j = i
-            while j < n and st[j] == st[i]:
-                j += 1
+        n = len(st)
+        for i, j, code in _runs(st):  # one rectangle per run of equal states
             rect = QRectF(r.left() + i * fw, y, (j - i) * fw, self.BAR_H)
-            state = FrameState(int(st[i]))
-            p.fillRect(rect, COLORS[state])
-            if state == FrameState.PREVIEW:
-                p.fillRect(rect, hatch)
-            i = j
+            p.fillRect(rect, _FILL[code])
+            if code == _PREVIEW:
+                p.fillRect(rect, _HATCH)
         if self.doc.inflight:
+            mask = np.zeros(n, np.uint8)
+            idx = np.fromiter((i for i in self.doc.inflight if 0 <= i < n), int)
+            mask[idx] = 1
+            mask[st == _FINAL] = 0
             p.save()
-            brush = QBrush(RENDERING, Qt.BrushStyle.FDiagPattern)
             p.setBrushOrigin(self._phase, 0)
-            for i in sorted(self.doc.inflight):
-                if 0 <= i < n and st[i] != FrameState.FINAL:
-                    rect = QRectF(r.left() + i * fw, y, max(fw, 1.0), self.BAR_H)
-                    p.fillRect(rect, brush)
+            for i, j, code in _runs(mask):
+                if code:
+                    p.fillRect(QRectF(r.left() + i * fw, y, max((j - i) * fw, 1.0), self.BAR_H), _RENDERING_BRUSH)
             p.restore()
 
     def _paint_flags(self, p: QPainter, r: QRectF, fw: float, y: float) -> None:

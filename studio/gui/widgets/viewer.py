@@ -91,6 +91,7 @@ class PreviewViewer(QWidget):
             sig.connect(self._reset)
         document.pose_edited.connect(self._on_pose_edited)
         self._pose_maps: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._pose_gen = 0
         driving_frames.frame_ready.connect(self._on_driving_frame)
         self._apply_mode(False)
 
@@ -109,11 +110,13 @@ class PreviewViewer(QWidget):
 
     def _reset(self) -> None:
         self._pose_maps.clear()
+        self._pose_gen += 1
         self.refresh()
 
     def _on_pose_edited(self, start: int, stop: int) -> None:
         for i in range(start, stop):
             self._pose_maps.pop(i, None)
+        self._pose_gen += 1
         self.refresh()
 
     def _on_cache(self, start: int, stop: int) -> None:
@@ -137,12 +140,14 @@ class PreviewViewer(QWidget):
         i = self.doc.timeline.current
         n = self.doc.timeline.frame_count
         frame, state = self.doc.frame_at(i) if n else (None, FrameState.EMPTY)
+        key = self.doc.shown_key(i, state) if frame is not None else None
         if frame is not None and self.onion_box.isChecked():
+            key = None
             before = self.doc.frame_at(i - 1)[0] if i > 0 else None
             after = self.doc.frame_at(i + 1)[0] if i + 1 < n else None
             frame = onion(frame, before, after)
         self.result.dim = state == FrameState.STALE
-        self.result.set_image(frame)
+        self.result.set_image(frame, key)
         self.result.caption = "Result" if self.side_by_side() else ""
         rendering = i in self.doc.inflight and state != FrameState.FINAL
         text = "rendering…" if rendering else _STATE_TEXT[FrameState(int(state))]
@@ -156,7 +161,7 @@ class PreviewViewer(QWidget):
         img = self.frames.request(i)
         if img is not None or not self.doc.project.driving_video:
             self.driving.set_image(img)
-        self.pose_view.set_image(self._pose_map(i))
+        self.pose_view.set_image(self._pose_map(i), ("pose", i, self._pose_gen))
 
     def _pose_map(self, i: int) -> np.ndarray | None:
         """The pose ControlNet map of frame ``i`` (what the model sees), drawn small and kept."""

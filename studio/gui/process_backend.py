@@ -1,0 +1,229 @@
+"""Runs a CPU-bound renderer in a helper process, driven from the render worker thread.
+
+The draft renderer is numpy/OpenCV/MediaPipe code that holds Python's GIL for tens to hundreds of
+milliseconds at a time; on the render *thread* that freezes the GUI thread, which needs the GIL
+to paint. :class:`ProcessBackend` keeps the real backend (and its per-photo rig) alive in one
+helper process and forwards its events, so the worker thread only waits on a pipe (GIL
+released). X-Dyna stays in the worker thread: torch releases the GIL inside its kernels.
+
+Nothing here imports Qt (the helper process must start quickly).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing as mp
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from studio.core.backend import Backend, Capabilities
+from studio.core.cancel import CancelToken
+from studio.core.errors import RenderCancelled, StudioError
+from studio.core.events import RenderEvent
+from studio.core.jobs import RenderJob
+
+log = logging.getLogger("studio.gui")
+
+#: Seconds to wait for the helper to start and prepare (imports, segmentation model).
+START_TIMEOUT = 120.0
+POLL = 0.05
+#: Niceness added to the helper process (Unix): renders yield the CPU to the window.
+HELPER_NICE = 10
+
+
+def _child(name: str, commands: Any, events: Any) -> None:  # helper process
+    """Serve ``render``/``prepare`` commands for backend ``name`` until ``quit``."""
+    import os
+
+    if hasattr(os, "nice"):
+        try:
+            os.nice(HELPER_NICE)  # the interactive window wins the CPU when both want it
+        except OSError:
+            pass
+    from studio.backends import get_backend
+
+    backend = get_backend(name)
+    current = [CancelToken()]
+    work: list[tuple[tuple, CancelToken]] = []
+    ready = threading.Condition()
+
+    def listen() -> None:  # commands arrive while a render runs (cancel)
+        while True:
+            try:
+                msg = commands.recv()
+            except EOFError:
+                msg = ("quit",)
+            with ready:
+                if msg[0] == "cancel":
+                    current[0].cancel()
+                    continue
+                if msg[0] == "render":
+                    current[0] = CancelToken()
+                work.append((msg, current[0]))
+                ready.notify()
+            if msg[0] == "quit":
+                return
+
+    threading.Thread(target=listen, daemon=True).start()
+    events.send(("started",))
+    while True:
+        with ready:
+            while not work:
+                ready.wait()
+            msg, cancel = work.pop(0)
+        if msg[0] == "quit":
+            return
+        job: RenderJob = msg[1]
+        try:
+            if msg[0] == "prepare":
+                rig_for = getattr(backend, "rig_for", None)
+                if rig_for is not None:
+                    rig_for(job)
+                events.send(("done",))
+                continue
+            for ev in backend.render(job, cancel):
+                events.send(("event", ev))
+            events.send(("done",))
+        except RenderCancelled:
+            events.send(("done",))
+        except StudioError as err:
+            events.send(("error", err))
+        except Exception as exc:  # noqa: BLE001 - sent to the parent, which reports it
+            import traceback
+
+            events.send(("error", StudioError(
+                "Render failed",
+                f"The {name} renderer stopped with an unexpected error ({type(exc).__name__}: {exc}).",
+                "".join(traceback.format_exception(exc)),
+            )))
+
+
+def _plain(job: RenderJob) -> RenderJob:
+    """A copy of ``job`` without per-instance memos (which cannot be pickled)."""
+    return dataclasses.replace(job) if vars(job).keys() - {f.name for f in dataclasses.fields(job)} else job
+
+
+class ProcessBackend:
+    """A :class:`Backend` whose work happens in a long-lived helper process."""
+
+    def __init__(self, name: str) -> None:
+        from studio.backends import get_backend
+
+        self.name = name
+        self._local: Backend = get_backend(name)  # for capabilities and availability only
+        self._proc: Any = None
+        self._cmd: Any = None
+        self._ev: Any = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The wrapped backend's capabilities."""
+        return self._local.capabilities
+
+    def available(self) -> tuple[bool, str]:
+        """The wrapped backend's availability."""
+        return self._local.available()
+
+    # -- process management --------------------------------------------------------------------
+    def _ensure(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            return
+        ctx = mp.get_context("spawn")
+        cmd_r, cmd_w = ctx.Pipe(duplex=False)
+        ev_r, ev_w = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(self.name, cmd_r, ev_w), name=f"studio-{self.name}", daemon=True)
+        proc.start()
+        cmd_r.close()
+        ev_w.close()
+        self._proc, self._cmd, self._ev = proc, cmd_w, ev_r
+        if not self._wait_for("started", START_TIMEOUT):
+            self.close()
+            raise StudioError(
+                f"The {self.name} renderer did not start",
+                "Its helper process did not answer. Restart the studio; if it keeps happening, "
+                "run `studio doctor`.",
+            )
+
+    def _wait_for(self, kind: str, timeout: float) -> bool:
+        waited = 0.0
+        while waited < timeout:
+            if self._ev.poll(POLL):
+                msg = self._ev.recv()
+                if msg[0] == kind:
+                    return True
+                if msg[0] == "error":
+                    raise msg[1]
+            elif not self._proc.is_alive():
+                return False
+            waited += POLL
+        return False
+
+    def close(self) -> None:
+        """Stop the helper process."""
+        if self._proc is None:
+            return
+        try:
+            self._cmd.send(("quit",))
+        except (OSError, ValueError):
+            pass
+        self._proc.join(timeout=3)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(timeout=3)
+        self._proc = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    # -- backend protocol -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Start the helper process (imports and models load there)."""
+        self._ensure()
+
+    def rig_for(self, job: RenderJob) -> None:
+        """Prepare the helper's per-photo state for ``job`` (blocks until done)."""
+        self._ensure()
+        self._cmd.send(("prepare", _plain(job)))
+        self._wait_for("done", START_TIMEOUT)
+
+    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
+        """Render ``job`` in the helper; events are forwarded as they arrive."""
+        self._ensure()
+        self._cmd.send(("render", _plain(job)))
+        cancelled = False
+        finished = False
+        try:
+            while True:
+                if cancel.cancelled and not cancelled:
+                    self._cmd.send(("cancel",))
+                    cancelled = True
+                if not self._ev.poll(POLL):
+                    if not self._proc.is_alive():
+                        finished = True
+                        raise StudioError(
+                            "Render failed",
+                            f"The {self.name} renderer's helper process stopped unexpectedly (exit code "
+                            f"{self._proc.exitcode}). Finished frames are kept; render again.",
+                        )
+                    continue
+                msg = self._ev.recv()
+                if msg[0] == "event":
+                    yield msg[1]
+                elif msg[0] == "done":
+                    finished = True
+                    if cancelled:
+                        raise RenderCancelled()
+                    return
+                elif msg[0] == "error":
+                    finished = True
+                    raise msg[1]
+        finally:
+            if not finished and self._proc is not None and self._proc.is_alive():
+                # closed early (the caller stopped listening): stop the helper and drain
+                self._cmd.send(("cancel",))
+                self._wait_for("done", 30.0)
