@@ -95,6 +95,12 @@ def load_image(
             "Save it as PNG or JPEG and try again.",
             str(err),
         ) from err
+    except (OSError, SyntaxError, ValueError) as err:  # a header cut off or damaged
+        raise _error(
+            path,
+            f"{path} could not be read; the file is truncated or damaged. Copy or export it again.",
+            str(err),
+        ) from err
     with im:
         w, h = im.size
         if w * h > max_pixels:
