@@ -4,7 +4,8 @@ For each part, the deformed triangles are rasterised at 1/``rig.lowres`` resolut
 triangle ids; every low-resolution pixel gets its source position from its triangle's inverse
 affine map, the map is upsampled (exact inside triangles, which are affine) and ``cv2.remap``
 pulls the part's premultiplied RGBA texture through it. Parts are composited back to front.
-Only each part's bounding box is touched, so a frame costs roughly one full-frame remap.
+Only the bands of rows and columns a part covers are touched, so a frame costs about the
+person's area in remapping, not the frame's.
 """
 
 from __future__ import annotations
@@ -141,15 +142,33 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     return out.reshape(n_layers, h, w, 2)
 
 
-def _composite(canvas: np.ndarray, tex: np.ndarray, lowmap: np.ndarray, i0: int, j0: int, f: int) -> None:
-    """Pull ``tex`` through the map ``lowmap`` (sampled every ``f`` pixels, covering low-res
-    rows/columns from ``i0``/``j0``) and lay it over ``canvas`` in place."""
+def _composite(canvas: np.ndarray, tex: np.ndarray, lowmap: np.ndarray, f: int, band: int = 8) -> None:
+    """Pull ``tex`` through ``lowmap`` (one layer's ``(H/f, W/f, 2)`` map, sampled every ``f``
+    pixels) and lay it over ``canvas`` in place.
+
+    Work is done in horizontal bands of ``band`` samples, each cut to the columns where the
+    layer has samples, so a thin limb costs about its own area rather than its bounding box.
+    Each band is upsampled with one sample of context around it, so the result is the same as
+    upsampling the whole map."""
     lh, lw = lowmap.shape[:2]
-    fullmap = cv2.resize(lowmap, (lw * f, lh * f), interpolation=cv2.INTER_LINEAR)
-    fg = cv2.remap(tex, fullmap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    roi = canvas[i0 * f : (i0 + lh) * f, j0 * f : (j0 + lw) * f]
-    inv = cv2.cvtColor(255 - fg[..., 3], cv2.COLOR_GRAY2RGB)
-    cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), dst=roi)
+    valid = lowmap[..., 0] > _INVALID / 2
+    rows = np.flatnonzero(valid.any(axis=1))
+    if not len(rows):
+        return
+    for r0 in range(int(rows[0]), int(rows[-1]) + 1, band):
+        r1 = min(r0 + band, lh)
+        cols = np.flatnonzero(valid[max(r0 - 1, 0) : r1 + 1].any(axis=0))
+        if not len(cols):
+            continue
+        c0, c1 = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, lw)
+        # One sample of context on each side, cropped away after upsampling.
+        a0, a1, b0, b1 = max(r0 - 1, 0), min(r1 + 1, lh), max(c0 - 1, 0), min(c1 + 1, lw)
+        full = cv2.resize(lowmap[a0:a1, b0:b1], ((b1 - b0) * f, (a1 - a0) * f), interpolation=cv2.INTER_LINEAR)
+        full = full[(r0 - a0) * f : (r1 - a0) * f, (c0 - b0) * f : (c1 - b0) * f]
+        fg = cv2.remap(tex, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        roi = canvas[r0 * f : r1 * f, c0 * f : c1 * f]
+        inv = cv2.cvtColor(255 - fg[..., 3], cv2.COLOR_GRAY2RGB)
+        cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), dst=roi)
 
 
 def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -168,14 +187,6 @@ def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.
     span = int(np.ceil(1.5 * rig.cell / f)) + 1  # a turned cell's bounding box, in samples
     lowmap = rasterise_map((dst - (f - 1) / 2.0) / f, M, ok, rig.tri_part, (len(rig.parts), lh, lw),
                            span=span, lowres=f)
-    # Each part's bounding box, in low-res pixels.
-    starts = [t0 for t0, _ in rig.part_ranges]
-    lo = np.minimum.reduceat(dst.min(axis=1), starts, axis=0)
-    hi = np.maximum.reduceat(dst.max(axis=1), starts, axis=0)
-    lo = np.maximum(np.floor(lo / f).astype(int) - 1, 0)
-    hi = np.minimum(np.ceil(hi / f).astype(int) + 2, (lw, lh))
     for k, part in enumerate(rig.parts):
-        (j0, i0), (j1, i1) = lo[k], hi[k]
-        if j1 > j0 and i1 > i0:
-            _composite(out, part.tex, lowmap[k, i0:i1, j0:j1], int(i0), int(j0), f)
+        _composite(out, part.tex, lowmap[k], f)
     return out
