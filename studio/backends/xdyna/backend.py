@@ -1,0 +1,275 @@
+"""The X-Dyna backend: a :class:`RenderJob` in, :mod:`studio.core.events` out.
+
+:class:`XDynaBackend` builds the conditioning from the job (see :mod:`.conditioning`), loads the
+pipeline once per weights folder/device/precision (kept on the instance, so the GUI's long-lived
+worker loads it once), and runs it in lockstep with its caller (:mod:`.lockstep`):
+
+* ``reference`` / ``static`` schedules: every window is denoised at every step; after each step
+  a :class:`Progress` and a :class:`StepPreview` of every frame (decoded cheaply from the
+  predicted clean latents, no VAE). When denoising ends the final latents are saved beside the
+  PNGs (so a render cancelled while decoding resumes without denoising again), then frames are
+  VAE-decoded a few at a time, each chunk a :class:`FramesReady`.
+* ``stream`` schedule (:mod:`.stream`): window after window; each finished window's latents are
+  saved at once and the frames it makes final (those no later window overlaps: 12 of the first
+  16 with the default overlap of 4, all 16 without overlap) are emitted, so the first chunk
+  arrives after one window's worth of work. A resumed render hands the saved windows back to
+  the pipeline, which skips them and holds the next window's overlap to them exactly.
+
+The cancel token is checked once per denoising step and between decode chunks.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.backends.xdyna import conditioning
+from studio.backends.xdyna.lockstep import lockstep
+from studio.core.backend import Capabilities
+from studio.core.cancel import CancelToken
+from studio.core.errors import StudioError
+from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
+from studio.core.jobs import RenderJob
+from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
+from studio.core.windows import WindowPlan
+
+#: Frames VAE-decoded per FramesReady chunk (reference/static schedules).
+DECODE_CHUNK = 4
+#: Saved-latents slot of the whole clip for the reference/static schedules.
+WHOLE_CLIP = 0
+
+
+def _missing_modules() -> list[str]:
+    return [m for m in ("torch", "diffusers", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
+
+
+def plan_for(job: RenderJob) -> WindowPlan:
+    """The window plan of ``job``'s settings."""
+    s = job.settings
+    return WindowPlan(job.n_frames, context=s.context_frames, overlap=s.overlap, schedule=s.schedule,
+                      weighting=s.weighting)
+
+
+class XDynaBackend:
+    """The full-quality renderer (see the module docstring).
+
+    Parameters
+    ----------
+    weights_dir: the release folder used when a job names none (and by :meth:`available`).
+    resampler_kwargs, motion_module_kwargs: model hyper-parameters for non-standard releases
+        (the tiny test weights); the official release needs neither.
+    decode_chunk: frames decoded per :class:`FramesReady` in the reference/static schedules.
+    """
+
+    name = "xdyna"
+    capabilities = Capabilities(needs_weights=True, step_previews=True, independent_frames=False,
+                                schedules=("reference", "static", "stream"))
+
+    def __init__(self, weights_dir: Path | str | None = None, *, resampler_kwargs: dict | None = None,
+                 motion_module_kwargs: dict | None = None, decode_chunk: int = DECODE_CHUNK) -> None:
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else None
+        self.resampler_kwargs = resampler_kwargs
+        self.motion_module_kwargs = motion_module_kwargs
+        self.decode_chunk = max(1, int(decode_chunk))
+        self._lock = threading.Lock()
+        self._pipe: Any = None
+        self._pipe_key: tuple[str, str, str] | None = None
+
+    # -- availability and loading -------------------------------------------------------------
+    def available(self) -> tuple[bool, str]:
+        """Whether torch & co. are installed and :attr:`weights_dir` holds a complete release."""
+        missing = _missing_modules()
+        if missing:
+            return False, (
+                f"{', '.join(missing)} not installed. Install the X-Dyna extras "
+                "(pip install 'xdyna-studio[xdyna]') or use the draft renderer."
+            )
+        if self.weights_dir is None:
+            return False, "No X-Dyna weights folder is set. Choose the release's pretrained_weights folder."
+        from studio.backends.xdyna.layout import check_release
+
+        problems = check_release(self.weights_dir, face=False)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            return False, f"The X-Dyna weights in {self.weights_dir} are incomplete: {problems[0]}{more}."
+        return True, f"ready (weights: {self.weights_dir})"
+
+    def _weights_for(self, job: RenderJob) -> Path:
+        folder = job.weights_dir if job.weights_dir is not None else self.weights_dir
+        if folder is None:
+            raise StudioError(
+                "No X-Dyna weights",
+                "The X-Dyna renderer needs the release's pretrained_weights folder. Set it in the "
+                "render settings (or --weights DIR), or use the draft renderer.",
+            )
+        return Path(folder)
+
+    def pipeline(self, weights_dir: Path, device: str = "auto", dtype: str = "auto") -> Any:
+        """The loaded pipeline for these weights/device/precision (loaded once, then reused)."""
+        missing = _missing_modules()
+        if missing:
+            raise StudioError(
+                "X-Dyna renderer not installed",
+                f"{', '.join(missing)} not installed. Install the X-Dyna extras or use the draft renderer.",
+            )
+        from studio.backends.xdyna.pipeline import XDynaPipeline, pick_device, pick_dtype
+
+        dev = pick_device(device)
+        key = (str(Path(weights_dir).resolve()), str(dev), str(pick_dtype(dev, dtype)))
+        with self._lock:
+            if self._pipe is not None and self._pipe_key == key:
+                return self._pipe
+            self._pipe = None  # free the old one before loading the next
+            pipe = XDynaPipeline.from_release(
+                weights_dir, dev, dtype, resampler_kwargs=self.resampler_kwargs,
+                motion_module_kwargs=self.motion_module_kwargs,
+            )
+            self._pipe, self._pipe_key = pipe, key
+            return pipe
+
+    def load(self) -> None:
+        """Load the pipeline for :attr:`weights_dir` now (the GUI calls this ahead of a render)."""
+        self.pipeline(self._weights_for_dir())
+
+    def _weights_for_dir(self) -> Path:
+        if self.weights_dir is None:
+            raise StudioError("No X-Dyna weights", "Choose the release's pretrained_weights folder first.")
+        return self.weights_dir
+
+    # -- rendering ------------------------------------------------------------------------------
+    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
+        """Render ``job``; yields Progress, StepPreview and FramesReady (see the module docstring).
+
+        Raises :class:`StudioError` for unusable inputs or weights and
+        :class:`~studio.core.errors.RenderCancelled` when ``cancel`` is set."""
+        s = job.settings
+        n = job.n_frames
+        weights = self._weights_for(job)
+        plan = plan_for(job)
+        fp = job.fingerprint()
+        done = finished_positions(job.output_dir, fp, job.frames)
+        cancel.raise_if_cancelled()
+
+        yield Progress(0, 1, "load", f"Loading the X-Dyna weights from {weights}")
+        t0 = time.perf_counter()
+        pipe = self.pipeline(weights, s.device, s.dtype)
+        yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
+        cancel.raise_if_cancelled()
+
+        use_face = conditioning.uses_sface(job) and job.driving_video is not None
+        if use_face and getattr(pipe, "controlnet_face", None) is None:
+            raise StudioError(
+                "No S-Face ControlNet in the weights",
+                f"The weights in {weights} have no S-Face ControlNet. Turn the face ControlNet off in "
+                "the render settings, or use the full release.",
+            )
+        yield Progress(0, 1, "prepare", "Drawing the pose maps" + (" and S-Face images" if use_face else ""))
+        pose = conditioning.pose_maps(job)
+        local, glob = conditioning.sface_maps(job) if use_face else (None, None)
+        yield Progress(1, 1, "prepare")
+        cancel.raise_if_cancelled()
+        call = dict(
+            reference=np.ascontiguousarray(job.reference), pose=pose, face_local=local, face_global=glob,
+            num_inference_steps=s.steps, guidance_scale=s.cfg, seed=s.seed, plan=plan, use_face=use_face,
+        )
+        if s.schedule == "stream":
+            yield from self._render_stream(job, pipe, call, plan, done, cancel)
+        else:
+            yield from self._render_whole(job, pipe, call, done, cancel)
+
+    def _denoise(self, pipe: Any, call: dict, n: int, total_steps: int, cancel: CancelToken,
+                 extra: dict | None = None, on_window: Any = None) -> Iterator[Any]:
+        """Run the pipeline in lockstep; yields its events, then ``("result", latents)`` last.
+
+        ``on_window(emit, done)`` handles the stream schedule's finished windows."""
+        size = (call["pose"].shape[1], call["pose"].shape[2])  # (H, W)
+        every = tuple(range(n))
+
+        def work(emit, token) -> None:
+            def on_step(step_index: int, t: int, x0: Any) -> None:
+                emit(Progress(step_index + 1, total_steps, "denoise"))
+                emit(StepPreview(every, self._preview(x0, size), step_index))
+
+            kwargs = dict(call, cancel=token, callback=on_step, output_type="latent", **(extra or {}))
+            if on_window is not None:
+                kwargs["window_callback"] = lambda done: on_window(emit, done)
+            out = pipe(**kwargs)
+            emit(("result", out.latents))
+
+        yield from lockstep(work, cancel, "xdyna")
+
+    @staticmethod
+    def _preview(x0: Any, size: tuple[int, int]) -> np.ndarray:
+        """``(1, 4, F, h, w)`` predicted clean latents -> ``(F, H, W, 3)`` uint8 at ``size`` (H, W)."""
+        from studio.backends.xdyna.preview import latents_to_rgb_preview
+
+        return latents_to_rgb_preview(x0, size)
+
+    def _decode(self, pipe: Any, latents: np.ndarray) -> np.ndarray:
+        """``(1, 4, F, h, w)`` latents -> ``(F, H, W, 3)`` uint8 frames (VAE)."""
+        import torch
+
+        from studio.backends.xdyna.preview import to_uint8
+
+        return to_uint8(pipe.decode(torch.from_numpy(np.ascontiguousarray(latents, np.float32))))
+
+    def _render_whole(self, job: RenderJob, pipe: Any, call: dict, done: set[int],
+                      cancel: CancelToken) -> Iterator[RenderEvent]:
+        n, steps = job.n_frames, job.settings.steps
+        fp = job.fingerprint()
+        latents = load_window_latents(job.output_dir, fp, WHOLE_CLIP)
+        if latents is not None and latents.shape[2] != n:
+            latents = None
+        if latents is None:
+            for ev in self._denoise(pipe, call, n, steps, cancel):
+                if isinstance(ev, tuple):
+                    latents = ev[1]
+                else:
+                    yield ev
+            if job.output_dir is not None:
+                save_window_latents(job.output_dir, fp, WHOLE_CLIP, latents)
+        todo = [k for k in range(n) if k not in done]
+        for i in range(0, len(todo), self.decode_chunk):
+            cancel.raise_if_cancelled()
+            chunk = todo[i : i + self.decode_chunk]
+            frames = self._decode(pipe, latents[:, :, chunk])
+            yield FramesReady(tuple(chunk), frames)
+            yield Progress(n - len(todo) + i + len(chunk), n, "decode")
+
+    def _render_stream(self, job: RenderJob, pipe: Any, call: dict, plan: WindowPlan, done: set[int],
+                       cancel: CancelToken) -> Iterator[RenderEvent]:
+        fp = job.fingerprint()
+        windows = plan.windows()
+        finals = final_frames(windows)
+        # a saved window is skipped only if every frame it finalises is already on disk
+        finished = {}
+        for k in range(len(windows)):
+            lat = load_window_latents(job.output_dir, fp, k)
+            if lat is not None and all(f in done for f in finals[k]):
+                finished[k] = lat
+        total = len(windows) * job.settings.steps
+
+        def on_window(emit, win: Any) -> None:
+            if job.output_dir is not None:
+                save_window_latents(job.output_dir, fp, win.index, win.latents)
+            emit(FramesReady(tuple(int(f) for f in win.frames), win.video))
+
+        extra = {"finished_windows": finished} if finished else None
+        for ev in self._denoise(pipe, call, job.n_frames, total, cancel, extra, on_window):
+            if not isinstance(ev, tuple):
+                yield ev
+
+
+def final_frames(windows: Sequence[Sequence[int]]) -> list[list[int]]:
+    """For each stream window, the frames it makes final: those no later window covers."""
+    out = []
+    for k, frames in enumerate(windows):
+        later = {f for w in windows[k + 1 :] for f in w}
+        out.append([f for f in frames if f not in later])
+    return out
