@@ -26,9 +26,10 @@ and float32 on the CPU by default.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -38,12 +39,16 @@ from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_window
 from studio.backends.xdyna.draws import Draws
 from studio.backends.xdyna.inputs import ConditionFrames, as_frames, fit_reference
 from studio.backends.xdyna.layout import resolve
+from studio.backends.xdyna.preview import to_uint8
 from studio.backends.xdyna.residuals import ControlBranch, EvalCounts
 from studio.backends.xdyna.sampler import DDIMSchedule, initial_latents
 from studio.backends.xdyna.trace import Trace
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.windows import WindowPlan
+
+if TYPE_CHECKING:
+    from studio.backends.xdyna.stream import WindowCallback
 
 #: SD1.5 latent scale, hard-coded in the official code.
 LATENT_SCALE = 0.18215
@@ -82,11 +87,6 @@ class XDynaOutput:
     def frames(self) -> np.ndarray:
         """``(N, H, W, 3)`` uint8."""
         return to_uint8(self.video)
-
-
-def to_uint8(video: np.ndarray) -> np.ndarray:
-    """[0, 1] floats -> uint8 (rounded)."""
-    return np.clip(np.rint(video * 255.0), 0, 255).astype(np.uint8)
 
 
 class XDynaPipeline:
@@ -237,7 +237,7 @@ class XDynaPipeline:
         use_face: bool | None = None,
         cancel: CancelToken | None = None,
         callback: StepCallback | None = None,
-        window_callback: Callable[..., None] | None = None,
+        window_callback: WindowCallback | None = None,
         finished_windows: dict[int, np.ndarray] | None = None,
         reuse_controlnet: bool = True,
         output_type: str = "np",
@@ -258,8 +258,10 @@ class XDynaPipeline:
             plan: windows and fusion (default: official schedule, 16/4, flat).
             cancel: checked once per denoising step.
             callback: ``callback(step_index, timestep, x0)`` after each step, x0 (1, 4, N, h, w).
-            window_callback: ``stream`` schedule only, see :mod:`.stream`.
-            finished_windows: ``stream`` schedule only: final latents of windows already done.
+            window_callback: ``stream`` schedule only: called with a :class:`~.stream.WindowDone`
+                (final frames, their uint8 video, the window's latents) as each window finishes.
+            finished_windows: ``stream`` schedule only: ``{window index: latents}`` saved from
+                earlier ``WindowDone.latents``; those windows are skipped (resume).
             reuse_controlnet: share ControlNet residuals (same result; False = official cost).
             output_type: ``"np"`` decodes the video; ``"latent"`` skips the VAE decode.
             trace: collects intermediate tensors for parity checks.
@@ -304,14 +306,21 @@ class XDynaPipeline:
             self.unet, self.schedule, branches, (text_u, text_c), hidden, guidance_scale,
             controlnet_conditioning_scale, reuse_controlnet, trace=trace, cancel=cancel, callback=callback,
         )
+        decoded: dict[int, np.ndarray] = {}
         if plan.schedule == "stream":
             from studio.backends.xdyna.stream import denoise_stream
 
-            final = denoise_stream(den, latents, plan, draws, num_inference_steps, self, window_callback,
-                                   finished_windows)
+            final, decoded = denoise_stream(den, latents, blurred, plan, draws, num_inference_steps, self.decode,
+                                            window_callback, finished_windows)
         else:
             final = denoise_windows(den, latents, plan, draws.window_offsets, num_inference_steps)
-        video = self.decode(final) if output_type == "np" else np.zeros((0,), np.float32)
+        if output_type == "np":
+            todo = [f for f in range(n) if f not in decoded]
+            if todo:
+                decoded.update(zip(todo, self.decode(final[:, :, todo])))
+            video = np.stack([decoded[f] for f in range(n)])
+        else:
+            video = np.zeros((0,), np.float32)
         return XDynaOutput(video, final.cpu().numpy(), draws, den.counts)
 
 
