@@ -83,6 +83,19 @@ def _unexpected(backend: Backend, exc: BaseException) -> StudioError:
     )
 
 
+def _check_person(job: RenderJob) -> None:
+    """Refuse a job none of whose driving frames shows a person (nothing to follow)."""
+    if job.pose.has_person()[list(job.frames)].any():
+        return
+    source = f"the driving video {Path(job.driving_video).name}" if job.driving_video is not None else "the pose track"
+    raise StudioError(
+        "No person in the driving motion",
+        f"No person was found in {source} on any of the {job.n_frames} frames to render "
+        f"({job.frames[0]} to {job.frames[-1]}). Choose a video where one person is clearly visible, "
+        "or a frame range in which they are.",
+    )
+
+
 class _Run:
     """State of one :func:`run_job` call (done set, cache and disk writes)."""
 
@@ -183,6 +196,7 @@ def run_job(
     try:
         if n == 0:
             raise StudioError("Nothing to render", "The render job has no frames; choose a frame range.")
+        _check_person(job)
         run.store = open_store(job, backend, run.keys)
         if run.store is not None and not resume:
             run.store.discard()
