@@ -70,8 +70,9 @@ def person_mask(rgb: np.ndarray, ref: np.ndarray, prob: np.ndarray | None = None
         gc[p > 0.5] = cv2.GC_PR_FGD
         gc[(p < 0.05) | far] = cv2.GC_BGD
         gc[thin & (p > 0.3)] = cv2.GC_FGD
-    else:
-        gc[near] = cv2.GC_PR_FGD
+    else:  # no segmenter opinion: colours decide around the bones, seeded on the bones
+        core = _skeleton_image(ref, (sh, sw), s, max(int(unit * 0.12), 2)) > 0
+        gc[core] = cv2.GC_PR_FGD
         gc[far] = cv2.GC_BGD
         gc[thin] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
