@@ -72,6 +72,9 @@ def read_checkpoint(path: str | Path) -> Mapping:
 def strip_wrappers(obj: Mapping, path: Path, subkey: str | None = None) -> dict[str, torch.Tensor]:
     """Unwrap ``state_dict``/``subkey`` containers and drop leading ``module.`` prefixes."""
     if subkey is not None:
+        flat = {k[len(subkey) + 1 :]: v for k, v in obj.items() if str(k).startswith(subkey + ".")}
+        if subkey not in obj and flat:  # safetensors exports flatten sections to "<section>.<key>"
+            obj = {subkey: flat}
         if subkey not in obj or not isinstance(obj[subkey], Mapping):
             raise StudioError(
                 "Checkpoint does not match the model",
