@@ -83,9 +83,10 @@ class MediaPipeDetector:
         In video mode, after a hand was lost the (slow) palm detector is retried only on every
         ``hand_retry``-th frame; a tracked hand is followed on every frame.
     count_people_every:
-        Every this many frames a full-range face detector counts the people on the (downscaled)
-        frame; more than one face marks the following frames as having several people
-        (``n_people > 1``). 0 disables counting. Static image mode counts on every image.
+        Every this many frames (and whenever the body is found again after a frame without
+        one) a full-range face detector counts the faces on the (downscaled) frame; more than
+        one marks the following frames as having several people (``n_people > 1``). 0 disables
+        counting. Static image mode counts on every image.
     """
 
     def __init__(
@@ -140,6 +141,7 @@ class MediaPipeDetector:
         self._frame_no = 0
         self._hand_lost_at = [-(10**9), -(10**9)]
         self._people = 1
+        self._recount = True
         self._counter = (
             mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
             if self.count_people_every or static_image_mode
@@ -168,6 +170,7 @@ class MediaPipeDetector:
         self._frame_no += 1
         pts, vis = self._detect_body(frame)
         if pts is None:
+            self._recount = True  # recount when somebody is found again
             return det
         det.n_people = self._count_people(frame, frame_no)
         det.body, det.body_conf = openpose18_from_blazepose(pts, vis)
@@ -191,6 +194,7 @@ class MediaPipeDetector:
         """Drop tracking state (called at shot cuts)."""
         self._hand_lost_at = [-(10**9), -(10**9)]
         self._people = 1
+        self._recount = True
         self._frame_no = 0
         for model in (self._pose, *self._hands, self._face, self._counter):
             if model is not None:
@@ -236,7 +240,9 @@ class MediaPipeDetector:
 
         if self._counter is None:
             return 1
-        if self.static_image_mode or frame_no % max(1, self.count_people_every) == 0:
+        due = frame_no % max(1, self.count_people_every) == 0
+        if self.static_image_mode or due or self._recount:
+            self._recount = False
             h, w = frame.shape[:2]
             scale = min(1.0, 320.0 / max(h, w))
             small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),

@@ -56,3 +56,13 @@ def test_photo_without_person_is_flagged_not_raised() -> None:
 def test_bad_images_raise_studio_error(bad: np.ndarray) -> None:
     with pytest.raises(StudioError):
         detect_image(bad)
+
+
+def test_two_people_are_flagged(astronaut: np.ndarray) -> None:
+    from studio.core.tracks import FLAG_MULTIPLE
+
+    two = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)
+    pose, _ = detect_image(two)
+    assert pose.flags[0] & FLAG_MULTIPLE and pose.has_person()[0]
+    one, _ = detect_image(astronaut)
+    assert not one.flags[0] & FLAG_MULTIPLE

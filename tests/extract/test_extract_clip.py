@@ -144,3 +144,16 @@ def test_bad_clip_input_raises() -> None:
     frames = _flat_frames(2) + [np.zeros((10, 10, 3), np.uint8)]
     with pytest.raises(StudioError):
         extract_frames(frames, 25.0, (48, 64), detector=ScriptedDetector())
+
+
+def test_second_person_leaving_clears_the_flag() -> None:
+    import cv2
+    from skimage import data
+
+    a = data.astronaut()
+    two = cv2.resize(np.concatenate([a, a[:, ::-1]], axis=1), (512, 256))
+    one = cv2.resize(np.concatenate([a, np.full_like(a, 90)], axis=1), (512, 256))
+    res = extract_frames([two] * 3 + [one] * 8, 25.0, (512, 256), options=ExtractOptions(hands=False))
+    assert (res.raw_pose.flags[:3] & FLAG_MULTIPLE).all()
+    assert not (res.raw_pose.flags[5:] & FLAG_MULTIPLE).any()
+    assert res.pose.has_person().all()
