@@ -23,6 +23,8 @@ from studio.core.tracks import FaceTrack, PoseTrack
 
 SCHEMA_VERSION = 1
 PROJECT_SUFFIX = ".studio.json"
+#: What to do about a project file whose content is damaged.
+FIX_HINT = "Restore an earlier copy (or the <name>.autosave.json beside it), or fix the value in a text editor."
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -152,11 +154,14 @@ class Project:
         if not isinstance(d, dict) or "schema_version" not in d:
             raise StudioError(
                 "Not a studio project",
-                f"{source} is not an X-Dyna Studio project file (no schema_version).",
+                f"{source} is not an X-Dyna Studio project file (no schema_version). "
+                f"Choose a {PROJECT_SUFFIX} file saved by the studio.",
             )
         version = d["schema_version"]
         if not isinstance(version, int) or version < 1:
-            raise StudioError("Broken project file", f"{source} has an invalid schema_version {version!r}.")
+            raise StudioError(
+                "Broken project file", f"{source} has an invalid schema_version {version!r}. {FIX_HINT}"
+            )
         if version > SCHEMA_VERSION:
             raise StudioError(
                 "Project from a newer studio",
@@ -169,7 +174,7 @@ class Project:
             if v is None:
                 return None
             if not isinstance(v, str):
-                raise StudioError("Broken project file", f"'{key}' in {source} is not a path.")
+                raise StudioError("Broken project file", f"'{key}' in {source} is not a path. {FIX_HINT}")
             p = Path(v)
             return (base / p) if (base is not None and not p.is_absolute()) else p
 
@@ -189,18 +194,32 @@ class Project:
                 or not all(isinstance(x, int) and not isinstance(x, bool) for x in fr)
                 or not 0 <= fr[0] < fr[1]
             ):
-                raise StudioError("Broken project file", f"frame_range {fr!r} in {source} is not [start, stop].")
+                raise StudioError(
+                    "Broken project file", f"frame_range {fr!r} in {source} is not [start, stop]. {FIX_HINT}"
+                )
             fr = (fr[0], fr[1])
         fps = d.get("fps", 25.0)
         if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not 0 < fps <= 240:
-            raise StudioError("Broken project file", f"fps {fps!r} in {source} is not between 0 and 240.")
+            raise StudioError(
+                "Broken project file", f"fps {fps!r} in {source} is not between 0 and 240. {FIX_HINT}"
+            )
         tracks = d.get("tracks") or {}
         if not isinstance(tracks, dict):
-            raise StudioError("Broken project file", f"'tracks' in {source} is not an object.")
+            raise StudioError("Broken project file", f"'tracks' in {source} is not an object. {FIX_HINT}")
 
         def track(kind, key):
             v = tracks.get(key)
-            return None if v is None else kind.from_dict(v)
+            if v is None:
+                return None
+            try:
+                return kind.from_dict(v)
+            except StudioError as err:  # name the file and the track
+                raise StudioError(
+                    "Broken project file",
+                    f"The {key.replace('_', ' ')} track in {source} is damaged: {err.description} "
+                    "Extract the motion again, or restore an earlier copy of the project.",
+                    err.details,
+                ) from err
 
         return cls(
             reference_image=path("reference_image"),
@@ -234,10 +253,15 @@ class Project:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
-            raise StudioError("Project not found", f"{path} does not exist.", repr(exc)) from exc
+            raise StudioError(
+                "Project not found", f"{path} does not exist. Check the path, or choose the project file again.",
+                repr(exc),
+            ) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise StudioError(
-                "Cannot open the project", f"{path} cannot be read as a text file.", repr(exc)
+                "Cannot open the project",
+                f"{path} cannot be read as a text file. Choose the {PROJECT_SUFFIX} file the studio saved.",
+                repr(exc),
             ) from exc
         try:
             d = json.loads(text)
@@ -253,6 +277,8 @@ class Project:
         except StudioError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise StudioError("Broken project file", f"{path} has unexpected content.", repr(exc)) from exc
+            raise StudioError(
+                "Broken project file", f"{path} has unexpected content. {FIX_HINT}", repr(exc)
+            ) from exc
         project.path = path
         return project
