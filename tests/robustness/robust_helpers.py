@@ -30,7 +30,7 @@ TINY_CASE = REPO / "tests" / "fixtures" / "xdyna_tiny" / "a_pose_16f"
 _ACTION = re.compile(
     r"\b(Choose|Use|Re-encode|Re-export|Re-download|Load|Copy|Save|Free|Download|Update|Resize|Trim|Check|Install|Render|Turn|"
     r"Give|Set|Point|Try|Fix|Re-run|Export|Select|Open|Convert|Remove|Rename|Reinstall|Restore|Look|"
-    r"Pick|Make|Move|Run|Delete|Close|Add|Edit|Put|Relink|Crop|Record|Film|Start)\b"
+    r"Pick|Make|Move|Run|Extract|Delete|Close|Add|Edit|Put|Relink|Crop|Record|Film|Start)\b"
     r"|\b(try again|render again|choose another|save elsewhere|look for)\b"
 )
 
