@@ -26,7 +26,7 @@ def make_job(n: int = 10, seed: int = 1, output_dir=None, size: int = 64, pose_s
     if shift_frame is not None:
         pose.body[shift_frame] += pose_shift
     ref = np.full((size, size, 3), 120, np.uint8)
-    s = RenderSettings(width=size, height=size, seed=seed, **settings)
+    s = RenderSettings(**{"width": size, "height": size, "seed": seed, **settings})
     return RenderJob(reference=ref, pose=pose, frames=tuple(range(n)), settings=s, output_dir=output_dir)
 
 

@@ -250,3 +250,24 @@ def test_cli_renders_the_sample_with_xdyna(tmp_path):
     assert args.func(args) == 0
     with VideoReader(tmp_path / "out.mp4") as r:
         assert r.size == (128, 112) and r.frame_count == 6
+
+
+def test_sface_conditioning_from_the_driving_video(backend, tmp_path):
+    from dataclasses import replace
+
+    from test_conditioning import face_track
+
+    from studio.core.tracks import PoseTrack
+    from studio.media.exporters import export_frames
+
+    rng = np.random.default_rng(1)
+    export_frames([rng.integers(0, 255, (80, 64, 3), dtype=np.uint8) for _ in range(16)], 25, tmp_path / "d.mp4")
+    base = xjob(16, steps=1, face_controlnet=True)
+    p = base.pose
+    pose = PoseTrack(p.body, p.body_conf, p.hands, p.hands_conf, p.flags, width=64, height=80, fps=25.0)
+    with_face = replace(base, pose=pose, face=face_track(16, 64, 80), driving_video=tmp_path / "d.mp4")
+    without = replace(with_face, settings=with_face.settings.model_copy(update={"face_controlnet": False}))
+    a = frames_of(run_job(with_face, backend))
+    b = frames_of(run_job(without, backend))
+    assert sorted(a) == sorted(b) == list(range(16))
+    assert any(a[k].tobytes() != b[k].tobytes() for k in range(16))  # the S-Face branch ran
