@@ -181,6 +181,21 @@ def reference_track() -> PoseTrack:
     return track
 
 
+README = f"""# Sample project
+
+Made by `tools/make_sample.py` (run it to recreate this folder); everything here is drawn by that
+script with OpenCV, so it is ours to ship.
+
+- `reference.png`: a stylised person ({W}x{H}) on a simple background.
+- `reference_pose.json`: the figure's exact OpenPose-18 skeleton (a one-frame `PoseTrack`), so
+  the sample does not depend on a detector finding a drawn figure.
+- `driving_pose.json`: {N_FRAMES} frames of a wave-and-bounce dance at {FPS:g} fps (a `PoseTrack`).
+- `sample.studio.json`: a studio project tying them together (draft renderer, {W}x{H}).
+
+`studio render --sample -o out.mp4` renders it.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the sample project; prints the files and their sizes."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -201,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         settings=RenderSettings(backend="draft", width=W, height=H),
     )
     project.save(out / "sample.studio.json")
+    (out / "README.md").write_text(README, encoding="utf-8")
     for f in sorted(out.iterdir()):
         print(f"{f.name:28s} {f.stat().st_size / 1024:8.1f} KiB")
     return 0

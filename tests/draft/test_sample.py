@@ -33,6 +33,7 @@ def test_sample_is_what_the_script_makes(tmp_path):
     made = cv2.imread(str(tmp_path / "reference.png"))
     shipped = cv2.imread(str(SAMPLE_DIR / "reference.png"))
     assert np.array_equal(made, shipped)
+    assert (tmp_path / "README.md").read_text() == (SAMPLE_DIR / "README.md").read_text()
     for name in ("driving_pose.json", "reference_pose.json"):
         assert json.loads((tmp_path / name).read_text()) == json.loads((SAMPLE_DIR / name).read_text())
 
