@@ -1,9 +1,10 @@
 """Per-frame work: pose the rig's meshes and draw them over the filled background.
 
-For each part, the deformed triangles are rasterised at 1/``rig.lowres`` resolution into a map of
-triangle ids; every low-resolution pixel gets its source position from its triangle's inverse
-affine map, the map is upsampled (exact inside triangles, which are affine) and ``cv2.remap``
-pulls the part's premultiplied RGBA texture through it. Parts are composited back to front.
+The deformed triangles of all parts are rasterised together at 1/``rig.lowres`` resolution,
+one layer per part: every covered low-resolution pixel gets its source position from its
+triangle's inverse affine map. Each layer's map is upsampled (exact inside a triangle, which is
+affine) and ``cv2.remap`` pulls the part's premultiplied RGBA texture through it; parts are
+composited back to front.
 Only the bands of rows and columns a part covers are touched, so a frame costs about the
 person's area in remapping, not the frame's.
 """
@@ -114,9 +115,10 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     """The low-resolution backward map: ``(layers, H, W, 2)`` source positions of the pixel
     centres covered by the triangles ``tris`` ``(T, 3, 2)`` (low-res pixel units, either
     winding; triangle ``t`` draws into layer ``layer[t]`` with inverse map ``M[t]``), and
-    :data:`_INVALID` where no triangle is. Later triangles win where they overlap. Triangles
-    are tested in vectorised passes over their bounding boxes (most span a few pixels; the
-    rare stretched ones get a second pass, clipped at ``max_span``)."""
+    :data:`_INVALID` where no triangle is. Triangles are tested in vectorised passes over their
+    bounding boxes: most span a few pixels; the rare stretched ones get a second pass, clipped
+    at ``max_span``. Where triangles of a layer overlap (a fold), the later one in its pass
+    wins, and stretched ones are drawn last."""
     n_layers, h, w = shape
     f = lowres
     half = (f - 1) / 2.0
