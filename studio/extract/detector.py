@@ -7,7 +7,7 @@ MediaPipe Tasks API, DWPose, ...) plugs into the extractor by implementing :clas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -72,4 +72,23 @@ class PoseDetector(Protocol):
 
     def close(self) -> None:
         """Release models and threads."""
+        ...
+
+
+@runtime_checkable
+class TwoStageDetector(PoseDetector, Protocol):
+    """A :class:`PoseDetector` whose work splits into a body stage and a details stage.
+
+    ``detect_body`` touches only the body model and ``detect_details`` (called in frame order)
+    only the others, so the extractor can run the body stage of frame ``i`` on one core while
+    the details of frame ``i - 1`` run on another. ``detect(f, t)`` must equal
+    ``detect_details(detect_body(f, t))``.
+    """
+
+    def detect_body(self, frame_rgb: np.ndarray, timestamp: float) -> Any:
+        """Stage 1 of one frame; returns an opaque state for :meth:`detect_details`."""
+        ...
+
+    def detect_details(self, stage: Any) -> FrameDetection:
+        """Stage 2 of the frame whose stage 1 returned ``stage``."""
         ...

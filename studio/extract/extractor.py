@@ -16,7 +16,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.tracks import FLAG_CUT, FaceTrack, PoseTrack
 from studio.extract.assemble import tracks_from_detections
-from studio.extract.detector import FrameDetection, PoseDetector
+from studio.extract.detector import FrameDetection, PoseDetector, TwoStageDetector
 from studio.extract.postprocess import (
     fill_face_gaps, fill_pose_gaps, frame_thumbnail, is_cut, smooth_face, smooth_pose,
 )
@@ -156,6 +156,7 @@ def extract_frames(
     options: ExtractOptions | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    pipeline: bool = True,
 ) -> ExtractionResult:
     """Detect one person on every frame of a clip.
 
@@ -167,6 +168,8 @@ def extract_frames(
     detector: a :class:`PoseDetector`; by default a video-mode MediaPipe detector (closed after).
     progress: called as ``progress(done, total)`` after every frame.
     cancel: checked before every frame; raises :class:`RenderCancelled` when set.
+    pipeline: with a :class:`TwoStageDetector`, overlap the body stage of each frame with the
+    hand/face stage of the previous one on a second thread (same results, faster on 2+ cores).
 
     Frames without a person, with several people, or after a cut never raise: they are flagged
     in the tracks (a detector exception on one frame is recorded in ``failed_frames``).
@@ -177,40 +180,17 @@ def extract_frames(
         raise StudioError("Invalid clip", f"Size {w}x{h} and fps {fps} must be positive.")
     own = detector is None
     det = _default_detector(options) if own else detector
-    dets: list[FrameDetection] = []
-    cuts: list[int] = []
-    failed: list[int] = []
-    prev_thumb = None
+    loop = _DetectionLoop(det, fps, (w, h), options, total, progress, cancel)
     t0 = time.perf_counter()
     try:
-        for i, frame in enumerate(frames):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            a = np.asarray(frame)
-            if a.shape != (h, w, 3):
-                raise StudioError(
-                    "Frame size changed",
-                    f"Frame {i} is {a.shape[1]}x{a.shape[0]} but the clip is {w}x{h}. "
-                    "Re-encode the video with a constant frame size.",
-                )
-            thumb = frame_thumbnail(a)
-            if is_cut(prev_thumb, thumb, options.cut_threshold):
-                cuts.append(i)
-                det.reset()
-            prev_thumb = thumb
-            try:
-                dets.append(det.detect(a, i / fps))
-            except (StudioError, RenderCancelled):
-                raise
-            except Exception:  # noqa: BLE001 - one bad frame must not end the extraction
-                failed.append(i)
-                dets.append(FrameDetection())
-                det.reset()
-            if progress is not None:
-                progress(i + 1, total)
+        if pipeline and isinstance(det, TwoStageDetector):
+            loop.run_pipelined(frames)
+        else:
+            loop.run(frames)
     finally:
         if own:
             det.close()
+    dets, cuts, failed = loop.dets, loop.cuts, loop.failed
     seconds = time.perf_counter() - t0
     raw_pose, raw_face = tracks_from_detections(dets, w, h, fps)
     for i in cuts:
@@ -218,6 +198,104 @@ def extract_frames(
         raw_face.flags[i] |= FLAG_CUT
     pose, face = postprocess(raw_pose, raw_face, options)
     return ExtractionResult(pose, face, raw_pose, raw_face, options, failed, seconds)
+
+
+class _DetectionLoop:
+    """The per-frame loop of :func:`extract_frames`: checks, cut resets, failures, progress."""
+
+    def __init__(self, det: PoseDetector, fps: float, size: tuple[int, int], options: ExtractOptions,
+                 total: int | None, progress: ProgressFn | None, cancel: CancelToken | None) -> None:
+        self.det, self.fps, self.size, self.options = det, fps, size, options
+        self.total, self.progress, self.cancel = total, progress, cancel
+        self.dets: list[FrameDetection] = []
+        self.cuts: list[int] = []
+        self.failed: list[int] = []
+        self._prev_thumb: np.ndarray | None = None
+
+    def _check(self, i: int, frame: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Cancel check, size check and cut detection of frame ``i``."""
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled()
+        a = np.asarray(frame)
+        w, h = self.size
+        if a.shape != (h, w, 3):
+            raise StudioError(
+                "Frame size changed",
+                f"Frame {i} is {a.shape[1]}x{a.shape[0]} but the clip is {w}x{h}. "
+                "Re-encode the video with a constant frame size.",
+            )
+        thumb = frame_thumbnail(a)
+        cut = is_cut(self._prev_thumb, thumb, self.options.cut_threshold)
+        self._prev_thumb = thumb
+        if cut:
+            self.cuts.append(i)
+        return a, cut
+
+    def _fail(self, i: int) -> None:
+        self.failed.append(i)
+        self.dets[i] = FrameDetection()
+        self.det.reset()
+
+    def _done(self, i: int) -> None:
+        if self.progress is not None:
+            self.progress(i + 1, self.total)
+
+    def run(self, frames: Iterable[np.ndarray]) -> None:
+        """One frame after the other."""
+        for i, frame in enumerate(frames):
+            a, cut = self._check(i, frame)
+            if cut:
+                self.det.reset()
+            self.dets.append(FrameDetection())
+            try:
+                self.dets[i] = self.det.detect(a, i / self.fps)
+            except (StudioError, RenderCancelled):
+                raise
+            except Exception:  # noqa: BLE001 - one bad frame must not end the extraction
+                self._fail(i)
+            self._done(i)
+
+    def run_pipelined(self, frames: Iterable[np.ndarray]) -> None:
+        """Body stage of frame i on this thread while frame i-1's details run on a worker."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        det: Any = self.det
+        pending: tuple[int, Future] | None = None
+
+        def collect() -> None:
+            nonlocal pending
+            if pending is None:
+                return
+            idx, fut = pending
+            pending = None
+            try:
+                self.dets[idx] = fut.result()
+            except (StudioError, RenderCancelled):
+                raise
+            except Exception:  # noqa: BLE001 - one bad frame must not end the extraction
+                self._fail(idx)
+            self._done(idx)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract-details") as pool:
+            for i, frame in enumerate(frames):
+                a, cut = self._check(i, frame)
+                if cut:
+                    collect()  # nothing may run while the models are reset
+                    det.reset()
+                self.dets.append(FrameDetection())
+                try:
+                    stage = det.detect_body(a, i / self.fps)
+                except (StudioError, RenderCancelled):
+                    collect()
+                    raise
+                except Exception:  # noqa: BLE001
+                    collect()
+                    self._fail(i)
+                    self._done(i)
+                    continue
+                collect()  # frame i-1's details ran while the body model saw frame i
+                pending = (i, pool.submit(det.detect_details, stage))
+            collect()
 
 
 def cache_key(video: str | Path, options: ExtractOptions) -> str:

@@ -11,6 +11,7 @@ The models ship inside the mediapipe wheel; nothing is downloaded.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,19 @@ def crop_square(frame: np.ndarray, cx: float, cy: float, size: float, out: int) 
 def crop_to_frame(local: np.ndarray, cx: float, cy: float, size: float) -> np.ndarray:
     """Crop-normalised points (0..1 across a :func:`crop_square` crop) -> frame pixels."""
     return np.array([cx, cy], np.float32) + (np.asarray(local, np.float32) - 0.5) * np.float32(size)
+
+
+@dataclass
+class BodyStage:
+    """The result of :meth:`MediaPipeDetector.detect_body`: the frame and its BlazePose points.
+
+    ``points`` is ``(33, 2)`` normalised (``None`` when nobody was found), ``visibility`` ``(33,)``.
+    """
+
+    frame: np.ndarray
+    frame_no: int
+    points: np.ndarray | None
+    visibility: np.ndarray
 
 
 class MediaPipeDetector:
@@ -163,12 +177,26 @@ class MediaPipeDetector:
 
     def detect(self, frame_rgb: np.ndarray, timestamp: float = 0.0) -> FrameDetection:
         """Detect one person's body, hands and face on an ``(H, W, 3)`` uint8 RGB frame."""
+        return self.detect_details(self.detect_body(frame_rgb, timestamp))
+
+    # -- two stages (the extractor overlaps stage 1 of frame i with stage 2 of frame i-1) ---
+
+    def detect_body(self, frame_rgb: np.ndarray, timestamp: float = 0.0) -> BodyStage:
+        """Stage 1: the body model on one frame. Touches only the body model's state."""
         frame = _check_frame(frame_rgb)
-        h, w = frame.shape[:2]
-        det = FrameDetection()
         frame_no = self._frame_no
         self._frame_no += 1
         pts, vis = self._detect_body(frame)
+        return BodyStage(frame, frame_no, pts, vis)
+
+    def detect_details(self, stage: BodyStage) -> FrameDetection:
+        """Stage 2: people count, hands and face placed from the stage-1 body.
+
+        Must be called in frame order; touches only the hand, face and counting models' state.
+        """
+        frame, frame_no, pts, vis = stage.frame, stage.frame_no, stage.points, stage.visibility
+        h, w = frame.shape[:2]
+        det = FrameDetection()
         if pts is None:
             self._recount = True  # recount when somebody is found again
             return det

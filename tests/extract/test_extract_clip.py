@@ -157,3 +157,70 @@ def test_second_person_leaving_clears_the_flag() -> None:
     assert (res.raw_pose.flags[:3] & FLAG_MULTIPLE).all()
     assert not (res.raw_pose.flags[5:] & FLAG_MULTIPLE).any()
     assert res.pose.has_person().all()
+
+
+def test_pipelined_and_sequential_extraction_agree(moving_clip) -> None:
+    frames = moving_clip[0][:10]
+    seq = extract_frames(frames, 25.0, SIZE, pipeline=False)
+    par = extract_frames(frames, 25.0, SIZE, pipeline=True)
+    for name in ("body", "body_conf", "hands", "hands_conf", "flags"):
+        np.testing.assert_array_equal(getattr(seq.raw_pose, name), getattr(par.raw_pose, name))
+    for name in ("box", "left_eye", "right_eye", "mouth", "conf"):
+        np.testing.assert_array_equal(getattr(seq.raw_face, name), getattr(par.raw_face, name))
+
+
+class TwoStageScripted(ScriptedDetector):
+    """The scripted detector split into stages; records the order of calls and resets."""
+
+    def __init__(self, broken_body=(), broken_details=(), **kw) -> None:
+        super().__init__(**kw)
+        self.broken_body, self.broken_details = set(broken_body), set(broken_details)
+        self.log: list[str] = []
+        self.busy = False
+        self.reset_while_busy = False
+
+    def detect_body(self, frame_rgb: np.ndarray, timestamp: float) -> int:
+        i = round(timestamp * 25.0)
+        self.log.append(f"b{i}")
+        if i in self.broken_body:
+            raise RuntimeError("body model crashed")
+        return i
+
+    def detect_details(self, i: int) -> FrameDetection:
+        import time
+
+        self.busy = True
+        try:
+            self.log.append(f"d{i}")
+            time.sleep(0.005)  # widen the window in which a wrong reset would land
+            if i in self.broken_details:
+                raise RuntimeError("face model crashed")
+            self.calls = i
+            return self.detect(np.zeros((1, 1, 3), np.uint8), i / 25.0)
+        finally:
+            self.busy = False
+
+    def reset(self) -> None:
+        super().reset()
+        self.reset_while_busy |= self.busy
+        self.log.append("reset")
+
+
+def test_pipelined_loop_handles_failures_in_either_stage() -> None:
+    from studio.extract.detector import TwoStageDetector
+
+    det = TwoStageScripted(broken_body={2}, broken_details={5}, missing={7})
+    assert isinstance(det, TwoStageDetector)
+    seen = []
+    res = extract_frames(_flat_frames(10), 25.0, (48, 64), detector=det,
+                         options=ExtractOptions(smoothing=False), progress=lambda d, t: seen.append(d))
+    assert seen == list(range(1, 11))
+    assert sorted(res.failed_frames) == [2, 5]
+    assert (res.raw_pose.flags[[2, 5, 7]] & FLAG_NO_PERSON).all()
+    assert res.raw_pose.has_person().sum() == 7
+    np.testing.assert_allclose(res.raw_pose.body[4, 0], [0.34, 0.34], atol=1e-6)
+    # the models are never reset while a details stage runs on the worker
+    assert det.log.count("reset") == 2 and not det.reset_while_busy
+    # stage 2 of every frame ran in frame order
+    ds = [int(e[1:]) for e in det.log if e.startswith("d")]
+    assert ds == sorted(ds) and 2 not in ds
