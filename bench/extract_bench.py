@@ -47,7 +47,7 @@ def make_clip(n: int) -> list[np.ndarray]:
     return frames
 
 
-def time_frames(frames: list[np.ndarray], **opts: object) -> tuple[float, float, int]:
+def time_frames(frames: list[np.ndarray], pipeline: bool = True, **opts: object) -> tuple[float, float, int]:
     """(wall-clock fps, CPU-time fps, frames with a person) of one extraction.
 
     CPU-time fps counts the CPU seconds of all the process's threads; on a loaded machine it
@@ -56,7 +56,8 @@ def time_frames(frames: list[np.ndarray], **opts: object) -> tuple[float, float,
     from studio.extract.extractor import ExtractOptions, extract_frames
 
     cpu0 = time.process_time()
-    res = extract_frames(frames, 25.0, (W, H), total=len(frames), options=ExtractOptions(**opts))
+    res = extract_frames(frames, 25.0, (W, H), total=len(frames), options=ExtractOptions(**opts),
+                         pipeline=pipeline)
     cpu = time.process_time() - cpu0
     return len(frames) / res.seconds, len(frames) / cpu, int(res.raw_pose.has_person().sum())
 
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"extraction (body + hands + face), {W}x{H}, {args.frames} frames: {fps:.1f} fps wall-clock "
           f"({cpu_fps:.1f} fps by CPU time; person found on {found}/{args.frames}); target >= 15 fps")
     if args.parts:
+        fps_s, cpu_s, _ = time_frames(frames, pipeline=False)
+        print(f"  same without the two-thread pipeline: {fps_s:.1f} fps ({cpu_s:.1f} by CPU time)")
         fps_b, cpu_b, _ = time_frames(frames, hands=False, face=False)
         fps_bf, cpu_bf, _ = time_frames(frames, hands=False)
         print(f"  body only: {fps_b:.1f} fps ({cpu_b:.1f} by CPU time); "
