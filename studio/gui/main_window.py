@@ -145,6 +145,11 @@ class MainWindow(QMainWindow):
         self.controller.finished.connect(lambda n, s: self.statusBar().showMessage(f"Rendered {n} frames in {s:.1f} s", 8000))
         self.controller.frames_ready.connect(
             lambda idx, _f: self.statusBar().showMessage(f"Frames {min(idx)}–{max(idx)} ready", 3000))
+        self.controller.preparing.connect(
+            lambda name: self.statusBar().showMessage(f"Preparing the {name} renderer…"))
+        self.controller.prepared.connect(
+            lambda name, problem: self.statusBar().showMessage(
+                f"The {name} renderer is ready" if not problem else f"{name}: {problem}", 6000))
         self.autosaver.saved.connect(lambda p: self.statusBar().showMessage(f"Autosaved to {p}", 4000))
         self.frames.failed.connect(hub().report)
         self._restore_layout()

@@ -1,10 +1,12 @@
-"""Runs a CPU-bound renderer in a helper process, driven from the render worker thread.
+"""Runs a renderer in a helper process, driven from the render worker thread.
 
-The draft renderer is numpy/OpenCV/MediaPipe code that holds Python's GIL for tens to hundreds of
-milliseconds at a time; on the render *thread* that freezes the GUI thread, which needs the GIL
-to paint. :class:`ProcessBackend` keeps the real backend (and its per-photo rig) alive in one
+Renderers written in Python hold the GIL for tens to hundreds of milliseconds at a time: the
+draft renderer's numpy/OpenCV/MediaPipe work, and X-Dyna's module calls between (small) torch
+kernels, its torch import and its weight loading. On the render *thread* that froze the GUI
+thread, which needs the GIL to paint (measured with bench/gui_latency.py). A
+:class:`ProcessBackend` keeps the real backend -- with its loaded pipeline or rig -- alive in one
 helper process and forwards its events, so the worker thread only waits on a pipe (GIL
-released). X-Dyna stays in the worker thread: torch releases the GIL inside its kernels.
+released). A crash in the helper (out of memory, a driver fault) fails the render, not the app.
 
 Nothing here imports Qt (the helper process must start quickly).
 """
@@ -33,7 +35,18 @@ POLL = 0.05
 HELPER_NICE = 10
 
 
-def _child(name: str, commands: Any, events: Any) -> None:  # helper process
+def prepare_backend(backend: Any, job: RenderJob) -> None:
+    """Build what ``backend`` keeps between renders of ``job``'s inputs: the draft renderer's
+    rig (person segmentation, part layers) or the X-Dyna pipeline (torch import, weights)."""
+    rig_for = getattr(backend, "rig_for", None)
+    if rig_for is not None:
+        rig_for(job)
+    pipeline = getattr(backend, "pipeline", None)
+    if pipeline is not None and job.weights_dir is not None:
+        pipeline(job.weights_dir, job.settings.device, job.settings.dtype)
+
+
+def _child(name: str, factory: Any, args: tuple, commands: Any, events: Any) -> None:  # helper process
     """Serve ``render``/``prepare`` commands for backend ``name`` until ``quit``."""
     import os
 
@@ -44,7 +57,7 @@ def _child(name: str, commands: Any, events: Any) -> None:  # helper process
             pass
     from studio.backends import get_backend
 
-    backend = get_backend(name)
+    backend = factory(*args) if factory is not None else get_backend(name)
     current = [CancelToken()]
     work: list[tuple[tuple, CancelToken]] = []
     ready = threading.Condition()
@@ -78,9 +91,7 @@ def _child(name: str, commands: Any, events: Any) -> None:  # helper process
         job: RenderJob = msg[1]
         try:
             if msg[0] == "prepare":
-                rig_for = getattr(backend, "rig_for", None)
-                if rig_for is not None:
-                    rig_for(job)
+                prepare_backend(backend, job)
                 events.send(("done",))
                 continue
             for ev in backend.render(job, cancel):
@@ -106,13 +117,18 @@ def _plain(job: RenderJob) -> RenderJob:
 
 
 class ProcessBackend:
-    """A :class:`Backend` whose work happens in a long-lived helper process."""
+    """A :class:`Backend` whose work happens in a long-lived helper process.
 
-    def __init__(self, name: str) -> None:
+    ``factory(*args)`` builds the real backend in the helper (a module-level callable, so it can
+    be pickled); by default :func:`studio.backends.get_backend` of ``name``.
+    """
+
+    def __init__(self, name: str, factory: Any = None, args: tuple = ()) -> None:
         from studio.backends import get_backend
 
         self.name = name
-        self._local: Backend = get_backend(name)  # for capabilities and availability only
+        self._factory, self._args = factory, tuple(args)
+        self._local: Backend = get_backend(name)  # capabilities and availability (no torch import)
         self._proc: Any = None
         self._cmd: Any = None
         self._ev: Any = None
@@ -133,7 +149,8 @@ class ProcessBackend:
         ctx = mp.get_context("spawn")
         cmd_r, cmd_w = ctx.Pipe(duplex=False)
         ev_r, ev_w = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(self.name, cmd_r, ev_w), name=f"studio-{self.name}", daemon=True)
+        proc = ctx.Process(target=_child, args=(self.name, self._factory, self._args, cmd_r, ev_w),
+                           name=f"studio-{self.name}", daemon=True)
         proc.start()
         cmd_r.close()
         ev_w.close()
@@ -146,9 +163,10 @@ class ProcessBackend:
                 "run `studio doctor`.",
             )
 
-    def _wait_for(self, kind: str, timeout: float) -> bool:
+    def _wait_for(self, kind: str, timeout: float | None) -> bool:
+        """Wait for a ``kind`` message (``None``: as long as the helper lives)."""
         waited = 0.0
-        while waited < timeout:
+        while timeout is None or waited < timeout:
             if self._ev.poll(POLL):
                 msg = self._ev.recv()
                 if msg[0] == kind:
@@ -185,11 +203,13 @@ class ProcessBackend:
         """Start the helper process (imports and models load there)."""
         self._ensure()
 
-    def rig_for(self, job: RenderJob) -> None:
-        """Prepare the helper's per-photo state for ``job`` (blocks until done)."""
+    def prepare(self, job: RenderJob) -> None:
+        """Let the helper build its state for ``job`` (see :func:`prepare_backend`); blocks
+        until done. Raises :class:`StudioError` when it fails."""
         self._ensure()
         self._cmd.send(("prepare", _plain(job)))
-        self._wait_for("done", START_TIMEOUT)
+        if not self._wait_for("done", None):
+            raise StudioError(f"The {self.name} renderer stopped", "Its helper process ended while preparing.")
 
     def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
         """Render ``job`` in the helper; events are forwarded as they arrive."""

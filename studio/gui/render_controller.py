@@ -31,7 +31,7 @@ from studio.core.frame_cache import FrameCache
 from studio.core.jobs import RenderJob
 from studio.backends import get_backend
 from studio.gui.errors import as_studio_error
-from studio.gui.process_backend import ProcessBackend
+from studio.gui.process_backend import ProcessBackend, prepare_backend
 
 log = logging.getLogger("studio.gui")
 
@@ -64,14 +64,14 @@ def lower_thread_priority() -> None:
 
 
 def worker_backend(name: str) -> Backend:
-    """The backend the render worker uses for ``name``: the draft renderer (GIL-bound numpy and
-    MediaPipe) runs in a helper process so the GUI thread keeps the GIL; X-Dyna (torch releases
-    the GIL in its kernels) runs on the worker thread itself. ``STUDIO_DRAFT_IN_THREAD=1`` keeps
-    the draft renderer on the thread too."""
-    frozen = getattr(sys, "frozen", False)  # a frozen build would need multiprocessing.freeze_support()
-    if name == "draft" and os.environ.get("STUDIO_DRAFT_IN_THREAD") != "1" and not frozen:
-        return ProcessBackend(name)
-    return get_backend(name)
+    """The backend the render worker drives for ``name``: a :class:`ProcessBackend`, whose
+    helper process holds the real renderer, so that renderer's Python work never competes with
+    the GUI thread for the GIL (see :mod:`studio.gui.process_backend`). With
+    ``STUDIO_RENDER_IN_THREAD=1`` (and in frozen builds, which would need
+    ``multiprocessing.freeze_support()``) the renderer runs on the worker thread itself."""
+    if os.environ.get("STUDIO_RENDER_IN_THREAD") == "1" or getattr(sys, "frozen", False):
+        return get_backend(name)
+    return ProcessBackend(name)
 
 
 class _Worker(QObject):
@@ -84,6 +84,8 @@ class _Worker(QObject):
     cancelled = Signal(object)
     failed = Signal(object)
     ended = Signal()
+    preparing = Signal(str)
+    prepared = Signal(str, str)
 
     def __init__(self, factory: Callable[[str], Backend], runner: Runner | None) -> None:
         super().__init__()
@@ -125,6 +127,7 @@ class _Worker(QObject):
                 importlib.import_module("mediapipe")  # the draft renderer's person segmentation
             except ImportError as exc:
                 log.info("mediapipe is not importable: %s", exc)
+        # (X-Dyna on the thread: torch is imported by the first prepare or render)
 
     def close(self) -> None:
         """Stop helper processes (after the thread has finished)."""
@@ -135,15 +138,21 @@ class _Worker(QObject):
 
     @Slot(object)
     def prepare_job(self, job: RenderJob) -> None:  # render thread
-        """Build what the backend caches per reference photo and size (the draft renderer's
-        rig: person segmentation and part layers) before the user presses Render."""
+        """Build what the backend keeps between renders before the user presses Render: the
+        draft renderer's rig (person segmentation and part layers) or the X-Dyna pipeline."""
+        name = job.settings.backend
+        self.preparing.emit(name)
         try:
-            b = self.backend(job.settings.backend)
-            rig_for = getattr(b, "rig_for", None)
-            if rig_for is not None:
-                rig_for(job)
+            b = self.backend(name)
+            if isinstance(b, ProcessBackend):
+                b.prepare(job)
+            else:
+                prepare_backend(b, job)
         except Exception as exc:  # noqa: BLE001 - the render itself reports problems
-            log.info("preparing the %s renderer failed: %s", job.settings.backend, exc)
+            log.info("preparing the %s renderer failed: %s", name, exc)
+            self.prepared.emit(name, str(getattr(exc, "description", exc)))
+            return
+        self.prepared.emit(name, "")
 
     @Slot(object)
     def run(self, req: _Request) -> None:  # render thread
@@ -186,6 +195,8 @@ class RenderController(QObject):
     cancelled(object): timeline indices that are final and kept.
     failed(object): a :class:`StudioError`.
     busy_changed(bool): a render started (True) or ended (False); always last.
+    preparing(str): the worker started preparing this renderer (loading weights, rig).
+    prepared(str, str): it finished; the second value is a problem description or "".
     """
 
     started = Signal(object)
@@ -197,6 +208,8 @@ class RenderController(QObject):
     cancelled = Signal(object)
     failed = Signal(object)
     busy_changed = Signal(bool)
+    preparing = Signal(str)
+    prepared = Signal(str, str)
     _submit = Signal(object)
     _preload = Signal(str)
     _prepare = Signal(object)
@@ -225,6 +238,8 @@ class RenderController(QObject):
         self._worker.cancelled.connect(self._on_cancelled)
         self._worker.failed.connect(self.failed)
         self._worker.ended.connect(self._on_ended)
+        self._worker.preparing.connect(self.preparing)
+        self._worker.prepared.connect(self.prepared)
         self._thread.start()
         self._job: RenderJob | None = None
         self._keys: list[str] = []

@@ -55,10 +55,10 @@ class FakeBackend:
 
 @pytest.fixture(autouse=True)
 def _draft_in_thread(request, monkeypatch) -> None:
-    """Windows render the draft on the worker thread unless a test asks for the helper process
+    """Windows render on the worker thread unless a test asks for the helper process
     (``@pytest.mark.helper_process``): starting one per window would make every test slow."""
     if request.node.get_closest_marker("helper_process") is None:
-        monkeypatch.setenv("STUDIO_DRAFT_IN_THREAD", "1")
+        monkeypatch.setenv("STUDIO_RENDER_IN_THREAD", "1")
 
 
 def pytest_configure(config) -> None:
