@@ -20,6 +20,11 @@ SCHEDULES = (("reference", "Reference (official windows)"), ("stream", "Stream (
              ("static", "Static (no wrap-around)"))
 
 
+#: Progress phases of the renderers, as shown on the progress bar.
+PHASES = {"render": "Rendering frames", "denoise": "Denoising steps", "decode": "Decoding frames",
+          "load": "Loading the weights", "prepare": "Preparing the inputs", "resume": "Reading finished frames"}
+
+
 def weights_status(folder: Path | None, face: bool) -> tuple[bool, str]:
     """``(ok, line)`` describing the X-Dyna weights under ``folder`` (files only, no torch)."""
     if folder is None:
@@ -272,7 +277,9 @@ class RenderPanel(QWidget):
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(min(step, total))
-            self.progress.setFormat(f"{message or phase}: %v / %m")
+            label = PHASES.get(phase, phase.capitalize())
+            self.progress.setFormat(f"{label}: %v / %m")
+            self.progress.setToolTip(message)
 
     def _eta(self, seconds: float) -> None:
         if seconds >= 0:
