@@ -46,7 +46,16 @@ WHOLE_CLIP = 0
 
 
 def _missing_modules() -> list[str]:
-    return [m for m in ("torch", "diffusers", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
+    """The X-Dyna dependencies that cannot be imported here (looked up without importing)."""
+    missing = []
+    for name in ("torch", "diffusers", "transformers", "safetensors"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 def plan_for(job: RenderJob) -> WindowPlan:
