@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from studio.backends.xdyna.layout import WeightSources
+from studio.backends.xdyna.layout import TOKENIZER_FILES, WeightSources
 from studio.backends.xdyna.loading import empty_parameters, load_into, read_state_dict
 from studio.backends.xdyna.resampler import OFFICIAL_KWARGS, Resampler
 from studio.core.errors import StudioError
@@ -38,9 +38,28 @@ _VAE_LEGACY = {".query.": ".to_q.", ".key.": ".to_k.", ".value.": ".to_v.", ".pr
 def read_config(path: Path) -> dict:
     """A JSON config as a dict, or a StudioError naming the file."""
     try:
-        return json.loads(Path(path).read_text())
+        config = json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
-        raise StudioError("Cannot read model config", f"{path} is missing or not valid JSON.", str(err)) from err
+        raise _config_error(path, err) from err
+    if not isinstance(config, dict):
+        raise _config_error(path, TypeError(f"a {type(config).__name__}, not an object"))
+    return config
+
+
+def _config_error(path: Path, err: Exception) -> StudioError:
+    return StudioError(
+        "Cannot read model config",
+        f"{path} is missing or not valid JSON. Download it again from the X-Dyna release.",
+        str(err),
+    )
+
+
+def _hf_config(cls: Any, path: Path) -> Any:
+    """A transformers config class read from ``path``, or a StudioError naming the file."""
+    try:
+        return cls.from_json_file(str(path))
+    except (OSError, ValueError, TypeError) as err:
+        raise _config_error(path, err) from err
 
 
 @dataclass
@@ -100,7 +119,7 @@ def build_text_encoder(config_path: Path, sd: dict | None, source) -> nn.Module:
     """transformers ``CLIPTextModel`` (SD1.5 text encoder)."""
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    config = CLIPTextConfig.from_json_file(str(config_path))
+    config = _hf_config(CLIPTextConfig, config_path)
     with empty_parameters():
         model = CLIPTextModel(config)
     return model if sd is None else load_into(model, sd, source, prefixes=("text_model.",))
@@ -110,7 +129,7 @@ def build_image_encoder(config_path: Path, sd: dict | None, source) -> nn.Module
     """transformers ``CLIPVisionModelWithProjection`` (IP-Adapter's ViT-H/14)."""
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    config = CLIPVisionConfig.from_json_file(str(config_path))
+    config = _hf_config(CLIPVisionConfig, config_path)
     with empty_parameters():
         model = CLIPVisionModelWithProjection(config)
     return model if sd is None else load_into(model, sd, source, prefixes=("vision_model.",))
@@ -122,8 +141,13 @@ def load_tokenizer(folder: Path) -> Any:
 
     try:
         return CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise StudioError("Cannot read the tokenizer", f"{folder} holds no usable CLIP tokenizer.", str(err)) from err
+    except Exception as err:  # noqa: BLE001 - the tokenizers library raises bare Exceptions
+        raise StudioError(
+            "Cannot read the tokenizer",
+            f"{folder} holds no usable CLIP tokenizer (vocab.json, merges.txt). Download the "
+            "tokenizer folder again from the SD1.5 release.",
+            str(err),
+        ) from err
 
 
 def resampler_kwargs_for(src: WeightSources, image_encoder_hidden: int, given: dict | None) -> dict:
@@ -145,10 +169,12 @@ def load_components(
     required = ["unet", "controlnet", "vae", "text_encoder", "image_encoder", "image_proj"]
     if face:
         required.append("controlnet_face")
-    if any(not src.has(n) for n in required) or src.tokenizer is None:
+    no_tokenizer = src.tokenizer is None or any(not (src.tokenizer / f).is_file() for f in TOKENIZER_FILES)
+    if any(not src.has(n) for n in required) or no_tokenizer:
         raise StudioError(
             "X-Dyna weights incomplete",
-            f"Some files are missing under {src.root}: " + "; ".join(src.missing),
+            f"Some files are missing under {src.root}: " + "; ".join(src.missing)
+            + ". Download them from the X-Dyna release, or choose the complete 'pretrained_weights' folder.",
             "\n".join(src.missing),
         )
     w, c = src.weights, src.configs

@@ -115,6 +115,17 @@ def _describe(name: str) -> str:
     }[name]
 
 
+def _is_manifest(manifest: object) -> bool:
+    """Whether ``manifest`` has the shape :func:`_resolve_converted` reads."""
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return False
+    components = manifest.get("components", {})
+    return isinstance(components, dict) and all(
+        isinstance(e, dict) and isinstance(e.get("weights"), str) and isinstance(e.get("config") or "", str)
+        for e in components.values()
+    )
+
+
 def _resolve_converted(folder: Path) -> WeightSources:
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
@@ -125,10 +136,12 @@ def _resolve_converted(folder: Path) -> WeightSources:
             "'studio weights convert'.",
             str(err),
         ) from err
-    if manifest.get("format") != MANIFEST_FORMAT:
+    if not _is_manifest(manifest):
+        fmt = manifest.get("format") if isinstance(manifest, dict) else None
         raise StudioError(
             "Cannot read converted weights",
-            f"{folder / MANIFEST} is not a studio X-Dyna manifest (format {manifest.get('format')!r}).",
+            f"{folder / MANIFEST} is not a studio X-Dyna manifest (format {fmt!r}). Convert the release "
+            "again with 'studio weights convert'.",
         )
     weights, configs, missing = {}, {}, []
     for name, entry in manifest.get("components", {}).items():

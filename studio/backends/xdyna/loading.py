@@ -64,7 +64,9 @@ def read_checkpoint(path: str | Path) -> Mapping:
         ) from err
     if not isinstance(obj, Mapping):
         raise StudioError(
-            "Cannot read checkpoint", f"{path} holds a {type(obj).__name__}, not a dictionary of tensors."
+            "Cannot read checkpoint",
+            f"{path} holds a {type(obj).__name__}, not a dictionary of tensors. Check that it is the file the "
+            "X-Dyna release names for this place, or download it again.",
         )
     return obj
 
