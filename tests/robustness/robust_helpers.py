@@ -25,12 +25,16 @@ from studio.media.ffmpeg import ffmpeg_exe
 REPO = Path(__file__).resolve().parents[2]
 TINY_CASE = REPO / "tests" / "fixtures" / "xdyna_tiny" / "a_pose_16f"
 
-#: An instruction a person can follow: an imperative verb opening a sentence, or a phrase such as
-#: "try again" inside one.
+#: An instruction a person can follow: an imperative verb opening a sentence or clause (after
+#: ". ", "; ", ": ", "or "), a capitalised one anywhere, or a phrase such as "try again".
+_VERBS = (
+    r"Choose|Use|Re-encode|Re-export|Re-download|Load|Copy|Save|Free|Download|Update|Resize|Trim|Check|"
+    r"Install|Render|Turn|Give|Set|Point|Try|Fix|Re-run|Export|Select|Open|Convert|Remove|Rename|"
+    r"Reinstall|Restore|Look|Pick|Make|Move|Run|Extract|Delete|Close|Add|Edit|Put|Relink|Crop|Record|Start"
+)
 _ACTION = re.compile(
-    r"\b(Choose|Use|Re-encode|Re-export|Re-download|Load|Copy|Save|Free|Download|Update|Resize|Trim|Check|Install|Render|Turn|"
-    r"Give|Set|Point|Try|Fix|Re-run|Export|Select|Open|Convert|Remove|Rename|Reinstall|Restore|Look|"
-    r"Pick|Make|Move|Run|Extract|Delete|Close|Add|Edit|Put|Relink|Crop|Record|Film|Start)\b"
+    rf"\b({_VERBS})\b"
+    rf"|(?:^|[.;:!?]\s+|\bor\s+)(?i:{_VERBS})\b"
     r"|\b(try again|render again|choose another|save elsewhere|look for)\b"
 )
 
