@@ -10,7 +10,7 @@ rendered now = moving blue stripes, nothing = dark.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -201,11 +201,14 @@ class TimelineWidget(QWidget):
                 break
         minor = max(1, step // 5) if step >= 5 else 1
         p.setPen(QColor(120, 124, 134))
+        ticks = []
         for i in range(0, n, minor):
             x = r.left() + i * fw
             h = 8 if i % step == 0 else 4
             if minor * fw >= 3 or i % step == 0:
-                p.drawLine(QPointF(x, self.RULER_H - h), QPointF(x, self.RULER_H))
+                ticks.append(QLineF(x, self.RULER_H - h, x, self.RULER_H))
+        if ticks:
+            p.drawLines(ticks)
         p.setPen(QColor(200, 202, 208))
         for i in range(0, n, step):
             x = r.left() + i * fw
