@@ -271,3 +271,14 @@ def test_sface_conditioning_from_the_driving_video(backend, tmp_path):
     b = frames_of(run_job(without, backend))
     assert sorted(a) == sorted(b) == list(range(16))
     assert any(a[k].tobytes() != b[k].tobytes() for k in range(16))  # the S-Face branch ran
+
+
+def test_bad_device_is_a_studio_error(backend):
+    from studio.core.errors import StudioError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    with pytest.raises(StudioError, match="CUDA"):
+        backend.pipeline(WEIGHTS, "cuda", "auto")
+    evs = list(run_job(xjob(4, device="nonsense:0"), backend))
+    assert evs[-1].error.title == "Unknown device"

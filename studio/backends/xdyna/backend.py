@@ -127,9 +127,21 @@ class XDynaBackend:
                 "X-Dyna renderer not installed",
                 f"{', '.join(missing)} not installed. Install the X-Dyna extras or use the draft renderer.",
             )
+        import torch
+
         from studio.backends.xdyna.pipeline import XDynaPipeline, pick_device, pick_dtype
 
-        dev = pick_device(device)
+        try:
+            dev = pick_device(device)
+        except RuntimeError as exc:
+            raise StudioError(
+                "Unknown device", f"'{device}' is not a device torch knows; use auto, cpu, cuda or cuda:N.", repr(exc)
+            ) from exc
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise StudioError(
+                "No CUDA GPU", f"The render settings ask for device '{device}' but torch sees no CUDA GPU here. "
+                "Choose auto or cpu.",
+            )
         key = (str(Path(weights_dir).resolve()), str(dev), str(pick_dtype(dev, dtype)))
         with self._lock:
             if self._pipe is not None and self._pipe_key == key:
@@ -178,7 +190,10 @@ class XDynaBackend:
                 f"The weights in {weights} have no S-Face ControlNet. Turn the face ControlNet off in "
                 "the render settings, or use the full release.",
             )
-        yield Progress(0, 1, "prepare", "Drawing the pose maps" + (" and S-Face images" if use_face else ""))
+        note = ""
+        if conditioning.uses_sface(job) and not use_face:
+            note = " (S-Face off: the job has no driving video to take face pixels from)"
+        yield Progress(0, 1, "prepare", "Drawing the pose maps" + (" and S-Face images" if use_face else note))
         pose = conditioning.pose_maps(job)
         local, glob = conditioning.sface_maps(job) if use_face else (None, None)
         yield Progress(1, 1, "prepare")
