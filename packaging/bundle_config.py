@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 
 #: Build-time environment variable naming the flavour.
 FLAVOUR_ENV = "STUDIO_BUNDLE"
@@ -63,6 +64,12 @@ METADATA_ALWAYS: tuple[str, ...] = ("mediapipe", "imageio", "imageio-ffmpeg", "n
 METADATA_FULL: tuple[str, ...] = ("torch", "diffusers", "transformers", "safetensors", "huggingface-hub",
                                   "tokenizers", "tqdm", "regex", "filelock", "packaging", "pyyaml", "requests")
 
+#: Collected files an app never uses, as bundle-relative paths (``fnmatch``; ``*`` spans folders):
+#: the C++ test programs, protoc and test models shipped inside the torch wheel (~130 MB).
+DROP_PATTERNS: tuple[str, ...] = ("torch/test/*", "torch/bin/*")
+#: Exceptions to :data:`DROP_PATTERNS`: torch's shared-memory helper for multiprocessing.
+KEEP_PATTERNS: tuple[str, ...] = ("torch/bin/torch_shm_manager*",)
+
 #: File name patterns that must never be in a bundle (model weights live outside it).
 WEIGHT_PATTERNS: tuple[str, ...] = ("*.ckpt", "*.safetensors", "*.pth", "*.pt", "*.bin", "*.onnx")
 
@@ -103,3 +110,11 @@ def bundle_info(flavour: str, version: str) -> dict[str, str]:
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown bundle flavour {flavour!r}; expected one of {', '.join(FLAVOURS)}")
     return {"flavour": flavour, "version": version, "gui": GUI_NAME, "cli": CLI_NAME}
+
+
+def dropped(dest: str) -> bool:
+    """Whether the collected file at bundle-relative path ``dest`` is left out of the bundle."""
+    path = dest.replace("\\", "/")
+    if any(fnmatchcase(path, pat) for pat in KEEP_PATTERNS):
+        return False
+    return any(fnmatchcase(path, pat) for pat in DROP_PATTERNS)

@@ -80,6 +80,14 @@ def test_draft_excludes_the_xdyna_extra_and_keeps_the_app() -> None:
     assert "torch" not in cfg.metadata_for("draft") and "torch" in cfg.metadata_for("full")
 
 
+def test_dropped_files() -> None:
+    assert cfg.dropped("torch/bin/test_api") and cfg.dropped("torch/bin/upgrader_models/x.ptl")
+    assert cfg.dropped("torch/test/Dict_test") and cfg.dropped("torch\\bin\\protoc.exe")
+    assert not cfg.dropped("torch/bin/torch_shm_manager")
+    assert not cfg.dropped("torch/lib/libtorch_cpu.so") and not cfg.dropped("torch/testing/_comparison.py")
+    assert not cfg.dropped("mediapipe/modules/pose_landmark/pose_landmark_full.tflite")
+
+
 def test_windows_version_resource() -> None:
     vi = load_module(PACKAGING / "windows" / "version_info.py")
     assert vi.version_tuple("0.1.0") == (0, 1, 0, 0)
