@@ -1,0 +1,183 @@
+"""Weights safety: nothing in the studio unpickles arbitrary objects, and a planted pickle that would
+run code when loaded never runs, wherever it sits in the release folder."""
+
+from __future__ import annotations
+
+import ast
+import os
+import pathlib
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from robust_helpers import REPO, assert_clear, checkpoint_files, tiny_kwargs, tiny_release
+from studio.core.errors import StudioError
+
+STUDIO = REPO / "studio"
+
+
+# -- static check: every load in the source is a safe one ---------------------------------------------
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _keyword(call: ast.Call, name: str) -> ast.AST | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def unsafe_loads(source: str, filename: str) -> list[str]:
+    """Places in ``source`` that could unpickle arbitrary objects."""
+    tree = ast.parse(source, filename)
+    aliases: dict[str, str] = {}  # local name -> module it stands for (import torch as th)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                aliases[a.asname or a.name.split(".")[0]] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _dotted(node.func)
+        head, _, rest = name.partition(".")
+        full = f"{aliases.get(head, head)}.{rest}" if rest else aliases.get(head, head)
+        where = f"{filename}:{node.lineno} {name}(...)"
+        if full in ("torch.load", "torch.serialization.load"):
+            flag = _keyword(node, "weights_only")
+            if not (isinstance(flag, ast.Constant) and flag.value is True):
+                found.append(where + " without weights_only=True")
+        elif full.split(".")[0] in ("pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib") and (
+            full.endswith((".load", ".loads", ".Unpickler"))
+        ):
+            found.append(where)
+        elif full in ("numpy.load", "np.load"):
+            flag = _keyword(node, "allow_pickle")
+            if flag is not None and not (isinstance(flag, ast.Constant) and flag.value is False):
+                found.append(where + " with allow_pickle")
+        elif full in ("pandas.read_pickle", "shelve.open", "marshal.loads", "marshal.load"):
+            found.append(where)
+    return found
+
+
+def test_the_checker_finds_unsafe_loads() -> None:
+    bad = (
+        "import torch, pickle\nimport numpy as np\nimport torch as th\nfrom pickle import loads\n"
+        "torch.load(p)\nth.load(p, weights_only=False)\npickle.load(f)\nloads(b)\nnp.load(p, allow_pickle=True)\n"
+        "torch.load(p, weights_only=flag)\n"
+    )
+    assert len(unsafe_loads(bad, "bad.py")) == 6
+    good = "import torch\nimport numpy as np\ntorch.load(p, map_location='cpu', weights_only=True)\nnp.load(p)\n"
+    assert unsafe_loads(good, "good.py") == []
+
+
+def test_no_code_path_unpickles_arbitrary_objects() -> None:
+    files = sorted(STUDIO.rglob("*.py"))
+    assert len(files) > 50
+    found = [hit for f in files for hit in unsafe_loads(f.read_text(encoding="utf-8"), str(f.relative_to(REPO)))]
+    assert found == []
+    # and the one real checkpoint reader is among what was checked
+    loading = (STUDIO / "backends" / "xdyna" / "loading.py").read_text()
+    assert "torch.load(" in loading and "weights_only=True" in loading
+
+
+# -- dynamic check: planted pickles never run ----------------------------------------------------------
+torch = pytest.importorskip("torch")
+
+
+class TouchOnLoad:
+    """Unpickling this creates ``path`` (pathlib.Path.touch)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.path,))
+
+
+class ShellOnLoad:
+    """Unpickling this runs a shell command that creates ``path`` (os.system)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (os.system, (f"touch '{self.path}'",))
+
+
+def _plant(path: Path, marker: Path, legacy: bool) -> None:
+    """Overwrite ``path`` with a checkpoint-looking dict that holds both payloads."""
+    payload = {"state_dict": {"conv_in.weight": torch.zeros(1)},
+               "touch": TouchOnLoad(marker), "shell": ShellOnLoad(marker.with_suffix(".sh"))}
+    if legacy:
+        path.write_bytes(pickle.dumps(payload, protocol=2))  # a plain pickle, as old .bin files are
+    else:
+        torch.save(payload, path)  # the zip format of .ckpt/.pth files
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_release(tmp_path_factory.mktemp("release"))
+
+
+def _positions(pristine: Path) -> list[str]:
+    return [str(p.relative_to(pristine)) for p in checkpoint_files(pristine)]
+
+
+def test_the_release_has_every_checkpoint_format(pristine: Path) -> None:
+    suffixes = {Path(p).suffix for p in _positions(pristine)}
+    assert suffixes == {".ckpt", ".bin", ".pth", ".safetensors"}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "plain-pickle"])
+def test_reader_refuses_a_planted_pickle_in_every_position(pristine: Path, tmp_path: Path, legacy: bool) -> None:
+    from studio.backends.xdyna.loading import read_state_dict
+
+    marker = tmp_path / "pwned"
+    for rel in _positions(pristine):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".safetensors":
+            path = path.with_suffix(".bin")  # the loader also accepts .bin in these places
+        _plant(path, marker, legacy)
+        with pytest.raises(StudioError) as info:
+            read_state_dict(path)
+        assert info.value.title == "Checkpoint refused", (rel, info.value)
+        assert_clear(info.value, path.name)
+        assert not marker.exists() and not marker.with_suffix(".sh").exists(), rel
+
+
+def test_pipeline_refuses_a_planted_pickle_in_every_position(pristine: Path, tmp_path: Path) -> None:
+    """The whole load, as the app does it, with the pickle in one place at a time."""
+    from studio.backends.xdyna.layout import resolve
+    from studio.backends.xdyna.pipeline import XDynaPipeline
+
+    marker = tmp_path / "pwned"
+    loaded = {str(p) for p in resolve(pristine).weights.values()}
+    assert {Path(p).suffix for p in loaded} == {".ckpt", ".bin", ".safetensors"} and len(loaded) == 7
+    for i, rel in enumerate(_positions(pristine)):
+        release = tmp_path / f"release{i}"
+        shutil.copytree(pristine, release)
+        path = release / rel
+        if path.suffix == ".safetensors":
+            path.unlink()
+            path = path.with_suffix(".bin")
+        _plant(path, marker, legacy=path.suffix == ".bin")
+        if str(pristine / rel) in loaded:
+            with pytest.raises(StudioError) as info:
+                XDynaPipeline.from_release(release, device="cpu", dtype="float32", **tiny_kwargs())
+            assert info.value.title == "Checkpoint refused", (rel, info.value)
+            assert_clear(info.value, path.name)
+        else:  # a file the release ships but the studio never opens (AnimateDiff .pth, ControlNet inits)
+            XDynaPipeline.from_release(release, device="cpu", dtype="float32", **tiny_kwargs())
+        assert not marker.exists() and not marker.with_suffix(".sh").exists(), rel
+        shutil.rmtree(release)
