@@ -76,3 +76,23 @@ def test_reference_pose_reproduces_the_fitted_photo(rendered):
     assert frames[1].shape == fitted.shape
     assert diff.mean() < 1.0
     assert np.percentile(diff, 99.5) < 40
+
+
+def test_a_smaller_dancer_in_a_landscape_video_is_retargeted_to_the_photo():
+    """The driving clip is a 640x360 video with a dancer half the size, off-centre; with
+    retargeting the photo keeps its proportions and place, and follows the dancer's angles."""
+    from draft_synth import track
+
+    from studio.core import RenderJob
+
+    def in_video(p):
+        return (p - REST[8]) * 0.5 + [420.0, 200.0]
+
+    j = job([REST, DRIVING])
+    driving = track([in_video(REST), in_video(DRIVING)], w=640, h=360)
+    j = RenderJob(reference=j.reference, pose=driving, frames=(0, 1), settings=j.settings,
+                  reference_pose=j.reference_pose)
+    frames = render(j)
+    for joint, colour in MARKERS.items():
+        found = find_marker(frames[1], colour)
+        assert found is not None and np.linalg.norm(found - DRIVING[joint]) < 4, (joint, found, DRIVING[joint])
