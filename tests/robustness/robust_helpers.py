@@ -50,9 +50,9 @@ def assert_clear(err: BaseException, *names: str | Path) -> StudioError:
     assert isinstance(err, StudioError), f"{type(err).__name__}: {err}"
     assert err.title.strip(), err
     text = err.description
-    for name in names:
+    for name in names:  # the dialog shows the title above the description: either may name it
         part = Path(name).name if isinstance(name, Path) or os.sep in str(name) else str(name)
-        assert part in text, f"{part!r} not named in {text!r}"
+        assert part in f"{err.title}\n{text}", f"{part!r} not named in {err.title!r} / {text!r}"
     assert has_instruction(text), f"no instruction in {text!r}"
     return err
 
