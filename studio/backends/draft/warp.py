@@ -116,9 +116,9 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     centres covered by the triangles ``tris`` ``(T, 3, 2)`` (low-res pixel units, either
     winding; triangle ``t`` draws into layer ``layer[t]`` with inverse map ``M[t]``), and
     :data:`_INVALID` where no triangle is. Triangles are tested in vectorised passes over their
-    bounding boxes: most span a few pixels; the rare stretched ones get a second pass, clipped
-    at ``max_span``. Where triangles of a layer overlap (a fold), the later one in its pass
-    wins, and stretched ones are drawn last."""
+    bounding boxes, grouped by size (up to ``span``, twice that, ...; clipped at ``max_span``),
+    so the few stretched ones do not enlarge the test for all. Where triangles of a layer
+    overlap (a fold), the later one in its pass wins, and larger ones are drawn last."""
     n_layers, h, w = shape
     f = lowres
     half = (f - 1) / 2.0
@@ -126,14 +126,15 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     lo = np.ceil(tris.min(axis=1) - 1e-6).astype(np.int64)
     hi = np.floor(tris.max(axis=1) + 1e-6).astype(np.int64)
     size = (hi - lo + 1).max(axis=1)
-    small = ok & (size > 0) & (size <= span)
-    big = ok & (size > span)
-    passes = [(np.flatnonzero(small), span)]
-    if big.any():
-        passes.append((np.flatnonzero(big), int(min(size[big].max(), max_span))))
+    size = np.where(ok, size, 0)
+    passes = []
+    lower, upper = 0, span
+    while lower < max_span and (size > lower).any():  # size classes: span, 2 span, 4 span, ...
+        sel = np.flatnonzero((size > lower) & (size <= upper))
+        if len(sel):
+            passes.append((sel, min(upper, max_span)))
+        lower, upper = upper, 2 * upper
     for sel, sp in passes:
-        if not len(sel):
-            continue
         k, px, py = _covered(tris[sel], lo[sel], sp)
         keep = (px >= 0) & (px < w) & (py >= 0) & (py < h)
         tk, px, py = sel[k[keep]], px[keep], py[keep]
@@ -186,7 +187,7 @@ def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.
     dst = pose_vertices(rig, drv)[rig.tris]  # (T, 3, 2)
     M, ok = _inverse_affines(rig.src_tris, dst)
     # Low-res pixel (i, j) stands for the full-res point (f*j + (f-1)/2, f*i + (f-1)/2).
-    span = int(np.ceil(1.5 * rig.cell / f)) + 1  # a turned cell's bounding box, in samples
+    span = int(np.ceil(rig.cell / f)) + 1  # an upright cell's bounding box, in samples
     lowmap = rasterise_map((dst - (f - 1) / 2.0) / f, M, ok, rig.tri_part, (len(rig.parts), lh, lw),
                            span=span, lowres=f)
     for k, part in enumerate(rig.parts):
