@@ -58,8 +58,9 @@ TORCH_STACK: tuple[str, ...] = (
 )
 
 #: Installed distributions whose metadata the app reads at run time (``studio doctor`` asks
-#: importlib.metadata for mediapipe's version).
-METADATA_ALWAYS: tuple[str, ...] = ("mediapipe", "imageio", "imageio-ffmpeg", "numpy")
+#: importlib.metadata for the versions of PySide6 and mediapipe); those not installed are skipped.
+METADATA_ALWAYS: tuple[str, ...] = ("PySide6-Essentials", "PySide6", "mediapipe", "imageio", "imageio-ffmpeg",
+                                    "numpy")
 #: Extra metadata for the full flavour (the torch stack checks its own dependencies' versions).
 METADATA_FULL: tuple[str, ...] = ("torch", "diffusers", "transformers", "safetensors", "huggingface-hub",
                                   "tokenizers", "tqdm", "regex", "filelock", "packaging", "pyyaml", "requests")

@@ -297,6 +297,10 @@ def test_doctor_runs_from_the_bundle(bundle: Bundle, tmp_path: Path) -> None:
         assert f"OK      mediapipe {model}" in out, out
     assert lines["ffmpeg"].startswith("OK") and str(bundle.internal) in lines["ffmpeg"], lines["ffmpeg"]
     assert lines["torch"].startswith("MISSING" if bundle.flavour == "draft" else "OK"), lines["torch"]
+    # everything else the bundle must answer itself; only what lies outside it may be missing
+    outside = {"torch", "cuda", "weights folder", "weights"}
+    unhappy = [line for name, line in lines.items() if not line.startswith("OK") and name not in outside]
+    assert not unhappy, unhappy
 
 
 def _decode(path: Path) -> tuple[dict, np.ndarray]:
