@@ -50,6 +50,7 @@ class ImageView(QWidget):
         else:
             self._pixmap = to_pixmap(rgb) if rgb is not None else None
             self._scaled = None
+            self._keep()
         if rgb is not None:
             self._aspect = (rgb.shape[1], rgb.shape[0])
         self.update()
