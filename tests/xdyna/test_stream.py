@@ -69,12 +69,18 @@ def test_stream_finishes_first_window_after_a_third_of_the_unet_calls(streamed):
 
 
 def test_stream_overlaps_are_continuous(streamed):
-    out, _, _, _ = streamed
+    out, events, _, _ = streamed
     lat = out.latents[0]  # (4, N, h, w)
     jumps = np.abs(np.diff(lat, axis=1)).mean(axis=(0, 2, 3))  # jump between frame f and f+1
     seams = [11, 15, 23, 27]  # where the next window starts / the previous one ends
     interior = [f for f in range(N - 1) if f not in seams]
     assert jumps[seams].max() <= jumps[interior].max()
+    # held overlap: the next window ends where the previous one put those frames
+    for prev, nxt in zip(events, events[1:]):
+        shared = sorted(set(prev.window_frames) & set(nxt.window_frames))
+        a = prev.latents[0][:, [prev.window_frames.index(f) for f in shared]]
+        b = nxt.latents[0][:, [nxt.window_frames.index(f) for f in shared]]
+        assert np.abs(a - b).mean() < 0.1 * np.median(jumps[interior])
 
 
 def test_stream_resume_is_byte_identical(face_pipe, face_inputs, streamed, tmp_path):
