@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
     p.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's, else draft)")
-    p.add_argument("--weights", type=Path, help="the X-Dyna release folder (pretrained_weights)")
+    p.add_argument("--weights", type=Path,
+                   help="the X-Dyna release folder (pretrained_weights); implies --backend xdyna")
     p.add_argument("--steps", type=int, help="denoising steps")
     p.add_argument("--cfg", type=float, help="classifier-free guidance scale")
     p.add_argument("--seed", type=int, help="random seed")
@@ -147,6 +148,8 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
         v = getattr(args, name, None)
         if v is not None:
             d[name] = v
+    if getattr(args, "weights", None) is not None and args.backend is None:
+        d["backend"] = "xdyna"  # weights only make sense for the X-Dyna renderer
     if args.size is not None:
         d["width"], d["height"] = args.size
     try:
