@@ -98,11 +98,16 @@ class ExtractionResult:
         except TypeError as exc:
             raise StudioError("Invalid track file", "The extraction options in the file are not recognised.",
                               repr(exc)) from exc
+        try:
+            failed = [int(i) for i in d.get("failed_frames", [])]
+            seconds = float(d.get("seconds", 0.0))
+        except (TypeError, ValueError) as exc:
+            raise StudioError("Invalid track file", "The file's failed_frames or seconds are not numbers.",
+                              repr(exc)) from exc
         return cls(
             pose=PoseTrack.from_dict(d.get("pose")), face=FaceTrack.from_dict(d.get("face")),
             raw_pose=PoseTrack.from_dict(d.get("raw_pose")), raw_face=FaceTrack.from_dict(d.get("raw_face")),
-            options=opts, failed_frames=[int(i) for i in d.get("failed_frames", [])],
-            seconds=float(d.get("seconds", 0.0)), source=str(d.get("source", "")),
+            options=opts, failed_frames=failed, seconds=seconds, source=str(d.get("source", "")),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -112,7 +117,11 @@ class ExtractionResult:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(json.dumps(self.to_dict()), encoding="utf-8")
         except OSError as exc:
-            raise StudioError(f"Cannot write {p.name}", f"Could not write the tracks to {p}.", repr(exc)) from exc
+            raise StudioError(
+                f"Cannot write {p.name}",
+                f"Could not write the tracks to {p}. Choose a folder you can write to, or free some disk space.",
+                repr(exc),
+            ) from exc
         return p
 
     @classmethod
@@ -122,10 +131,19 @@ class ExtractionResult:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise StudioError(f"Cannot read {p.name}", f"{p} could not be opened.", repr(exc)) from exc
+            raise StudioError(
+                f"Cannot read {p.name}", f"{p} could not be opened. Check the path and try again.", repr(exc)
+            ) from exc
         except ValueError as exc:
-            raise StudioError(f"Cannot read {p.name}", f"{p} is not valid JSON.", repr(exc)) from exc
-        return cls.from_dict(data)
+            raise StudioError(f"Cannot read {p.name}", f"{p} is not valid JSON. {_REDO}", repr(exc)) from exc
+        try:
+            return cls.from_dict(data)
+        except StudioError as err:  # name the file
+            raise StudioError(err.title, f"{p}: {err.description} {_REDO}", err.details) from err
+
+
+#: What to do about a damaged track file.
+_REDO = "Create it again with 'studio extract VIDEO -o FILE'."
 
 
 def postprocess(raw_pose: PoseTrack, raw_face: FaceTrack, options: ExtractOptions
