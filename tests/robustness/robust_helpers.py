@@ -30,7 +30,7 @@ TINY_CASE = REPO / "tests" / "fixtures" / "xdyna_tiny" / "a_pose_16f"
 _VERBS = (
     r"Choose|Use|Re-encode|Re-export|Re-download|Load|Copy|Save|Free|Download|Update|Resize|Trim|Check|"
     r"Install|Render|Turn|Give|Set|Point|Try|Fix|Re-run|Export|Select|Open|Convert|Remove|Rename|"
-    r"Reinstall|Restore|Look|Pick|Make|Move|Run|Extract|Delete|Close|Add|Edit|Put|Relink|Crop|Record|Start"
+    r"Reinstall|Restore|Look|Pick|Make|Move|Run|Extract|Create|Delete|Close|Add|Edit|Put|Relink|Crop|Record|Start"
 )
 _ACTION = re.compile(
     rf"\b({_VERBS})\b"
