@@ -41,12 +41,15 @@ class PartMesh:
     """The mesh of one body part.
 
     ``tex`` is the part's premultiplied RGBA texture (the reference pixels where the part is,
-    transparent elsewhere); ``tris`` index into the rig's global vertex array.
+    transparent elsewhere); ``tris`` index into the rig's global vertex array; ``near`` marks
+    the photo pixels within a few pixels of the part (its alpha, dilated), so the warp can
+    skip the empty margin of the mesh.
     """
 
     name: str
     tex: np.ndarray  # (H, W, 4) uint8, premultiplied alpha
     tris: np.ndarray  # (T, 3) int32
+    near: np.ndarray  # (H, W) uint8, 255 near the part
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,7 +291,8 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         n_vert += len(pts)
         premul = np.clip(np.round(colour * part_alpha[..., None]), 0, 255).astype(np.uint8)
         a8 = np.round(part_alpha * 255).astype(np.uint8)
-        parts.append(PartMesh(part, np.dstack([premul, a8]), tris))
+        near = cv2.dilate((a8 > 0).astype(np.uint8) * 255, np.ones((4 * lowres + 1, 4 * lowres + 1), np.uint8))
+        parts.append(PartMesh(part, np.dstack([premul, a8]), tris, near))
     if not parts:
         raise StudioError(
             "No person found in the reference photo",

@@ -145,16 +145,18 @@ def rasterise_map(tris: np.ndarray, M: np.ndarray, ok: np.ndarray, layer: np.nda
     return out.reshape(n_layers, h, w, 2)
 
 
-def _composite(canvas: np.ndarray, tex: np.ndarray, lowmap: np.ndarray, f: int, band: int = 8) -> None:
+def _composite(canvas: np.ndarray, tex: np.ndarray, near: np.ndarray, lowmap: np.ndarray, f: int,
+               band: int = 8) -> None:
     """Pull ``tex`` through ``lowmap`` (one layer's ``(H/f, W/f, 2)`` map, sampled every ``f``
     pixels) and lay it over ``canvas`` in place.
 
     Work is done in horizontal bands of ``band`` samples, each cut to the columns where the
-    layer has samples, so a thin limb costs about its own area rather than its bounding box.
-    Each band is upsampled with one sample of context around it, so the result is the same as
-    upsampling the whole map."""
+    samples land near the part (``near``, looked up at low resolution), so a thin limb costs
+    about its own area rather than its mesh's bounding box. Each band is upsampled with one
+    sample of context around it, so the result is the same as upsampling the whole map."""
     lh, lw = lowmap.shape[:2]
-    valid = lowmap[..., 0] > _INVALID / 2
+    hit = cv2.remap(near, lowmap, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    valid = cv2.dilate(hit, np.ones((3, 3), np.uint8)) > 0
     rows = np.flatnonzero(valid.any(axis=1))
     if not len(rows):
         return
@@ -191,5 +193,5 @@ def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.
     lowmap = rasterise_map((dst - (f - 1) / 2.0) / f, M, ok, rig.tri_part, (len(rig.parts), lh, lw),
                            span=span, lowres=f)
     for k, part in enumerate(rig.parts):
-        _composite(out, part.tex, lowmap[k], f)
+        _composite(out, part.tex, part.near, lowmap[k], f)
     return out
