@@ -31,7 +31,8 @@ def get_qapp() -> QApplication:
 #: Modules imported before the window appears. Importing a large extension module holds the GIL
 #: for up to seconds, which would freeze a window that is already on screen (the render worker
 #: would otherwise import them on first use).
-WARM_IMPORTS = ("mediapipe", "studio.backends.draft.backend", "studio.extract.image", "studio.media.video")
+WARM_IMPORTS = ("mediapipe", "studio.backends.draft.backend", "studio.backends.xdyna.backend",
+                "studio.extract.image", "studio.extract.extractor", "studio.media.video")
 
 
 def warm_imports() -> None:

@@ -9,6 +9,7 @@ settings and tracks) are computed here, so the cache bar can tell final from sta
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ from studio.core.tracks import FaceTrack, PoseTrack
 CACHE_BUDGET = 768 << 20
 
 
+@functools.lru_cache(maxsize=None)
 def backend_named(name: str) -> Backend:
-    """The backend called ``name`` (``draft`` or ``xdyna``); importing it loads no weights."""
+    """A backend called ``name`` (``draft`` or ``xdyna``) for its name and capabilities (cache
+    keys); it loads no weights and is never used to render."""
     from studio.backends import get_backend
 
     return get_backend(name)
