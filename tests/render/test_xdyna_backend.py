@@ -282,3 +282,15 @@ def test_bad_device_is_a_studio_error(backend):
         backend.pipeline(WEIGHTS, "cuda", "auto")
     evs = list(run_job(xjob(4, device="nonsense:0"), backend))
     assert evs[-1].error.title == "Unknown device"
+
+
+def test_abandoning_the_render_stops_the_pipeline_thread(backend, unet_calls):
+    import threading
+
+    gen = run_job(xjob(16, steps=3), backend)
+    for e in gen:
+        if isinstance(e, StepPreview):
+            break
+    gen.close()
+    assert not [t for t in threading.enumerate() if t.name == "studio-xdyna"]
+    assert unet_calls.calls == 1  # the pipeline stopped at its next step

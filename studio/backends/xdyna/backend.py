@@ -20,6 +20,7 @@ The cancel token is checked once per denoising step and between decode chunks.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import threading
 import time
@@ -251,11 +252,12 @@ class XDynaBackend:
         if latents is not None and latents.shape[2] != n:
             latents = None
         if latents is None:
-            for ev in self._denoise(pipe, call, n, steps, cancel):
-                if isinstance(ev, tuple):
-                    latents = ev[1]
-                else:
-                    yield ev
+            with contextlib.closing(self._denoise(pipe, call, n, steps, cancel)) as events:
+                for ev in events:
+                    if isinstance(ev, tuple):
+                        latents = ev[1]
+                    else:
+                        yield ev
             if job.output_dir is not None:
                 save_window_latents(job.output_dir, fp, WHOLE_CLIP, latents)
         todo = [k for k in range(n) if k not in done]
@@ -285,9 +287,10 @@ class XDynaBackend:
             emit(FramesReady(tuple(int(f) for f in win.frames), win.video))
 
         extra = {"finished_windows": finished} if finished else None
-        for ev in self._denoise(pipe, call, job.n_frames, total, cancel, extra, on_window):
-            if not isinstance(ev, tuple):
-                yield ev
+        with contextlib.closing(self._denoise(pipe, call, job.n_frames, total, cancel, extra, on_window)) as events:
+            for ev in events:
+                if not isinstance(ev, tuple):
+                    yield ev
 
 
 def final_frames(windows: Sequence[Sequence[int]]) -> list[list[int]]:
