@@ -75,13 +75,14 @@ class Document(QObject):
     cache_changed = Signal(int, int)
     inflight_changed = Signal()
     path_changed = Signal(object)
-    _cache_from_any_thread = Signal(int, int)
+    _cache_from_any_thread = Signal(object, int, int)
 
     def __init__(self, parent: QObject | None = None, cache_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.project = Project()
         self.timeline = Timeline()
-        self.cache = FrameCache(CACHE_BUDGET, spill_dir=cache_dir)
+        self._cache_dir = cache_dir
+        self.cache = self._fresh_cache()
         self.undo_stack = QUndoStack(self)
         self.reference_rgb: np.ndarray | None = None
         self.inflight: set[int] = set()
@@ -89,10 +90,24 @@ class Document(QObject):
         self._keys: list[str] | None = None
         self._dirty = False
         self._loading = False
-        self._cache_from_any_thread.connect(self.cache_changed, Qt.ConnectionType.QueuedConnection)
-        self.cache.changed.connect(self._cache_from_any_thread.emit)
+        self._cache_from_any_thread.connect(self._relay_cache, Qt.ConnectionType.QueuedConnection)
         self.timeline.range_changed.connect(self._on_range)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    def _fresh_cache(self) -> FrameCache:
+        cache = FrameCache(CACHE_BUDGET, spill_dir=self._cache_dir)
+        cache.changed.connect(lambda start, stop: self._cache_from_any_thread.emit(id(cache), start, stop))
+        return cache
+
+    def _relay_cache(self, cache_id: int, start: int, stop: int) -> None:
+        if cache_id == id(self.cache):  # a cancelled job may still write into a replaced cache
+            self.cache_changed.emit(start, stop)
+
+    def _replace_cache(self) -> None:
+        """Start from an empty cache (a new clip or project); a render still finishing writes
+        into the old one, which is dropped."""
+        old, self.cache = self.cache, self._fresh_cache()
+        old.clear()
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -138,7 +153,7 @@ class Document(QObject):
         self._dirty = False
         self.inflight.clear()
         self._rendered_key.clear()
-        self.cache.clear()
+        self._replace_cache()
         self._keys = None
         n = len(project.pose) if project.pose is not None else 0
         fps = project.pose.fps if project.pose is not None else project.fps
@@ -200,7 +215,7 @@ class Document(QObject):
         self.project.frame_range = None
         self.undo_stack.clear()
         self._rendered_key.clear()
-        self.cache.clear()
+        self._replace_cache()
         self._keys = None
         self.timeline.set_frame_count(len(pose), fps=pose.fps)
         self.mark_dirty()

@@ -150,3 +150,15 @@ def test_controller_shutdown_stops_thread(qtbot, sample_project, fake_backend_cl
     ctl.start()
     ctl.shutdown(5000)
     assert not ctl._thread.isRunning()  # noqa: SLF001
+
+
+def test_reopening_during_a_render_starts_from_a_clean_cache(make_window, sample_project, qtbot, idle, fake_backend_cls):
+    w = _fake_window(make_window, sample_project, fake_backend_cls(delay=0.1, chunk=4))
+    with qtbot.waitSignal(w.controller.frames_ready, timeout=10_000):
+        w.controller.start()
+    old_cache = w.doc.cache
+    w.doc.update_settings(seed=99)  # so the old job's frames would show as stale
+    assert w.open_project(sample_project, confirm=False)
+    idle(w)
+    assert w.doc.cache is not old_cache
+    assert (w.doc.frame_states() == FrameState.EMPTY).all()
