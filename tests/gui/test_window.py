@@ -123,3 +123,16 @@ def test_layout_and_preferences_persist(make_window, sample_project, settings_fi
     assert w2.viewer.side_by_side()
     assert not w2.doc.timeline.loop
     assert not w2.docks["render"].isVisible()
+
+
+def test_transport_keys_leave_text_fields_alone(make_window, sample_project, qtbot):
+    w = make_window()
+    w.open_project(sample_project)
+    seed = w.render_panel.seed
+    seed.setFocus()
+    qtbot.keyClick(seed, Qt.Key.Key_Right)
+    assert w.doc.timeline.current == 0  # the cursor moved inside the field instead
+    w.render_panel.dice.setFocus()
+    qtbot.keyClick(w.render_panel.dice, Qt.Key.Key_Space)
+    assert w.playback.playing and w.doc.settings.seed == 42  # Space plays; it does not press the button
+    w.playback.stop()
