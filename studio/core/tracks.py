@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -127,18 +128,30 @@ class _Track:
                 f"Invalid {cls.kind} track",
                 f"The data is not a {cls.kind} track. Re-run the extraction for this video.",
             )
+        redo = "Re-run the extraction for this video."
         try:
             scalars = {"width": int(d["width"]), "height": int(d["height"]), "fps": float(d["fps"])}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise StudioError(
-                f"Invalid {cls.kind} track", "The track lacks its frame size or fps.", repr(exc)
+                f"Invalid {cls.kind} track", f"The track lacks its frame size or fps. {redo}", repr(exc)
             ) from exc
+        if scalars["width"] < 1 or scalars["height"] < 1 or not 0 < scalars["fps"] < math.inf:
+            raise StudioError(
+                f"Invalid {cls.kind} track",
+                f"The track's frame size {scalars['width']}x{scalars['height']} or frame rate "
+                f"{scalars['fps']:g} is not valid. {redo}",
+            )
         arrays = {}
         for k in cls._arrays:
             if k not in d["arrays"]:
-                raise StudioError(f"Invalid {cls.kind} track", f"The track has no '{k}' array.")
+                raise StudioError(f"Invalid {cls.kind} track", f"The track has no '{k}' array. {redo}")
             arrays[k] = _array_from_b64(d["arrays"][k], k)
-        return cls(**arrays, **scalars)
+        try:
+            return cls(**arrays, **scalars)
+        except (TypeError, ValueError, OverflowError) as exc:  # e.g. flags that are not numbers
+            raise StudioError(
+                f"Invalid {cls.kind} track", f"The track's arrays do not hold numbers. {redo}", repr(exc)
+            ) from exc
 
 
 @dataclass(eq=False)
