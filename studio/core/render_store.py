@@ -209,8 +209,8 @@ class RenderStore:
             m = _LATENTS_RE.match(p.name)
             if m and m.group(1) != self.job_fingerprint:
                 p.unlink(missing_ok=True)
-            elif p.name.startswith(".") and p.name.endswith(".tmp"):
-                p.unlink(missing_ok=True)  # left over from a crash mid-write
+            elif p.name.startswith((".frame_", f".{MANIFEST}.", ".latents_")) and p.name.endswith(".tmp"):
+                p.unlink(missing_ok=True)  # our own temporary file, left over from a crash mid-write
         self._write_manifest()
 
     # -- frames ---------------------------------------------------------------------------------

@@ -190,3 +190,15 @@ def test_empty_job_fails():
     empty = dataclasses.replace(job, frames=())
     evs = list(run_job(empty, FakeIndependent()))
     assert len(evs) == 1 and isinstance(evs[0], Failed) and evs[0].error.title == "Nothing to render"
+
+
+def test_render_folder_keeps_foreign_files_and_drops_our_leftovers(tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / ".hidden.tmp").write_text("mine too")
+    (out / ".frame_000001.png.abc.tmp").write_bytes(b"half a png")
+    list(run_job(make_job(3, output_dir=out), FakeIndependent()))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".hidden.tmp", "frame_000000.png", "frame_000001.png", "frame_000002.png",
+                     "manifest.json", "notes.txt"]
