@@ -194,12 +194,12 @@ def tiny_release(tmp_path: Path) -> Path:
 
 
 def tiny_kwargs() -> dict:
-    """The hyper-parameters the tiny release needs (``from_release`` / ``XDynaBackend``)."""
+    """The resampler size the tiny release needs (``from_release`` / ``XDynaBackend``); its motion
+    modules load with the official defaults."""
     spec = json.loads((TINY_CASE / "case.json").read_text())
     return {"resampler_kwargs": spec["weights"]["resampler_kwargs"]}
 
 
-#: Every checkpoint of the tiny release (relative to ``pretrained_weights``), by format.
 def checkpoint_files(release: Path) -> list[Path]:
     """The release's checkpoint files (``.ckpt``, ``.bin``, ``.pth``, ``.safetensors``)."""
     root = release / "pretrained_weights"
