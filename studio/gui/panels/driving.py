@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.tracks import FLAG_NO_PERSON
 from studio.gui.errors import hub
+from studio.gui.extraction import extract_in_helper
 from studio.gui.panels.drop import DropTarget
 from studio.gui.tasks import Task
 from studio.gui.undo import MoveKeypointCommand
@@ -23,11 +24,11 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".gif")
 
 
 def extract_tracks(path: Path, progress, cancel):
-    """Worker function: the pose and face tracks of the video at ``path`` (disk-cached)."""
-    from studio.extract.extractor import extract_video
+    """Worker function: the pose and face tracks of the video at ``path`` (disk-cached),
+    extracted in a helper process (see :mod:`studio.gui.helper_task`)."""
+    from studio.gui.helper_task import run_in_helper
 
-    res = extract_video(path, progress=lambda d, n=None: progress(d, n, "Finding the pose"), cancel=cancel)
-    return path, res.pose, res.face
+    return run_in_helper(extract_in_helper, (Path(path),), progress, cancel)
 
 
 class DrivingPanel(DropTarget):

@@ -1,0 +1,14 @@
+"""The driving panel's pose extraction, as a function a helper process can run (no Qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def extract_in_helper(progress: Any, cancel: Any, path: Path) -> tuple[Path, Any, Any]:
+    """``(path, PoseTrack, FaceTrack)`` of the video at ``path`` (disk-cached by the extractor)."""
+    from studio.extract.extractor import extract_video
+
+    res = extract_video(path, progress=lambda d, n=None: progress(d, n, "Finding the pose"), cancel=cancel)
+    return Path(path), res.pose, res.face
