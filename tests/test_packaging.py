@@ -1,7 +1,7 @@
 """The PyInstaller bundle (studio.spec + packaging/).
 
 Quick checks of the build configuration run with the normal suite. The tests marked ``slow``
-build the draft bundle with PyInstaller (about 10-15 minutes on two busy cores), or take an
+build the draft bundle with PyInstaller (3.5-5 minutes on two busy cores, then about a minute of checks), or take an
 existing one from ``$STUDIO_PACKAGED_APP`` (what ``packaging/build_linux.sh --check`` passes),
 then run it the way an artist would: from a temporary folder, with a clean environment (no
 PYTHONPATH, no virtual environment on PATH, a fresh HOME), so nothing of the source tree or the
