@@ -1,15 +1,20 @@
 """How long the GUI thread is blocked while renders run (offscreen Qt).
 
-Opens a copy of the sample project in the real main window, then renders it twice on the render
-worker thread while a 10 ms heartbeat QTimer runs on the GUI thread and the playhead is scrubbed
-every 40 ms (the viewer and cache bar repaint as frames stream in):
+Opens a copy of the sample project in the real main window (default layout: result view), then
+renders it twice while a 10 ms heartbeat QTimer runs on the GUI thread and the playhead is
+scrubbed every 40 ms (the viewer, driving panel and cache bar repaint as frames stream in):
 
 1. the draft renderer, the whole 48-frame sample at 512x896;
 2. the X-Dyna renderer on the tiny random test weights
    (tests/fixtures/xdyna_tiny/a_pose_16f/weights/pretrained_weights), 64x64, 16 frames.
 
 Prints, per render, the longest gap between heartbeats (the acceptance bar is <= 50 ms), the 99th
-percentile, the render time and how many frame chunks arrived. Usage::
+percentile, the render time, how many frame chunks arrived, how busy the GUI thread itself was
+and the machine's load (on a shared machine most of a long gap is waiting for a CPU, which the
+"longest own work" figure separates out). It also reports the gaps while the renderer is being
+prepared (no render running). ``--explain`` prints where the process's other threads were at
+long gaps; ``--side-by-side`` paints driving | pose | result; ``--scrub-ms 0`` stops scrubbing.
+Usage::
 
     QT_QPA_PLATFORM=offscreen python bench/gui_latency.py [--steps 3] [--frames 16]
 """
@@ -166,7 +171,8 @@ def main() -> int:
     ap.add_argument("--idle-s", type=float, default=5.0, help="seconds between opening and the first render")
     ap.add_argument("--warm", action="store_true", help="render the draft once before measuring")
     ap.add_argument("--scrub-ms", type=int, default=40, help="move the playhead this often (0: never)")
-    ap.add_argument("--result-only", action="store_true", help="viewer in result mode, not side by side")
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="viewer in driving | pose | result mode (more painting per frame) instead of the default result view")
     ap.add_argument("--switch-interval", type=float, default=0.0, help="override sys.setswitchinterval (ms)")
     args = ap.parse_args()
 
@@ -190,7 +196,7 @@ def main() -> int:
         w.show()
         app.processEvents()
         w.open_project(tmp / "sample" / "sample.studio.json")
-        w.viewer.set_side_by_side(not args.result_only)
+        w.viewer.set_side_by_side(args.side_by_side)
         # an artist takes a few seconds between opening the project and pressing Render; the
         # window preloads and prepares the renderer on its worker thread meanwhile (measured too)
         idle_gap = idle_heartbeat(app, args.idle_s)
