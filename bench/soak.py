@@ -3,10 +3,10 @@ clicks, with memory and threads watched.
 
 Each cycle, per backend, does what the GUI does: a worker thread runs
 :func:`studio.core.render.run_job` (frames into one long-lived :class:`FrameCache`), the main thread
-cancels it as soon as it has produced something, the settings change (seed, steps, guidance,
-overlap; every fourth cycle the official "reference" window schedule, else "stream"), and a second
-render runs to completion. The X-Dyna backend renders on the tiny test
-weights (``tests/fixtures/xdyna_tiny/a_pose_16f``); the draft backend on the same synthetic person.
+cancels it (in turn: at once, between denoising and decoding, after the first frames), the settings
+change (seed, guidance, overlap; every 25th cycle the official "reference" window schedule, else
+"stream"), and a second render runs to completion. The X-Dyna backend renders on the tiny test weights
+(``tests/fixtures/xdyna_tiny/a_pose_16f``); the draft backend on the same synthetic person.
 
 Printed: peak and current RSS at cycle 10 and at the last cycle (peak must stay within 10%), and the
 Python threads alive at the end that were not alive before the first cycle (must be 0). Not run in
@@ -108,30 +108,36 @@ def settings_for(name: str, cycle: int, second: bool) -> RenderSettings:
     k = 2 * cycle + int(second)
     common = dict(backend=name, width=64, height=64, seed=k, device="cpu", dtype="float32", face_controlnet=False)
     if name == "xdyna":
-        return RenderSettings(**common, steps=1 + k % 2, cfg=(7.5, 3.0)[k % 2], overlap=(4, 2)[k % 2],
-                              schedule="reference" if cycle % 4 == 0 else "stream")
+        return RenderSettings(**common, steps=1, cfg=(7.5, 3.0)[k % 2], overlap=(4, 2)[k % 2],
+                              schedule="reference" if cycle % 25 == 0 else "stream")
     return RenderSettings(**common)
 
 
 class Worker:
-    """One render on its own thread, events collected; like the GUI's render worker."""
+    """One render on its own thread, events collected; like the GUI's render worker.
+
+    ``reached[stage]`` is set when the render first yields a ``Progress`` ("any"), a
+    ``StepPreview`` ("preview") or a ``FramesReady`` ("frames"), or when it ends."""
 
     def __init__(self, job: RenderJob, backend, cache: FrameCache) -> None:
         self.token = CancelToken()
-        self.first = threading.Event()
+        self.reached = {stage: threading.Event() for stage in ("any", "preview", "frames")}
         self.last = None
-        self.frames = 0
         self.thread = threading.Thread(target=self._run, args=(job, backend, cache), name="soak-render")
         self.thread.start()
 
     def _run(self, job: RenderJob, backend, cache: FrameCache) -> None:
         for ev in run_job(job, backend, cache, self.token):
             if isinstance(ev, (Progress, StepPreview, FramesReady)):
-                self.frames += len(ev.indices) if isinstance(ev, FramesReady) else 0
-                self.first.set()
+                self.reached["any"].set()
+                if isinstance(ev, StepPreview):
+                    self.reached["preview"].set()
+                if isinstance(ev, FramesReady):
+                    self.reached["frames"].set()
             else:
                 self.last = ev
-        self.first.set()
+        for e in self.reached.values():
+            e.set()
 
     def cancel(self) -> None:
         """Set the token from this (the "GUI") thread."""
@@ -143,13 +149,17 @@ class Worker:
             raise RuntimeError("a render thread did not stop within 10 minutes")
 
 
+#: Where the first render of a cycle is cancelled, in turn: before the model runs, between
+#: denoising and decoding (inside the pipeline's lockstep thread), after the first frames.
+CANCEL_AT = ("any", "preview", "frames")
+
+
 def cycle(name: str, backend, cache: FrameCache, pose: PoseTrack, ref: np.ndarray, i: int, n: int) -> str:
     """start / cancel / change settings / render; returns how the cancelled render ended."""
     frames = tuple(range(n))
     job = RenderJob(reference=ref, pose=pose, frames=frames, settings=settings_for(name, i, False))
     w = Worker(job, backend, cache)
-    w.first.wait(timeout=600)
-    time.sleep(0.002 * (i % 5))  # cancel at varying moments
+    w.reached[CANCEL_AT[i % len(CANCEL_AT)]].wait(timeout=600)
     w.cancel()
     w.join()
     if not isinstance(w.last, (Cancelled, Finished)):
@@ -178,8 +188,9 @@ def soak(name: str, cycles: int, n_frames: int) -> dict:
         if i in (10, cycles) or i % 50 == 0:
             gc.collect()
             at[i] = rss_mb()
-            print(f"  {name} cycle {i:4d}: peak RSS {at[i][0]:7.1f} MiB, current {at[i][1]:7.1f} MiB, "
-                  f"{time.monotonic() - t0:6.1f} s", flush=True)
+            print(f"  {name} cycle {i:4d}: peak RSS {at[i][0]:7.1f} MiB, current {at[i][1]:7.1f} MiB "
+                  f"(frame cache {cache.memory_bytes / 2**20:5.1f} of {cache.budget_bytes / 2**20:.0f} MiB), "
+                  f"threads {threading.active_count()}, {time.monotonic() - t0:6.1f} s", flush=True)
     gc.collect()
     leaked = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
     ten = at.get(10, at[min(at)])
@@ -199,11 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cycles", type=int, default=200)
     ap.add_argument("--backends", default="xdyna,draft", help="comma-separated: xdyna, draft")
-    ap.add_argument("--frames", type=int, default=16, help="frames per render (default 16, one window)")
+    ap.add_argument("--frames", type=int, help="frames per render (default: 8 for xdyna, 24 for draft)")
     args = ap.parse_args(argv)
     ok = True
     for name in args.backends.split(","):
-        r = soak(name.strip(), args.cycles, args.frames)
+        name = name.strip()
+        r = soak(name, args.cycles, args.frames or (8 if name == "xdyna" else 24))
         ok &= r["growth"] <= 0.10 and r["leaked"] == 0
     return 0 if ok else 1
 
