@@ -138,3 +138,12 @@ def test_contact_sheet_command(tmp_path: Path) -> None:
     sheet = Image.open(tmp_path / "sheet.png")
     assert sheet.width == 8 + 3 * (64 + 8)
     assert sheet.height > 2 * 48
+
+
+def test_frozen_build_says_xdyna_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.backends import xdyna_install_hint
+
+    assert "pip install" in xdyna_install_hint(["torch"])
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    text = xdyna_install_hint(["torch", "diffusers"])
+    assert "not included in this build" in text and "torch, diffusers" in text and "pip" not in text

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.backends import xdyna_install_hint
+
 #: Environment variable that overrides the default weights folder.
 WEIGHTS_ENV = "STUDIO_WEIGHTS_DIR"
 APP_NAME = "xdyna-studio"
@@ -93,8 +95,7 @@ def check_torch() -> list[Check]:
     except ModuleNotFoundError as err:
         if err.name != "torch":
             return [Check("ERROR", "torch", f"installed but fails to import: {err!r}")]
-        return [Check("MISSING", "torch", "not installed: the draft renderer works; for X-Dyna install "
-                      "`pip install 'xdyna-studio[xdyna]'`")]
+        return [Check("MISSING", "torch", "the draft renderer works; " + xdyna_install_hint(["torch"]))]
     except Exception as err:  # a broken install must not stop the report
         return [Check("ERROR", "torch", f"installed but fails to import: {err!r}")]
     checks = [Check("OK", "torch", torch.__version__)]

@@ -37,6 +37,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
 from studio.core.jobs import RenderJob
+from studio.backends import xdyna_install_hint
 from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
 from studio.core.windows import WindowPlan
 
@@ -96,10 +97,7 @@ class XDynaBackend:
         """Whether torch & co. are installed and :attr:`weights_dir` holds a complete release."""
         missing = _missing_modules()
         if missing:
-            return False, (
-                f"{', '.join(missing)} not installed. Install the X-Dyna extras "
-                "(pip install 'xdyna-studio[xdyna]') or use the draft renderer."
-            )
+            return False, xdyna_install_hint(missing)
         if self.weights_dir is None:
             return False, "No X-Dyna weights folder is set. Choose the release's pretrained_weights folder."
         from studio.backends.xdyna.layout import check_release
@@ -126,7 +124,7 @@ class XDynaBackend:
         if missing:
             raise StudioError(
                 "X-Dyna renderer not installed",
-                f"{', '.join(missing)} not installed. Install the X-Dyna extras or use the draft renderer.",
+                xdyna_install_hint(missing),
             )
         import torch
 
