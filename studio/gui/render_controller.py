@@ -31,6 +31,7 @@ from studio.core.frame_cache import FrameCache
 from studio.core.jobs import RenderJob
 from studio.backends import get_backend
 from studio.gui.errors import as_studio_error
+from studio.gui.helper_task import helpers_allowed
 from studio.gui.process_backend import ProcessBackend, prepare_backend
 
 log = logging.getLogger("studio.gui")
@@ -67,11 +68,9 @@ def worker_backend(name: str) -> Backend:
     """The backend the render worker drives for ``name``: a :class:`ProcessBackend`, whose
     helper process holds the real renderer, so that renderer's Python work never competes with
     the GUI thread for the GIL (see :mod:`studio.gui.process_backend`). With
-    ``STUDIO_RENDER_IN_THREAD=1`` (and in frozen builds, which would need
-    ``multiprocessing.freeze_support()``) the renderer runs on the worker thread itself."""
-    if os.environ.get("STUDIO_RENDER_IN_THREAD") == "1" or getattr(sys, "frozen", False):
-        return get_backend(name)
-    return ProcessBackend(name)
+    ``STUDIO_RENDER_IN_THREAD=1`` and in frozen builds (see
+    :func:`~studio.gui.helper_task.helpers_allowed`) the renderer runs on the worker thread itself."""
+    return ProcessBackend(name) if helpers_allowed() else get_backend(name)
 
 
 class _Worker(QObject):
