@@ -53,9 +53,11 @@ class Denoiser:
             self.counts, reuse=self.reuse_residuals, on_computed=hook,
         )
 
-    def predict(self, ref: torch.Tensor, frames_latents: torch.Tensor, t: int, res: StepResiduals,
-                frames: Sequence[int]) -> torch.Tensor:
-        """UNet noise prediction ``(2, 4, 1 + F, h, w)`` (float32) for one window."""
+    def predict(
+        self, ref: torch.Tensor, frames_latents: torch.Tensor, t: int, res: StepResiduals, frames: Sequence[int]
+    ) -> torch.Tensor:
+        """UNet noise prediction ``(2, 4, 1 + F, h, w)`` (float32) for the window ``frames``
+        whose current latents are ``frames_latents`` (1, 4, F, h, w); ``ref`` is (1, 4, h, w)."""
         dtype = self.hidden_states.dtype
         sample = torch.cat([ref[:, :, None], frames_latents], dim=2).to(dtype).repeat(2, 1, 1, 1, 1)
         down, mid = res.window(frames) if self.branches else (None, None)

@@ -101,6 +101,13 @@ class StepResiduals:
             out.append((total_down, total_mid))
         return out
 
+    def _gather(self, frames: list[int], half: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Cached residuals of ``frames`` for one text half, stacked: ``(down list, mid)``."""
+        per_frame = [self.cache[f][half] for f in frames]
+        n_down = len(per_frame[0][0])
+        down = [torch.stack([p[0][k] for p in per_frame]) for k in range(n_down)]
+        return down, torch.stack([p[1] for p in per_frame])
+
     def window(self, frames: Sequence[int]) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Residuals for a UNet call on ``[reference] + frames``, batch 2 (``[uncond, cond]``)."""
         frames = list(frames)
@@ -110,11 +117,7 @@ class StepResiduals:
                 per_text = self._run(todo)
                 for j, f in enumerate(todo):
                     self.cache[f] = [([d[j] for d in down], mid[j]) for down, mid in per_text]
-            halves = [
-                ([torch.stack([self.cache[f][h][0][k] for f in frames]) for k in range(len(self.cache[frames[0]][h][0]))],
-                 torch.stack([self.cache[f][h][1] for f in frames]))
-                for h in range(len(self.texts))
-            ]
+            halves = [self._gather(frames, h) for h in range(len(self.texts))]
             for f in frames:
                 self.uses[f] -= 1
                 if self.uses[f] <= 0:
