@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -70,21 +71,29 @@ class RenderJob:
         return len(self.frames)
 
     def reference_fingerprint(self) -> str:
-        """A short hash of the reference pixels."""
+        """A short hash of the reference pixels (computed once per job)."""
+        return self._shared_parts[1]
+
+    @cached_property
+    def _shared_parts(self) -> tuple[str, ...]:
+        """The parts of every fingerprint that do not depend on the frame, hashed once: per-frame
+        keys are asked for hundreds of times (cache bar, resume) and must stay cheap."""
         h = hashlib.sha256(str(self.reference.shape).encode())
         h.update(self.reference.tobytes())
-        return h.hexdigest()[:16]
+        return (
+            self.settings.fingerprint(),
+            h.hexdigest()[:16],
+            self.reference_pose.fingerprint() if self.reference_pose is not None else "-",
+            str(self.weights_dir.resolve()) if self.weights_dir else "-",
+        )
 
     def fingerprint(self) -> str:
         """Changes whenever anything that affects any output frame changes."""
         parts = [
-            self.settings.fingerprint(),
-            self.reference_fingerprint(),
+            *self._shared_parts,
             self.pose.fingerprint(),
             self.face.fingerprint() if self.face is not None else "-",
-            self.reference_pose.fingerprint() if self.reference_pose is not None else "-",
             ",".join(map(str, self.frames)),
-            str(self.weights_dir.resolve()) if self.weights_dir else "-",
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -94,11 +103,8 @@ class RenderJob:
         their cache on :meth:`fingerprint` instead."""
         i = self.frames[k]
         parts = [
-            self.settings.fingerprint(),
-            self.reference_fingerprint(),
+            *self._shared_parts,
             self.pose.frame_fingerprint(i),
             self.face.frame_fingerprint(i) if self.face is not None else "-",
-            self.reference_pose.fingerprint() if self.reference_pose is not None else "-",
-            str(self.weights_dir.resolve()) if self.weights_dir else "-",
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

@@ -39,17 +39,6 @@ def backend_named(name: str) -> Backend:
     return get_backend(name)
 
 
-def _memo_reference(job: RenderJob) -> RenderJob:
-    """``job`` with its reference hash computed once: per-frame keys re-hash the reference pixels
-    on every call, which for a few hundred frames of a large photo would stall the GUI (and, on
-    the render thread, hold the GIL long enough to freeze it too)."""
-    if "reference_fingerprint" in vars(job):
-        return job
-    fp = job.reference_fingerprint()
-    object.__setattr__(job, "reference_fingerprint", lambda: fp)
-    return job
-
-
 class Document(QObject):
     """The project being edited.
 
@@ -302,11 +291,11 @@ class Document(QObject):
         from studio.core.render import cache_key
 
         backend = backend_named(self.settings.backend)
-        whole = _memo_reference(self.make_job(tuple(range(n))))
+        whole = self.make_job(tuple(range(n)))
         keys = [cache_key(whole, backend, k) for k in range(n)]
         ranged = self.make_job()
         if not backend.capabilities.independent_frames and len(ranged.frames) != n:
-            ranged = _memo_reference(dataclasses.replace(ranged))
+            ranged = dataclasses.replace(ranged)
             for k, i in enumerate(ranged.frames):
                 keys[i] = cache_key(ranged, backend, k)
         self._keys = keys

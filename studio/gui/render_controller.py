@@ -263,9 +263,6 @@ class RenderController(QObject):
             raise StudioError("Already rendering", "Wait for the current render to finish, or cancel it.")
         if job is None:
             job = self.doc.make_job(output_dir=self.doc.project.default_render_dir())
-        from studio.gui.document import _memo_reference
-
-        job = _memo_reference(job)  # run_job keys every frame; hash the reference pixels once
         self._job = job
         self._keys = list(self.doc.frame_keys() or [])  # what this job's frames are keyed under
         self._cancel = CancelToken()
@@ -285,9 +282,7 @@ class RenderController(QObject):
     def prepare(self, job: RenderJob) -> None:
         """Let the worker build the backend's per-reference state for ``job`` now (queued behind
         any running render)."""
-        from studio.gui.document import _memo_reference
-
-        self._prepare.emit(_memo_reference(job))
+        self._prepare.emit(job)
 
     def cancel(self) -> None:
         """Stop the running render at its next step (finished frames are kept)."""

@@ -52,3 +52,13 @@ def test_studio_error_text_and_pickle():
     assert "Cannot read: file x is broken" in str(e)
     e2 = pickle.loads(pickle.dumps(e))
     assert (e2.title, e2.description, e2.details) == (e.title, e.description, e.details)
+
+
+def test_shared_fingerprint_parts_are_hashed_once_and_survive_pickling():
+    import pickle
+
+    j = job()
+    fp = j.fingerprint()
+    assert "_shared_parts" in vars(j)  # memoised after the first use
+    j2 = pickle.loads(pickle.dumps(j))
+    assert j2.fingerprint() == fp and j2.frame_fingerprint(3) == j.frame_fingerprint(3)

@@ -10,7 +10,6 @@ from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import FramesReady
 from studio.core.project import Project
 from studio.core.render import run_job
-from studio.gui.document import _memo_reference
 from studio.gui.process_backend import ProcessBackend
 
 
@@ -31,7 +30,8 @@ def job(sample_project):
     j = RenderJob(reference=load_image(p.reference_image).pixels, pose=p.pose, frames=tuple(range(6)),
                   settings=p.settings.model_copy(update={"width": 128, "height": 224}),
                   reference_pose=p.reference_pose)
-    return _memo_reference(j)  # memos must not break pickling
+    j.fingerprint()  # the memoised parts must survive pickling to the helper
+    return j
 
 
 def test_helper_renders_the_same_frames_as_the_thread(helper, job):
