@@ -310,7 +310,8 @@ class XDynaPipeline:
         if plan.schedule == "stream":
             from studio.backends.xdyna.stream import denoise_stream
 
-            final, decoded = denoise_stream(den, latents, blurred, plan, draws, num_inference_steps, self.decode,
+            decode = self.decode if window_callback is not None or output_type == "np" else None
+            final, decoded = denoise_stream(den, latents, blurred, plan, draws, num_inference_steps, decode,
                                             window_callback, finished_windows)
         else:
             final = denoise_windows(den, latents, plan, draws.window_offsets, num_inference_steps)

@@ -71,14 +71,15 @@ def denoise_stream(
     plan: WindowPlan,
     draws: Draws,
     steps: int,
-    decode: Callable[[torch.Tensor], np.ndarray],
+    decode: Callable[[torch.Tensor], np.ndarray] | None,
     window_callback: WindowCallback | None = None,
     finished_windows: dict[int, np.ndarray] | None = None,
 ) -> tuple[torch.Tensor, dict[int, np.ndarray]]:
     """Denoise window by window. ``latents`` (1, 4, N+1, h, w) are the initial latents (frame 0
     the reference), ``clean`` the un-noised mix of the same shape (used for previews).
 
-    Returns the fused final latents (1, 4, N, h, w) and ``{frame: decoded float video frame}``.
+    Returns the fused final latents (1, 4, N, h, w) and ``{frame: decoded float video frame}``
+    (empty when ``decode`` is None: then nothing is decoded and ``window_callback`` is not used).
     """
     sched = den.schedule
     finished = finished_windows or {}
@@ -122,7 +123,7 @@ def denoise_stream(
         fused = acc[:, :, done] / scale
         x_all[:, :, done] = fused
         canvas[:, :, done] = fused
-        if k in finished:
+        if k in finished or decode is None:
             continue
         decoded = decode(fused)
         for j, f in enumerate(done):
