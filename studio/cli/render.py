@@ -25,7 +25,7 @@ from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progres
 from studio.core.jobs import RenderJob
 from studio.core.project import Project
 from studio.core.render import render_frames, run_job
-from studio.core.render_store import read_png
+from studio.core.files import read_png
 from studio.core.settings import RenderSettings
 from studio.media.exporters import export_frames, exporter_for, is_sequence_target
 

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
-import cv2
 import numpy as np
 from psygnal import Signal
 
-from studio.core.errors import StudioError
+from studio.core.files import describe_os_error, read_png, write_png_atomic
 
 
 class FrameState(IntEnum):
@@ -103,20 +102,13 @@ class FrameCache:
     def _spill(self, k: tuple[str, int], a: np.ndarray) -> Path:
         assert self.spill_dir is not None
         d = self.spill_dir / k[0]
+        p = d / f"{k[1]:06d}.png"
+        title = "Cannot write the frame cache"
         try:
             d.mkdir(parents=True, exist_ok=True)
-            p = d / f"{k[1]:06d}.png"
-            tmp = d / f".{k[1]:06d}.tmp.png"
-            if not cv2.imwrite(str(tmp), cv2.cvtColor(a, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"could not write {tmp}")
-            tmp.replace(p)
         except OSError as exc:
-            raise StudioError(
-                "Cannot write the frame cache",
-                f"Writing rendered frames to {d} failed. Free some disk space or choose another "
-                "cache folder in the preferences.",
-                repr(exc),
-            ) from exc
+            raise describe_os_error(exc, d, title) from exc
+        write_png_atomic(p, a, title)
         return p
 
     # -- reading ------------------------------------------------------------------------------
@@ -131,13 +123,12 @@ class FrameCache:
             p = self._disk.get(k)
         if p is None:
             return None
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        img = read_png(p)
         if img is None:  # deleted behind our back: forget it
             with self._lock:
                 self._disk.pop(k, None)
                 self._kind.pop(k, None)
-            return None
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        return img
 
     def state(self, key: str, index: int) -> FrameState:
         """Cache-bar state of frame ``index`` when the current fingerprint is ``key``."""

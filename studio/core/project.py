@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from studio.core.errors import StudioError
+from studio.core.files import atomic_write_bytes
 from studio.core.settings import RenderSettings
 from studio.core.tracks import FaceTrack, PoseTrack
 
@@ -25,34 +25,6 @@ SCHEMA_VERSION = 1
 PROJECT_SUFFIX = ".studio.json"
 #: What to do about a project file whose content is damaged.
 FIX_HINT = "Restore an earlier copy (or the <name>.autosave.json beside it), or fix the value in a text editor."
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and a rename, so a crash or
-    a full disk never leaves a half-written file at ``path``."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise StudioError(
-            "Cannot save",
-            f"The folder {path.parent} cannot be written to. Choose another folder.",
-            repr(exc),
-        ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise StudioError(
-            "Cannot save",
-            f"Writing {path} failed ({exc.strerror or exc}). Free some disk space or save elsewhere; "
-            "the previous version of the file is unchanged.",
-            repr(exc),
-        ) from exc
 
 
 @dataclass
@@ -242,7 +214,7 @@ class Project:
         if target is None:
             raise StudioError("Cannot save", "The project has no file yet; choose where to save it.")
         text = json.dumps(self.to_dict(base=target.parent), indent=1)
-        atomic_write_text(target, text)
+        atomic_write_bytes(target, text.encode("utf-8"), f"Cannot save {target.name}")
         self.path = target
         return target
 

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,10 @@ import cv2
 import numpy as np
 
 from studio.core.errors import StudioError
+from studio.core.files import atomic_write_bytes, read_png, write_png_atomic
+
+#: Title of every error writing the render folder.
+WRITE_ERROR = "Cannot write the render folder"
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -45,39 +48,6 @@ def latents_filename(job_fingerprint: str, window: int) -> str:
     return f"latents_{job_fingerprint}_w{int(window):03d}.npy"
 
 
-def _write_error(path: Path, exc: BaseException) -> StudioError:
-    return StudioError(
-        "Cannot write the render folder",
-        f"Writing {path} failed. Free some disk space or choose another render folder.",
-        repr(exc),
-    )
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise _write_error(path, exc) from exc
-
-
-def write_png_atomic(path: Path, frame: np.ndarray) -> None:
-    """Write an ``(H, W, 3)`` uint8 RGB frame as a PNG via a temporary file and a rename."""
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise _write_error(path, ValueError(f"PNG encoding failed for a {frame.shape} frame"))
-    _atomic_bytes(path, buf.tobytes())
-
-
-def read_png(path: Path) -> np.ndarray | None:
-    """An RGB PNG as ``(H, W, 3)`` uint8, or ``None`` if it is missing or unreadable."""
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
 def save_window_latents(folder: Path, job_fingerprint: str, window: int, latents: np.ndarray) -> Path:
     """Persist the final latents of a finished stream window (float32 ``.npy``, atomic)."""
     folder = Path(folder)
@@ -85,7 +55,7 @@ def save_window_latents(folder: Path, job_fingerprint: str, window: int, latents
     path = folder / latents_filename(job_fingerprint, window)
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(latents, dtype=np.float32), allow_pickle=False)
-    _atomic_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue(), WRITE_ERROR)
     return path
 
 
@@ -192,7 +162,7 @@ class RenderStore:
             **self.info,
             "frames": {str(i): k for i, k in sorted(self._done.items())},
         }
-        _atomic_bytes(self.manifest_path, json.dumps(d, indent=1).encode("utf-8"))
+        atomic_write_bytes(self.manifest_path, json.dumps(d, indent=1).encode("utf-8"), WRITE_ERROR)
 
     def _reconcile(self) -> None:
         wanted = dict(zip(self.frames, self.keys))
@@ -237,7 +207,7 @@ class RenderStore:
     def write(self, positions: Sequence[int], frames: np.ndarray) -> None:
         """Write finished output frames ``positions`` and record them in the manifest."""
         for k, frame in zip(positions, frames):
-            write_png_atomic(self.path(k), frame)
+            write_png_atomic(self.path(k), frame, WRITE_ERROR)
             self._done[self.frames[k]] = self.keys[k]
         self._write_manifest()
 

@@ -7,7 +7,6 @@ folder, missing permissions) become :class:`StudioError` messages a person can a
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import secrets
@@ -17,37 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from studio.core.errors import StudioError
+from studio.core.files import describe_os_error
 
 #: Files an existing PNG-sequence folder may hold for it to be replaced by a new sequence.
 SEQUENCE_FILE = re.compile(r"frame_\d+\.png")
-
-
-def describe_os_error(err: OSError, path: Path) -> StudioError:
-    """A :class:`StudioError` saying what went wrong writing ``path`` and what to do."""
-    title = f"Cannot write {path.name}"
-    if err.errno == errno.ENOSPC or err.errno == getattr(errno, "EDQUOT", -1):
-        return StudioError(
-            title,
-            f"The disk holding {path.parent} is full. Free some space or export to another drive; "
-            "nothing was written at the target.",
-            str(err),
-        )
-    if err.errno == errno.EROFS:
-        return StudioError(
-            title,
-            f"{path.parent} is on a read-only drive. Choose a folder you can write to.",
-            str(err),
-        )
-    if err.errno in (errno.EACCES, errno.EPERM):
-        return StudioError(
-            title,
-            f"You do not have permission to write in {path.parent}. Choose another folder "
-            "(for example your Videos or Desktop folder).",
-            str(err),
-        )
-    if err.errno == errno.ENAMETOOLONG:
-        return StudioError(title, f"The file name {path.name} is too long. Choose a shorter name.", str(err))
-    return StudioError(title, f"Writing {path} failed: {err.strerror or err}. Check the folder and try again.", str(err))
 
 
 def _temp_name(target: Path) -> Path:

@@ -48,7 +48,7 @@ def test_save_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(StudioError, match="disk space"):
+    with pytest.raises(StudioError, match="is full. Free some space"):
         p.save()
     assert target.read_text() == before
     assert [f.name for f in tmp_path.iterdir() if f.name.startswith(".")] == []

@@ -9,7 +9,8 @@ from studio.core.cancel import CancelToken
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress, StepPreview
 from studio.core.frame_cache import FrameCache, FrameState
 from studio.core.render import cache_key, render_frames, run_job
-from studio.core.render_store import frame_filename, read_png
+from studio.core.files import read_png
+from studio.core.render_store import frame_filename
 
 
 def collect(events):

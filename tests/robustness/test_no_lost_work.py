@@ -152,7 +152,7 @@ def _render_args(project: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _pngs(folder: Path) -> dict[str, np.ndarray]:
-    from studio.core.render_store import read_png
+    from studio.core.files import read_png
 
     out = {}
     for p in sorted(folder.glob("frame_*.png")):
