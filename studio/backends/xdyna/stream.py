@@ -114,9 +114,10 @@ def denoise_stream(
                     canvas[:, :, frames] = x0
                     den.callback(k * steps + i, t, canvas)
             final = x_all[:, :, frames].clone()
-        w = torch.as_tensor(window_weights(len(frames), plan.weighting), dtype=torch.float32, device=x_all.device)
+        weights = window_weights(len(frames), plan.weighting)
+        w = torch.as_tensor(weights, dtype=torch.float32, device=x_all.device)
         acc[:, :, frames] += w.view(1, 1, -1, 1, 1) * final
-        np.add.at(wsum, frames, window_weights(len(frames), plan.weighting))
+        np.add.at(wsum, frames, weights)
         later = {f for w_ in windows[k + 1 :] for f in w_}
         done = [f for f in frames if f not in later]
         scale = torch.as_tensor(wsum[done], dtype=torch.float32, device=x_all.device).view(1, 1, -1, 1, 1)
