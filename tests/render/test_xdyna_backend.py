@@ -169,9 +169,9 @@ def test_stream_first_chunk_after_a_third_of_the_unet_calls(stream40):
     assert isinstance(stream40["events"][-1], Finished)
     total = stream40["total"]
     assert total == 3 * 2  # 3 windows x 2 steps, each one UNet call
-    # the first window's frames that no later window overlaps are final after a third of the work
-    assert stream40["chunks"][0] == tuple(range(12)) and stream40["at_chunk"][0] == total // 3
-    assert stream40["chunks"][1:] == [tuple(range(12, 24)), tuple(range(24, 40))]
+    # the first window's 16 frames are final after a third of the work
+    assert stream40["chunks"][0] == tuple(range(16)) and stream40["at_chunk"][0] == total // 3
+    assert stream40["chunks"][1:] == [tuple(range(16, 28)), tuple(range(28, 40))]
     assert stream40["at_chunk"][1:] == [2 * total // 3, total]
     # previews of all frames come step by step before the first chunk
     evs = stream40["events"]
@@ -205,7 +205,7 @@ def test_stream_cancel_and_resume_skips_finished_windows(backend, stream40, tmp_
         evs.append(e)
         if isinstance(e, FramesReady):
             token.cancel()
-    assert isinstance(evs[-1], Cancelled) and evs[-1].done == tuple(range(12))
+    assert isinstance(evs[-1], Cancelled) and evs[-1].done == tuple(range(16))
     assert unet_calls.calls == 2  # stopped within the next window's first step
     assert (tmp_path / "cut" / f"latents_{job.fingerprint()}_w000.npy").is_file()
     before = unet_calls.calls

@@ -58,9 +58,9 @@ def test_stream_finishes_first_window_after_a_third_of_the_unet_calls(streamed):
     assert [e.index for e in events] == [0, 1, 2]
     assert total == out.counts.unet_calls == 3 * 2
     assert calls_at_window[0] == total / 3
-    assert events[0].frames == tuple(range(12))  # 12..15 wait for the next window's blend
-    assert events[1].frames == tuple(range(12, 24))
-    assert events[2].frames == tuple(range(24, 40))
+    assert events[0].frames == tuple(range(16))  # a whole window is final at once
+    assert events[1].frames == tuple(range(16, 28))
+    assert events[2].frames == tuple(range(28, 40))
     assert sorted(f for e in events for f in e.frames) == list(range(N))
     for e in events:
         assert e.video.dtype == np.uint8 and e.video.shape == (len(e.frames), H, W, 3)
@@ -77,12 +77,14 @@ def test_stream_overlaps_are_continuous(streamed):
     # random tiny weights make every frame noise-dominated, so seams are compared with the
     # spread of interior jumps (10% slack); the held-overlap check below is the sharp one
     assert jumps[seams].max() <= 1.1 * jumps[interior].max()
-    # held overlap: the next window ends where the previous one put those frames
+    # held overlap: the next window ends where the previous one put those frames (and the
+    # video keeps the previous window's result for them)
     for prev, nxt in zip(events, events[1:]):
         shared = sorted(set(prev.window_frames) & set(nxt.window_frames))
         a = prev.latents[0][:, [prev.window_frames.index(f) for f in shared]]
         b = nxt.latents[0][:, [nxt.window_frames.index(f) for f in shared]]
         assert np.abs(a - b).mean() < 0.1 * np.median(jumps[interior])
+        np.testing.assert_array_equal(lat[:, shared], a)
 
 
 def test_stream_resume_is_byte_identical(face_pipe, face_inputs, streamed, tmp_path):

@@ -4,9 +4,12 @@ Windows are the plan's static (no-wrap) windows, denoised one after another thro
 step. While window k is denoised, each of its frames that an earlier window already finished
 is *held*: before every UNet call its latent is replaced by that earlier result re-noised to
 the current timestep with the frame's own initial noise, so the new window continues the motion
-instead of inventing its own. When a window is done its latents are fused into the clip with
-the plan's per-position weights (flat: average); every frame that no later window covers is
-then final and is decoded and handed to ``window_callback``.
+instead of inventing its own. A finished frame is never changed again: when a window is done,
+all of its frames that no earlier window finished are final at once, decoded and handed to
+``window_callback``. So the first window delivers all of its frames (16 by default) after one
+window's worth of work, and the frames of a chunk the artist already sees never change later.
+(The fusion weighting of the plan does not apply here: held frames keep the earlier window's
+result exactly, which is what makes every chunk final when it arrives.)
 
 Resuming: ``window_callback`` receives each window's own final latents; pass the ones already
 saved back as ``finished_windows={index: latents}`` and those windows are skipped. Because a
@@ -30,7 +33,7 @@ from studio.backends.xdyna.denoise import Denoiser
 from studio.backends.xdyna.draws import Draws
 from studio.backends.xdyna.preview import to_uint8
 from studio.core.errors import StudioError
-from studio.core.windows import WindowPlan, window_weights
+from studio.core.windows import WindowPlan
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,7 +81,7 @@ def denoise_stream(
     """Denoise window by window. ``latents`` (1, 4, N+1, h, w) are the initial latents (frame 0
     the reference), ``clean`` the un-noised mix of the same shape (used for previews).
 
-    Returns the fused final latents (1, 4, N, h, w) and ``{frame: decoded float video frame}``
+    Returns the final latents (1, 4, N, h, w) and ``{frame: decoded float video frame}``
     (empty when ``decode`` is None: then nothing is decoded and ``window_callback`` is not used).
     """
     sched = den.schedule
@@ -87,24 +90,20 @@ def denoise_stream(
     x_all = latents[:, :, 1:].float().clone()
     noise = draws.init_noise[:, :, 1:].to(x_all.device, torch.float32)
     canvas = clean[:, :, 1:].float().clone()
-    acc = torch.zeros_like(x_all)
-    wsum = np.zeros(plan.n_frames, np.float64)
+    result = torch.zeros_like(x_all)  # the final latents of every finished frame
+    is_final = np.zeros(plan.n_frames, bool)
     windows = plan.windows()
     timesteps = sched.timesteps(steps)
     video: dict[int, np.ndarray] = {}
     for k, frames in enumerate(windows):
-        held = [j for j, f in enumerate(frames) if wsum[f] > 0]
-        held_frames = [frames[j] for j in held]
+        held_frames = [f for f in frames if is_final[f]]
         if k in finished:
             final = _given_latents(finished, k, frames, x_all)
         else:
-            if held:
-                scale = torch.as_tensor(wsum[held_frames], dtype=torch.float32, device=x_all.device)
-                target = acc[:, :, held_frames] / scale.view(1, 1, -1, 1, 1)
             for i, t in enumerate(timesteps):
                 den.check_cancel()
-                if held:
-                    x_all[:, :, held_frames] = sched.add_noise(target, noise[:, :, held_frames], t)
+                if held_frames:
+                    x_all[:, :, held_frames] = sched.add_noise(result[:, :, held_frames], noise[:, :, held_frames], t)
                 res = den.residuals(x_all, t, [frames])
                 pred = den.predict(ref, x_all[:, :, frames], t, res, frames)
                 eps = den.guide(pred[:, :, 1:])
@@ -112,23 +111,20 @@ def denoise_stream(
                 x_all[:, :, frames] = x_new
                 if den.callback is not None:
                     canvas[:, :, frames] = x0
+                    canvas[:, :, held_frames] = result[:, :, held_frames]
                     den.callback(k * steps + i, t, canvas)
             final = x_all[:, :, frames].clone()
-        weights = window_weights(len(frames), plan.weighting)
-        w = torch.as_tensor(weights, dtype=torch.float32, device=x_all.device)
-        acc[:, :, frames] += w.view(1, 1, -1, 1, 1) * final
-        np.add.at(wsum, frames, weights)
-        later = {f for w_ in windows[k + 1 :] for f in w_}
-        done = [f for f in frames if f not in later]
-        scale = torch.as_tensor(wsum[done], dtype=torch.float32, device=x_all.device).view(1, 1, -1, 1, 1)
-        fused = acc[:, :, done] / scale
-        x_all[:, :, done] = fused
-        canvas[:, :, done] = fused
-        if k in finished or decode is None:
+        new = [j for j, f in enumerate(frames) if not is_final[f]]
+        done = [frames[j] for j in new]
+        result[:, :, done] = final[:, :, new]
+        is_final[done] = True
+        x_all[:, :, frames] = result[:, :, frames]
+        canvas[:, :, done] = result[:, :, done]
+        if k in finished or decode is None or not done:
             continue
-        decoded = decode(fused)
+        decoded = decode(result[:, :, done])
         for j, f in enumerate(done):
             video[f] = decoded[j]
         if window_callback is not None:
             window_callback(WindowDone(k, tuple(done), to_uint8(decoded), tuple(frames), final.cpu().numpy()))
-    return x_all, video
+    return result, video
