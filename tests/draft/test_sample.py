@@ -49,3 +49,27 @@ def test_render_sample_writes_a_moving_mp4(tmp_path):
     assert len(frames) == 48 and frames[0].shape == (p.settings.height, p.settings.width, 3)
     steps = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, frames[1:])]
     assert min(steps) > 0.3  # every frame differs from the one before: the figure moves
+
+
+
+def test_renders_of_one_photo_are_identical_whatever_used_opencvs_rng_before():
+    """GrabCut draws from OpenCV's process-wide RNG; a render must not depend on who used it
+    first (the GUI renders in a helper process, the CLI resumes in a new one)."""
+    import cv2
+
+    from studio.backends.draft.backend import DraftBackend
+    from studio.backends.draft.sample import sample_job
+    from studio.core.cancel import CancelToken
+    from studio.core.events import FramesReady
+
+    job = sample_job()
+    job = type(job)(reference=job.reference, pose=job.pose, frames=job.frames[:8],
+                    settings=job.settings.model_copy(update={"width": 128, "height": 224}),
+                    reference_pose=job.reference_pose)
+    outs = []
+    for seed in (1, 999):
+        cv2.setRNGSeed(seed)
+        cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # someone else used the RNG
+        outs.append(np.concatenate([e.frames for e in DraftBackend().render(job, CancelToken())
+                                    if isinstance(e, FramesReady)]))
+    np.testing.assert_array_equal(outs[0], outs[1])

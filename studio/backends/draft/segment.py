@@ -76,6 +76,9 @@ def person_mask(rgb: np.ndarray, ref: np.ndarray, prob: np.ndarray | None = None
         gc[far] = cv2.GC_BGD
         gc[thin] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    # GrabCut's k-means draws from OpenCV's process-wide RNG: seed it so the same photo gives
+    # the same mask in every process and every rig (renders resume byte-identically).
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(small, gc, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # too few samples of one class: keep the seeds as they are
