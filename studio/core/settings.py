@@ -11,11 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 BackendName = Literal["draft", "xdyna"]
 
 
+#: Settings that choose how frames are computed, not which frames: not part of the fingerprint.
+HOW_TO_COMPUTE = frozenset({"device", "dtype", "low_vram", "sequential_cfg", "torch_compile"})
+
+
 class RenderSettings(BaseModel):
     """Everything that decides what a render produces (and so its cache fingerprint).
 
-    ``device``/``dtype`` are *how* to compute, not *what*: they are excluded from
-    :meth:`fingerprint` (fp16 on a GPU and fp32 on a CPU target the same frames).
+    ``device``, ``dtype``, ``low_vram``, ``sequential_cfg`` and ``torch_compile`` are *how* to
+    compute, not *what*: they are excluded from :meth:`fingerprint` (fp16 on a GPU and fp32 on a
+    CPU target the same frames; the memory options change results only at float-noise level).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -33,8 +38,13 @@ class RenderSettings(BaseModel):
     face_controlnet: bool = True
     retarget: bool = True
     smoothing: bool = True
+    prompt: str = Field("", max_length=2000)
+    negative_prompt: str = Field("", max_length=2000)
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    low_vram: bool = False
+    sequential_cfg: bool = False
+    torch_compile: bool = False
 
     @field_validator("overlap")
     @classmethod
@@ -46,5 +56,5 @@ class RenderSettings(BaseModel):
 
     def fingerprint(self) -> str:
         """A short hash of the fields that change the rendered pixels."""
-        d = self.model_dump(exclude={"device", "dtype"})
+        d = self.model_dump(exclude=HOW_TO_COMPUTE)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
