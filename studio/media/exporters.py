@@ -4,13 +4,15 @@ Every exporter's :meth:`Exporter.write` takes an iterable of ``(H, W, 3)`` uint8
 a frame rate and a target path, reports progress, honours a
 :class:`~studio.core.cancel.CancelToken`, and is atomic (see :mod:`studio.media.atomic`).
 :func:`exporter_for` picks the exporter from the target's extension; a path ending in ``/``
-or without extension is a PNG-sequence folder.
+or without extension is a PNG-sequence folder. MP4 (AAC) and WebM (Opus) also carry sound: an
+:class:`~studio.media.audio.AudioSlice` of the driving video cut to exactly the frames' duration.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +23,7 @@ from PIL import Image
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.media.atomic import atomic_target, describe_os_error
+from studio.media.audio import AudioSlice, write_slice_wav
 from studio.media.ffmpeg_writer import FFmpegPipe
 
 #: ``progress(done, total)``: ``total`` is the ``frame_count`` hint, or ``None`` if unknown.
@@ -60,6 +63,8 @@ class Exporter(ABC):
     extensions: tuple[str, ...] = ()
     #: Whether the target is a folder.
     directory: bool = False
+    #: Whether the format carries a sound track (an ``audio`` slice is ignored otherwise).
+    supports_audio: bool = False
 
     def write(
         self,
@@ -69,12 +74,15 @@ class Exporter(ABC):
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         frame_count: int | None = None,
+        audio: AudioSlice | None = None,
     ) -> Path:
         """Write ``frames`` at ``fps`` to ``path`` atomically and return the path.
 
         ``progress(done, frame_count)`` is called after each frame; ``cancel`` is checked before
         each frame (raising :class:`~studio.core.errors.RenderCancelled`, with nothing left at
-        ``path``). Raises :class:`StudioError` for bad frames, no frames and write failures.
+        ``path``). ``audio`` is muxed as the sound track when the format has one
+        (:attr:`supports_audio`). Raises :class:`StudioError` for bad frames, no frames and write
+        failures.
         """
         path = Path(path)
         if not (isinstance(fps, numbers.Real) and 0 < fps <= 240):
@@ -100,15 +108,20 @@ class Exporter(ABC):
             if cancel is not None:
                 cancel.raise_if_cancelled()
 
-        with atomic_target(path, directory=self.directory) as tmp:
-            written = self._write(checked(), float(fps), tmp, path)
+        with atomic_target(path, directory=self.directory) as tmp, tempfile.TemporaryDirectory() as work:
+            wav = None
+            if audio is not None and self.supports_audio:
+                wav = write_slice_wav(audio, Path(work) / "sound.wav")
+            written = self._write(checked(), float(fps), tmp, path, wav)
             if written == 0:
                 raise StudioError(f"Cannot export {path.name}", "There are no frames to export.")
         return path
 
     @abstractmethod
-    def _write(self, frames: Iterable[np.ndarray], fps: float, tmp: Path, target: Path) -> int:
-        """Write checked RGB frames to ``tmp``; return how many were written."""
+    def _write(self, frames: Iterable[np.ndarray], fps: float, tmp: Path, target: Path,
+               audio: Path | None = None) -> int:
+        """Write checked RGB frames (and the WAV ``audio``, if given) to ``tmp``; return how many
+        frames were written."""
 
 
 class FFmpegExporter(Exporter):
@@ -121,7 +134,12 @@ class FFmpegExporter(Exporter):
     def output_args(self) -> list[str]:
         """Codec, filter and muxer arguments."""
 
-    def _write(self, frames: Iterable[np.ndarray], fps: float, tmp: Path, target: Path) -> int:
+    def audio_args(self) -> list[str]:
+        """Audio codec arguments (formats with :attr:`supports_audio`)."""
+        return []
+
+    def _write(self, frames: Iterable[np.ndarray], fps: float, tmp: Path, target: Path,
+               audio: Path | None = None) -> int:
         pipe: FFmpegPipe | None = None
         count = 0
         try:
@@ -130,7 +148,8 @@ class FFmpegExporter(Exporter):
                     # repeat the last row/column: invisible, unlike a black pad line
                     frame = np.pad(frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), mode="edge")
                 if pipe is None:
-                    pipe = FFmpegPipe(tmp, (frame.shape[1], frame.shape[0]), fps, self.output_args(), target)
+                    args = self.output_args() + (self.audio_args() if audio is not None else [])
+                    pipe = FFmpegPipe(tmp, (frame.shape[1], frame.shape[0]), fps, args, target, audio=audio)
                 pipe.write(frame)
                 count += 1
             if pipe is not None:
@@ -153,6 +172,7 @@ class MP4Exporter(FFmpegExporter):
 
     name = "mp4"
     extensions = (".mp4", ".m4v")
+    supports_audio = True
 
     def __init__(self, crf: int = 19, preset: str = "medium", keyframe_interval: int | None = None) -> None:
         self.crf = crf
@@ -164,12 +184,17 @@ class MP4Exporter(FFmpegExporter):
         return [*_BT709, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf),
                 "-preset", self.preset, *gop, "-movflags", "+faststart", "-f", "mp4"]
 
+    def audio_args(self) -> list[str]:
+        """AAC-LC at 192 kbit/s."""
+        return ["-c:a", "aac", "-b:a", "192k"]
+
 
 class WebMExporter(FFmpegExporter):
     """VP9 in WebM (constant quality), for the web."""
 
     name = "webm"
     extensions = (".webm",)
+    supports_audio = True
 
     def __init__(self, crf: int = 28, cpu_used: int = 4) -> None:
         self.crf = crf
@@ -178,6 +203,10 @@ class WebMExporter(FFmpegExporter):
     def output_args(self) -> list[str]:
         return [*_BT709, "-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-b:v", "0",
                 "-deadline", "good", "-cpu-used", str(self.cpu_used), "-row-mt", "1", "-f", "webm"]
+
+    def audio_args(self) -> list[str]:
+        """Opus at 128 kbit/s."""
+        return ["-c:a", "libopus", "-b:a", "128k"]
 
 
 class GIFExporter(FFmpegExporter):
@@ -217,7 +246,8 @@ class PNGSequenceExporter(Exporter):
     def __init__(self, compress_level: int = 3) -> None:
         self.compress_level = compress_level
 
-    def _write(self, frames: Iterable[np.ndarray], fps: float, tmp: Path, target: Path) -> int:
+    def _write(self, frames: Iterable[np.ndarray], fps: float, tmp: Path, target: Path,
+               audio: Path | None = None) -> int:
         count = 0
         for i, frame in enumerate(frames):
             out = tmp / SEQUENCE_PATTERN.format(i)
@@ -265,6 +295,8 @@ def export_frames(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     frame_count: int | None = None,
+    audio: AudioSlice | None = None,
 ) -> Path:
     """Write ``frames`` with the exporter :func:`exporter_for` picks for ``path``."""
-    return exporter_for(path).write(frames, fps, path, progress=progress, cancel=cancel, frame_count=frame_count)
+    return exporter_for(path).write(frames, fps, path, progress=progress, cancel=cancel, frame_count=frame_count,
+                                    audio=audio)

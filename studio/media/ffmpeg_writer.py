@@ -38,17 +38,21 @@ class FFmpegPipe:
         Codec, filter and muxer arguments placed between the input and ``out_path``.
     target:
         The path named in error messages (the final destination, not the temporary).
+    audio:
+        A sound file to mux as the output's audio track (its codec comes from ``output_args``).
     """
 
     def __init__(self, out_path: Path, size: tuple[int, int], fps: float, output_args: list[str],
-                 target: Path | None = None) -> None:
+                 target: Path | None = None, audio: Path | None = None) -> None:
         self.target = Path(target or out_path)
         self.size = size
         rate = fps_fraction(fps)
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size[0]}x{size[1]}",
-               "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "-",
-               *output_args, file_url(out_path)]
+               "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "-"]
+        if audio is not None:
+            cmd += ["-i", file_url(Path(audio)), "-map", "0:v:0", "-map", "1:a:0"]
+        cmd += [*output_args, file_url(out_path)]
         self._log: deque[str] = deque(maxlen=60)
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._drain = threading.Thread(target=self._read_log, daemon=True)
