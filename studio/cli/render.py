@@ -27,7 +27,10 @@ from studio.core.project import Project
 from studio.core.render import render_frames, run_job
 from studio.core.files import read_png
 from studio.core.settings import RenderSettings
+from studio.media.audio import AudioSlice, slice_for_frames
 from studio.media.exporters import export_frames, exporter_for, is_sequence_target
+from studio.media.panels import scale_frame
+from studio.media.retime import retime, retimed_count
 
 
 def register(subparsers: Any) -> None:
@@ -56,7 +59,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8 (e.g. 512x896)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--fps", type=float, help="output frame rate (default: the driving video's)")
+    out = p.add_argument_group("export")
+    out.add_argument("--fps", type=float,
+                     help="output frame rate, e.g. 8, 12, 24 or 30 (default: the driving video's); the clip "
+                     "keeps its duration, see --fps-mode")
+    out.add_argument("--fps-mode", choices=("repeat", "blend"), default="repeat",
+                     help="how --fps converts: repeat/drop the frame on screen at each output time (default), "
+                     "or blend the two nearest frames")
+    out.add_argument("--scale", type=_parse_scale, default=1.0, metavar="S",
+                     help="export scale, 0.25 to 2 or 25%% to 200%% (Lanczos; default 1)")
+    out.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
+                     help="keep the driving video's sound in MP4 (AAC) / WebM (Opus) exports, cut to the "
+                     "exported frames (default: on)")
     p.add_argument("--side-by-side", action="store_true", help="export driving | pose | result")
     p.add_argument("--render-dir", type=Path,
                    help="where finished frames are kept (default: the project's render folder, "
@@ -72,6 +86,17 @@ def _parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 512x896") from None
     return w, h
+
+
+def _parse_scale(text: str) -> float:
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scale {text!r} is not a number such as 0.5 or 50%") from None
+    if not 0.25 - 1e-9 <= value <= 2.0 + 1e-9:
+        raise argparse.ArgumentTypeError(f"scale {text!r} must be between 0.25 and 2 (25% to 200%)")
+    return value
 
 
 def _parse_range(text: str) -> tuple[int | None, int | None]:
@@ -292,24 +317,44 @@ def result_frames(job: RenderJob) -> Iterator[np.ndarray]:
 
 
 def side_by_side_frames(job: RenderJob) -> Iterator[np.ndarray]:
-    """``driving | pose | result`` per frame (``pose | result`` without a driving video)."""
-    from studio.backends.xdyna.conditioning import canvas_pose, driving_frames, pose_maps
+    """``driving | pose | result`` per frame (``pose | result`` without a driving video); the pose
+    panel is what the model sees (:func:`studio.extract.model_view.model_pose`)."""
+    from studio.backends.xdyna.conditioning import driving_frames
+    from studio.extract.model_view import model_pose_for_job, model_pose_map, side_by_side
 
-    poses = pose_maps(job, canvas_pose(job))
+    canvas = model_pose_for_job(job)
     driving: Iterator[np.ndarray | None] = (
         driving_frames(job) if job.driving_video is not None else iter([None] * job.n_frames)
     )
-    for pose, drive, result in zip(poses, driving, result_frames(job)):
-        panels = [p for p in (drive, pose, result) if p is not None]
-        yield np.concatenate(panels, axis=1)
+    for i, drive, result in zip(job.frames, driving, result_frames(job)):
+        yield side_by_side(result, model_pose_map(canvas, i), drive)
 
 
-def export(frames: Iterator[np.ndarray], n: int, fps: float, out: Path, token: CancelToken, quiet: bool) -> Path:
-    """Write ``frames`` to ``out`` with the media exporters (format from the suffix)."""
+def sound_for(job: RenderJob, fps: float, wanted: bool = True) -> AudioSlice | None:
+    """The driving video's sound under the job's frames at ``fps`` (``None`` when not ``wanted``,
+    without a driving video, or when the video is silent)."""
+    if not wanted or job.driving_video is None or not job.frames:
+        return None
+    return slice_for_frames(job.driving_video, job.frames[0], job.n_frames, fps)
+
+
+def export_stream(frames: Iterator[np.ndarray], n: int, src_fps: float, fps: float, scale: float = 1.0,
+                  mode: str = "repeat") -> tuple[Iterator[np.ndarray], int]:
+    """``frames`` scaled by ``scale`` and converted from ``src_fps`` to ``fps`` (same duration);
+    returns the stream and its frame count."""
+    if abs(scale - 1.0) > 1e-9:
+        frames = (scale_frame(f, scale) for f in frames)
+    return retime(frames, n, src_fps, fps, mode), retimed_count(n, src_fps, fps)
+
+
+def export(frames: Iterator[np.ndarray], n: int, fps: float, out: Path, token: CancelToken, quiet: bool,
+           audio: AudioSlice | None = None) -> Path:
+    """Write ``frames`` to ``out`` with the media exporters (format from the suffix), with
+    ``audio`` as the sound track where the format has one."""
     bar = _bar(quiet, f"export {out.name}", n, unit="frame")
     try:
         return export_frames(frames, fps, out, progress=lambda d, t: _advance(bar, d, t), cancel=token,
-                             frame_count=n)
+                             frame_count=n, audio=audio)
     finally:
         if bar is not None:
             bar.close()
@@ -332,7 +377,10 @@ def run(args: argparse.Namespace) -> int:
     ok, why = backend.available()
     if not ok:
         raise StudioError(f"The {backend.name} renderer cannot run", why)
-    fps = float(args.fps or project.fps or 25.0)
+    src_fps = float(project.fps or 25.0)
+    fps = float(args.fps or src_fps)
+    if not 0 < fps <= 240:
+        raise StudioError("Invalid frame rate", f"--fps {fps:g} must be between 0 and 240.")
     token = CancelToken()
     t0 = time.monotonic()
     with _Sigint(token):
@@ -353,8 +401,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"rendered {job.n_frames} frames in {seconds:.1f} s -> {out}", file=sys.stderr)
             return 0
         frames = side_by_side_frames(job) if args.side_by_side else result_frames(job)
+        frames, n_out = export_stream(frames, job.n_frames, src_fps, fps, args.scale, args.fps_mode)
         try:
-            written = export(frames, job.n_frames, fps, out, token, quiet)
+            audio = sound_for(job, src_fps, args.audio and exporter_for(out).supports_audio)
+            written = export(frames, n_out, fps, out, token, quiet, audio)
         except RenderCancelled:
             print(f"export cancelled; the frames are kept in {job.output_dir}", file=sys.stderr)
             return 130

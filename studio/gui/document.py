@@ -25,6 +25,7 @@ from studio.core.project import Project
 from studio.core.settings import RenderSettings
 from studio.core.timeline import Timeline
 from studio.core.tracks import FaceTrack, PoseTrack
+from studio.extract.model_view import ModelView, model_pose
 
 #: In-memory budget of the frame cache (older final frames spill to disk when a folder is set).
 CACHE_BUDGET = 768 << 20
@@ -77,6 +78,7 @@ class Document(QObject):
         self.inflight: set[int] = set()
         self._rendered_key: dict[int, str] = {}
         self._keys: list[str] | None = None
+        self._model_pose: tuple[tuple, PoseTrack] | None = None
         self._dirty = False
         self._loading = False
         self._cache_from_any_thread.connect(self._relay_cache, Qt.ConnectionType.QueuedConnection)
@@ -258,6 +260,25 @@ class Document(QObject):
             self.keys_changed.emit()
 
     # -- rendering --------------------------------------------------------------------------------
+    def model_view(self) -> ModelView:
+        """The output canvas and retargeting through which the model sees the driving pose."""
+        s = self.settings
+        return ModelView(s.width, s.height, self.project.reference_pose, bool(s.retarget))
+
+    def model_pose(self) -> PoseTrack | None:
+        """The driving pose as the model sees it (:func:`studio.extract.model_view.model_pose`),
+        kept until the pose, the reference pose, the size or the retarget setting change."""
+        pose = self.project.pose
+        if pose is None or len(pose) == 0:
+            return None
+        view = self.model_view()
+        ref = view.reference_pose
+        key = (pose.fingerprint(), ref.fingerprint() if ref is not None else None, view.width,
+               view.height, view.retarget)
+        if self._model_pose is None or self._model_pose[0] != key:
+            self._model_pose = (key, model_pose(pose, view))
+        return self._model_pose[1]
+
     def make_job(self, frames: tuple[int, ...] | None = None, output_dir: Path | None = None) -> RenderJob:
         """A frozen snapshot for rendering ``frames`` (default: the in/out range)."""
         p = self.project

@@ -1,5 +1,6 @@
 """What the export dialog writes: rendered frames from the cache, optionally resized and shown
-side by side with the driving frame and its pose map. Runs on the export worker (no Qt)."""
+side by side with the driving frame and the pose the model sees, composed exactly like
+``studio render --side-by-side``. Runs on the export worker (no Qt)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from studio.core.errors import StudioError
 from studio.core.frame_cache import FrameCache, FrameState
 from studio.core.tracks import PoseTrack
+from studio.extract.model_view import ModelView, model_pose, model_pose_map, side_by_side
 
 #: Menu label -> (exporter name, extension or "" for a folder).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -59,17 +61,27 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def _fit_height(img: np.ndarray, h: int) -> np.ndarray:
-    w = max(2, int(round(img.shape[1] * h / img.shape[0])))
-    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if img.shape[0] > h else cv2.INTER_LINEAR)
-
-
 def export_frames(
     spec: ExportSpec, cache: FrameCache, keys: Sequence[str], pose: PoseTrack | None = None,
-    driving_video: Path | None = None,
+    driving_video: Path | None = None, view: ModelView | None = None,
 ) -> Iterator[np.ndarray]:
-    """The frames to write for ``spec`` (each ``(H, W, 3)`` uint8, all the same size)."""
+    """The frames to write for ``spec`` (each ``(H, W, 3)`` uint8, all the same size).
+
+    Side by side, each frame is ``driving | pose | result`` composed exactly as
+    ``studio render --side-by-side`` composes it (:func:`studio.extract.model_view.side_by_side`):
+    the driving frame fitted to the render canvas and the pose the model sees
+    (:func:`~studio.extract.model_view.model_pose` of ``pose`` under ``view``), then scaled with the
+    result by ``spec.scale``. Without ``view`` the pose is only fitted to the result's size.
+    """
     reader = None
+    canvas = fit = None
+    if spec.side_by_side and pose is not None:
+        first = cache.get(keys[spec.frames[0]], spec.frames[0]) if spec.frames else None
+        if view is None and first is not None:
+            view = ModelView(first.shape[1], first.shape[0], retarget=False)
+        if view is not None:
+            canvas = model_pose(pose, view)
+            fit = view.driving_fit(pose)
     if spec.side_by_side and driving_video is not None and Path(driving_video).exists():
         from studio.media.video import VideoReader
 
@@ -82,21 +94,16 @@ def export_frames(
                     "Frame not rendered",
                     f"Frame {i} is not in the render cache any more. Render it again, then export.",
                 )
-            h, w = frame.shape[:2]
+            out = frame
+            if spec.side_by_side and canvas is not None and 0 <= i < len(canvas):
+                drive = None
+                if reader is not None and fit is not None and tuple(reader.size) == (fit.src_w, fit.src_h):
+                    drive = fit.apply(reader.read(i))
+                out = side_by_side(frame, model_pose_map(canvas, i), drive)
+            h, w = out.shape[:2]
             out_h, out_w = _even(h * spec.scale), _even(w * spec.scale)
-            out = cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA) if (out_h, out_w) != (h, w) else frame
-            if spec.side_by_side:
-                parts = []
-                if reader is not None:
-                    parts.append(_fit_height(reader.read(i), out_h))
-                if pose is not None and 0 <= i < len(pose):
-                    from studio.extract.pose_map import draw_pose
-
-                    pw = _even(out_h * pose.width / max(1, pose.height))
-                    parts.append(draw_pose(pose.body[i], pose.body_conf[i], pose.hands[i], pose.hands_conf[i], pw, out_h))
-                out = np.concatenate([*parts, out], axis=1)
-                if out.shape[1] % 2:
-                    out = out[:, :-1]
+            if (out_h, out_w) != (h, w):
+                out = cv2.resize(out, (out_w, out_h), interpolation=cv2.INTER_AREA)
             yield np.ascontiguousarray(out)
     finally:
         if reader is not None:

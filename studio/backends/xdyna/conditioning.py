@@ -22,12 +22,8 @@ from studio.core.errors import StudioError
 from studio.core.jobs import RenderJob
 from studio.core.tracks import PoseTrack
 from studio.extract.fit import CanvasFit, fit_image
+from studio.extract.model_view import DRIVING_FIT, REFERENCE_FIT
 from studio.extract.pose_map import draw_track_frame
-
-#: Fit of the driving video frames (and tracks normalised to them) onto the render canvas.
-DRIVING_FIT = "top"
-#: Fit of the reference photo (and the reference pose) onto the render canvas.
-REFERENCE_FIT = "center"
 
 
 def render_size(job: RenderJob) -> tuple[int, int]:
@@ -50,19 +46,11 @@ def driving_fit(job: RenderJob) -> CanvasFit:
 def canvas_pose(job: RenderJob) -> PoseTrack:
     """The driving pose normalised to the render canvas (the frame the pose maps are drawn on),
     retargeted to the reference body's proportions when ``settings.retarget`` is on and the job
-    carries the reference pose (:func:`studio.extract.retarget.retarget_track`)."""
-    fit = driving_fit(job)
-    pose = job.pose
-    if job.settings.retarget and job.reference_pose is not None and len(job.reference_pose):
-        from studio.extract.retarget import RetargetOptions, retarget_track
+    carries the reference pose: :func:`studio.extract.model_view.model_pose`, the one function
+    for "what the model sees" (the GUI's Pose pane and exports use it too)."""
+    from studio.extract.model_view import model_pose_for_job
 
-        w, h = render_size(job)
-        ref_fit = CanvasFit.create(job.reference.shape[1], job.reference.shape[0], w, h, REFERENCE_FIT)
-        ref_pose = job.reference_pose
-        if (ref_pose.width, ref_pose.height) != (job.reference.shape[1], job.reference.shape[0]):
-            ref_fit = CanvasFit.create(ref_pose.width, ref_pose.height, w, h, REFERENCE_FIT)
-        pose = retarget_track(pose, ref_pose, RetargetOptions(), driving_fit=fit, reference_fit=ref_fit)
-    return fit.pose_to_canvas(pose)
+    return model_pose_for_job(job)
 
 
 def pose_maps(job: RenderJob, pose: PoseTrack | None = None) -> np.ndarray:

@@ -154,12 +154,14 @@ class ExportDialog(QDialog):
 
         name, ext = FORMATS[self.format.currentText()]
         target = spec.path if ext else Path(str(spec.path) + os.sep)
-        cache, pose, video = self.doc.cache, self.doc.pose, self.doc.project.driving_video
+        cache, video = self.doc.cache, self.doc.project.driving_video
+        pose = self.doc.pose.copy() if self.doc.pose is not None else None  # the worker's snapshot
+        view = self.doc.model_view()
         n = len(spec.frames)
 
         def work(progress, cancel):
             exporter = exporter_for(target)
-            frames = export_frames(spec, cache, keys, pose, video)
+            frames = export_frames(spec, cache, keys, pose, video, view)
             return exporter.write(frames, spec.fps, spec.path, progress=lambda d, t=None: progress(d, n, "Exporting"),
                                   cancel=cancel, frame_count=n)
 

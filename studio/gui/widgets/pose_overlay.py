@@ -1,6 +1,10 @@
 """An image with its pose drawn on top: body (OpenPose-18), hands, face box, each toggleable;
 a warning strip on frames where no person was found; optional dragging of keypoints.
 
+With :attr:`PoseCanvas.handles_only` the skeleton itself is not painted (the image already is the
+pose map, as on the Pose pane); only small rings mark the keypoints that can be dragged, and
+the point being dragged is drawn with its bones.
+
 Dragging does not change the track: on release the widget emits :attr:`PoseCanvas.keypoint_dragged`
 and the owner pushes an undoable command (see :mod:`studio.gui.undo`).
 """
@@ -25,6 +29,7 @@ _HAND_DOT = QColor(40, 90, 255)
 _HAND_DOT_PEN = QPen(_HAND_DOT, 5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
 _DOT_PEN = QPen(QColor(0, 0, 0, 160), 1)
 _HILITE_PEN = QPen(QColor(255, 255, 255), 2)
+_RING_PEN = QPen(QColor(255, 255, 255, 150), 1)
 
 #: A keypoint: ("body", i) or ("hand", side * 21 + i).
 Part = tuple[str, int]
@@ -51,6 +56,7 @@ class PoseCanvas(ImageView):
         self.show_hands = True
         self.show_face = True
         self.editable = False
+        self.handles_only = False
         self._drag: Part | None = None
         self._drag_pos: tuple[float, float] | None = None
         self._hover: Part | None = None
@@ -173,10 +179,37 @@ class PoseCanvas(ImageView):
         w[:, 1] = r.top() + xy[:, 1] * r.height()
         return w, ok
 
+    def _paint_handles(self, p: QPainter) -> None:
+        """Rings on the draggable keypoints; the dragged point with its bones at the drag place."""
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(_RING_PEN)
+        for part, x, y in self._points():
+            if part != self._drag:
+                p.drawEllipse(self.to_widget(x, y), 3.5, 3.5)
+        if self._drag is None:
+            if self._hover is not None and (xy := self._xy(self._hover)) is not None:
+                self._dot(p, self._hover, np.array([self.to_widget(*xy).x(), self.to_widget(*xy).y()]),
+                          QColor(255, 255, 255, 90), 3.0)
+            return
+        kind, k = self._drag
+        pts, ok = self._widget_points(kind)
+        bones = BODY_LIMBS if kind == "body" else [(s * 21 + a, s * 21 + b) for s in range(2) for a, b in HAND_BONES]
+        p.setPen(_HILITE_PEN)
+        for a, b in bones:
+            if k in (a, b) and ok[a] and ok[b]:
+                p.drawLine(QPointF(*pts[a]), QPointF(*pts[b]))
+        if ok[k]:
+            self._dot(p, self._drag, pts[k], _HAND_DOT if kind == "hand" else _POINT_COLORS[k], 4.0)
+
     def paint_overlay(self, p: QPainter, r: QRectF) -> None:
         if not self._valid_frame():
             return
         pose, f = self.pose, self.frame
+        if self.handles_only:
+            if self.editable:
+                self._paint_handles(p)
+            self._flag_strip(p, r, int(pose.flags[f]), f)
+            return
         if self.show_face and self.face is not None and 0 <= f < len(self.face):
             box = self.face.box[f]
             if np.all(np.isfinite(box)) and self.face.conf[f] > 0:
@@ -206,7 +239,9 @@ class PoseCanvas(ImageView):
             for part in (self._hover, self._drag):
                 if part is not None and part[0] == "hand" and ok[part[1]]:
                     self._dot(p, part, pts[part[1]], _HAND_DOT, 2.5)
-        flags = int(pose.flags[f])
+        self._flag_strip(p, r, int(pose.flags[f]), f)
+
+    def _flag_strip(self, p: QPainter, r: QRectF, flags: int, f: int) -> None:
         if flags & FLAG_NO_PERSON:
             self._strip(p, r, QColor(200, 50, 40, 230), f"No person found on frame {f}")
         elif flags & FLAG_EDITED:

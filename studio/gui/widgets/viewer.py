@@ -1,6 +1,11 @@
 """The preview viewer: the rendered frame at the playhead, or driving | pose | result side by
 side, with an optional onion skin of the neighbouring rendered frames (before = red tint,
-after = green tint, as in Blender's Grease Pencil)."""
+after = green tint, as in Blender's Grease Pencil).
+
+The Pose pane shows what the model sees: the pose ControlNet map of the retargeted pose fitted
+to the output canvas (:func:`studio.extract.model_view.model_pose`, the function the renderers
+and exports use). Its keypoints can be dragged there; the drop is mapped back onto the driving
+track (:func:`studio.extract.model_view.driving_point`) as one undoable edit."""
 
 from __future__ import annotations
 
@@ -13,8 +18,7 @@ from studio.core.frame_cache import FrameState
 from studio.gui.widgets.image_view import ImageView
 from studio.gui.widgets.pose_overlay import PoseCanvas
 
-POSE_VIEW_WIDTH = 256
-POSE_MAPS_KEPT = 96
+POSE_MAPS_KEPT = 32
 
 _STATE_TEXT = {
     FrameState.FINAL: "final",
@@ -44,7 +48,11 @@ class PreviewViewer(QWidget):
         self.result = ImageView("Open a photo and a driving video, then press Render")
         self.driving = PoseCanvas("Driving video")
         self.driving.set_layers(face=False)
-        self.pose_view = ImageView("Pose")
+        self.pose_view = PoseCanvas("Pose")
+        self.pose_view.handles_only = True
+        self.pose_view.editable = True
+        self.pose_view.setToolTip("What the model sees: the retargeted pose on the output canvas. "
+                                  "Drag a keypoint to correct it (Ctrl+Z undoes).")
         self.status = QLabel()
         self.status.setObjectName("viewerStatus")
 
@@ -90,6 +98,8 @@ class PreviewViewer(QWidget):
                     document.project_replaced):
             sig.connect(self._reset)
         document.pose_edited.connect(self._on_pose_edited)
+        document.settings_changed.connect(self._reset)
+        self.pose_view.keypoint_dragged.connect(self._pose_dragged)
         self._pose_maps: OrderedDict[int, np.ndarray] = OrderedDict()
         self._pose_gen = 0
         driving_frames.frame_ready.connect(self._on_driving_frame)
@@ -114,10 +124,25 @@ class PreviewViewer(QWidget):
         self.refresh()
 
     def _on_pose_edited(self, start: int, stop: int) -> None:
-        for i in range(start, stop):
-            self._pose_maps.pop(i, None)
-        self._pose_gen += 1
-        self.refresh()
+        # Retargeting uses clip-wide limb lengths, so an edit can move every frame a little.
+        self._reset()
+
+    def _pose_dragged(self, frame: int, part: str, index: int, x: float, y: float) -> None:
+        """A keypoint dropped on the Pose pane: the same edit on the driving track."""
+        from studio.core.errors import StudioError
+        from studio.extract.model_view import driving_point
+        from studio.gui.errors import hub
+        from studio.gui.undo import MoveKeypointCommand
+
+        pose = self.doc.pose
+        if pose is None:
+            return
+        try:
+            dx, dy = driving_point(pose, self.doc.model_view(), frame, part, index, (x, y))
+        except StudioError as err:
+            hub().report(err)
+            return
+        self.doc.undo_stack.push(MoveKeypointCommand(self.doc, frame, part, index, dx, dy))
 
     def _on_cache(self, start: int, stop: int) -> None:
         if start <= self.doc.timeline.current < stop or (
@@ -156,26 +181,36 @@ class PreviewViewer(QWidget):
     def _refresh_side(self, i: int) -> None:
         pose = self.doc.pose
         self.driving.caption = "Driving"
-        self.pose_view.caption = "Pose"
         self.driving.set_pose(pose, self.doc.project.face, i)
         img = self.frames.request(i)
         if img is not None or not self.doc.project.driving_video:
             self.driving.set_image(img)
-        self.pose_view.set_image(self._pose_map(i), ("pose", i, self._pose_gen))
+        shown = self._model_pose()
+        s = self.doc.settings
+        self.pose_view.caption = "Pose (what the model sees)" if shown is not None else "Pose"
+        self.pose_view.set_aspect(s.width, s.height)
+        self.pose_view.set_pose(shown, None, i)
+        self.pose_view.set_image(self._pose_map(shown, i), ("pose", i, self._pose_gen))
 
-    def _pose_map(self, i: int) -> np.ndarray | None:
-        """The pose ControlNet map of frame ``i`` (what the model sees), drawn small and kept."""
-        pose = self.doc.pose
-        if pose is None or not 0 <= i < len(pose):
+    def _model_pose(self):
+        """The document's model-space pose, or ``None`` (with the reason as the pane's caption)."""
+        from studio.core.errors import StudioError
+
+        try:
+            return self.doc.model_pose()
+        except StudioError as err:
+            self.pose_view.placeholder = f"{err.title}: {err.description}"
+            return None
+
+    def _pose_map(self, shown, i: int) -> np.ndarray | None:
+        """The pose ControlNet map of frame ``i`` at the render size, kept for a few frames."""
+        if shown is None or not 0 <= i < len(shown):
             return None
         img = self._pose_maps.get(i)
         if img is None:
-            from studio.extract.pose_map import draw_pose
+            from studio.extract.model_view import model_pose_map
 
-            w = POSE_VIEW_WIDTH
-            h = max(8, int(round(w * pose.height / max(1, pose.width))))
-            img = draw_pose(pose.body[i], pose.body_conf[i], pose.hands[i], pose.hands_conf[i], w, h,
-                            stickwidth=2, radius=2)
+            img = model_pose_map(shown, i)
             self._pose_maps[i] = img
             while len(self._pose_maps) > POSE_MAPS_KEPT:
                 self._pose_maps.popitem(last=False)
