@@ -187,7 +187,8 @@ def run_job(
     cancel: set it from any thread to stop within one denoising step or draft chunk; finished
         frames are kept.
     resume: reuse finished frames from ``job.output_dir`` and ``cache``; with ``False`` every
-        frame is rendered again (and overwritten on disk).
+        frame of the job is rendered again and overwritten on disk (frames of the folder outside
+        the job are never touched).
     """
     cancel = cancel if cancel is not None else CancelToken()
     t0 = time.monotonic()
@@ -199,7 +200,7 @@ def run_job(
         _check_person(job)
         run.store = open_store(job, backend, run.keys)
         if run.store is not None and not resume:
-            run.store.discard()
+            run.store.restart()
         if resume:
             yield from run.reuse()
         cancel.raise_if_cancelled()

@@ -3,7 +3,8 @@ render resumes from disk and a different job never reuses stale frames.
 
 Layout of ``job.output_dir``::
 
-    manifest.json            {"job": <job fingerprint>, "frames": {"<driving index>": <cache key>}, ...}
+    manifest.json            {"job": <job fingerprint>, "frames": {"<driving index>": <cache key>},
+                              "stale": [<driving index>, ...], ...}
     frame_000012.png         the final frame for driving frame 12 (RGB)
     latents_<fp>_w003.npy    the X-Dyna stream schedule's final latents of window 3 of job <fp>
 
@@ -11,6 +12,12 @@ A PNG counts as finished only when the manifest lists it under the key the curre
 frame (see :func:`studio.core.render.cache_key`): per-frame keys for backends whose frames are
 independent (editing one pose frame re-renders one frame), the job fingerprint otherwise. Every
 file is written to a temporary name and renamed, so a crash never leaves a half-written frame.
+
+The folder is shared by every render of a project (the GUI's and the CLI's, any frame range), so
+no frame is ever deleted: a render replaces only the frames of its own job, by overwriting them.
+Frames of other ranges keep their manifest entry and are reused when a job with the same key asks
+for them again; frames of the job on disk under another key (settings or pose changed, or a render
+from scratch) are listed under ``"stale"`` until the job overwrites them.
 """
 
 from __future__ import annotations
@@ -90,11 +97,13 @@ def finished_positions(folder: Path | None, key: str, frames: Sequence[int]) -> 
 
 
 class RenderStore:
-    """One job's PNG sequence in a render folder.
+    """One job's PNG sequence in a render folder shared with other jobs.
 
-    Opening the store for a job drops every frame whose recorded key differs from the key the job
-    gives it now, every frame the job does not render, and saved latents of other jobs; what is
-    left is exactly the frames that can be reused.
+    Opening the store for a job deletes no frame: a job's frame is reusable when the manifest
+    records it under the key the job gives it now, stale when it is on disk under another key (it
+    is overwritten when the job renders it); frames the job does not render are left as they are,
+    with their manifest entries. Saved latents of other jobs and our own leftover temporary files
+    are removed (they are resume aids, not results).
 
     Parameters
     ----------
@@ -133,7 +142,8 @@ class RenderStore:
                 "Cannot write the render folder",
                 f"{self.folder} is not writable. Choose another render folder.",
             )
-        self._done: dict[int, str] = {}  # driving index -> key of the PNG on disk
+        self._wanted = dict(zip(self.frames, self.keys))
+        self._records: dict[int, str] = {}  # driving index -> key, for every trusted PNG on disk
         self._reconcile()
 
     # -- manifest -------------------------------------------------------------------------------
@@ -160,22 +170,20 @@ class RenderStore:
             "order": list(self.frames),
             "complete": self.complete,
             **self.info,
-            "frames": {str(i): k for i, k in sorted(self._done.items())},
+            "frames": {str(i): k for i, k in sorted(self._records.items())},
+            "stale": self.stale_frames(),
         }
         atomic_write_bytes(self.manifest_path, json.dumps(d, indent=1).encode("utf-8"), WRITE_ERROR)
 
     def _reconcile(self) -> None:
-        wanted = dict(zip(self.frames, self.keys))
         recorded = self._read_manifest()
         for p in self.folder.iterdir():
             m = _FRAME_RE.match(p.name)
             if m:
                 i = int(m.group(1))
-                if wanted.get(i) is not None and recorded.get(i) == wanted[i]:
-                    self._done[i] = wanted[i]
-                else:
-                    p.unlink(missing_ok=True)
-                continue
+                if i in recorded:
+                    self._records[i] = recorded[i]
+                continue  # a PNG the manifest does not vouch for is kept, untrusted
             m = _LATENTS_RE.match(p.name)
             if m and m.group(1) != self.job_fingerprint:
                 p.unlink(missing_ok=True)
@@ -184,14 +192,22 @@ class RenderStore:
         self._write_manifest()
 
     # -- frames ---------------------------------------------------------------------------------
+    def _is_done(self, i: int) -> bool:
+        return self._records.get(i) == self._wanted[i]
+
     @property
     def complete(self) -> bool:
         """Whether every frame of the job is on disk."""
-        return all(i in self._done for i in self.frames)
+        return all(self._is_done(i) for i in self.frames)
 
     def done_positions(self) -> list[int]:
         """Output positions ``k`` (into ``frames``) whose final PNG is on disk."""
-        return [k for k, i in enumerate(self.frames) if i in self._done]
+        return [k for k, i in enumerate(self.frames) if self._is_done(i)]
+
+    def stale_frames(self) -> list[int]:
+        """Driving indices of the job with a PNG on disk that is not this job's frame (rendered
+        with other settings or pose, or set aside by :meth:`restart`): kept until overwritten."""
+        return [i for i in sorted(self._wanted) if not self._is_done(i) and (self.folder / frame_filename(i)).is_file()]
 
     def path(self, position: int) -> Path:
         """The PNG path of output frame ``position``."""
@@ -201,22 +217,28 @@ class RenderStore:
         """Output frame ``position`` from disk, or ``None`` (and forgotten) if it is unreadable."""
         img = read_png(self.path(position))
         if img is None:
-            self._done.pop(self.frames[position], None)
+            self._records.pop(self.frames[position], None)
         return img
 
     def write(self, positions: Sequence[int], frames: np.ndarray) -> None:
         """Write finished output frames ``positions`` and record them in the manifest."""
         for k, frame in zip(positions, frames):
             write_png_atomic(self.path(k), frame, WRITE_ERROR)
-            self._done[self.frames[k]] = self.keys[k]
+            self._records[self.frames[k]] = self.keys[k]
         self._write_manifest()
 
-    def discard(self) -> None:
-        """Forget every finished frame and this job's saved latents (a render from scratch)."""
+    def restart(self) -> None:
+        """Set up a render from scratch of this job: its finished frames stop counting as finished
+        (they stay on disk, listed as stale, until the render overwrites them) and its saved
+        latents are removed. Frames recorded under other keys keep their entries; frames outside
+        the job are not touched."""
+        for i in self.frames:
+            if self._is_done(i):
+                del self._records[i]
         for p in self.folder.iterdir():
-            if _FRAME_RE.match(p.name) or _LATENTS_RE.match(p.name):
+            m = _LATENTS_RE.match(p.name)
+            if m and m.group(1) == self.job_fingerprint:
                 p.unlink(missing_ok=True)
-        self._done.clear()
         self._write_manifest()
 
     def paths(self) -> list[Path]:
