@@ -29,7 +29,7 @@ from studio.core.files import read_png
 from studio.core.settings import RenderSettings
 from studio.media.audio import AudioSlice, slice_for_frames
 from studio.media.exporters import export_frames, exporter_for, is_sequence_target
-from studio.media.panels import scale_frame
+from studio.media.panels import PANEL_NAMES, compose, parse_panels, scale_frame
 from studio.media.retime import retime, retimed_count
 
 
@@ -71,7 +71,10 @@ def register(subparsers: Any) -> None:
     out.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
                      help="keep the driving video's sound in MP4 (AAC) / WebM (Opus) exports, cut to the "
                      "exported frames (default: on)")
-    p.add_argument("--side-by-side", action="store_true", help="export driving | pose | result")
+    p.add_argument("--side-by-side", action="store_true", help="export driving | pose | result (see --panels)")
+    out.add_argument("--panels", type=_parse_panels, default=PANEL_NAMES, metavar="LIST",
+                     help="the side-by-side panels in order, any of driving,pose,result (default: all three "
+                     "in that order); implies --side-by-side")
     p.add_argument("--render-dir", type=Path,
                    help="where finished frames are kept (default: the project's render folder, "
                    "else OUTPUT.frames beside the output)")
@@ -86,6 +89,13 @@ def _parse_size(text: str) -> tuple[int, int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"size {text!r} is not WxH, e.g. 512x896") from None
     return w, h
+
+
+def _parse_panels(text: str) -> tuple[str, ...]:
+    try:
+        return parse_panels(text)
+    except StudioError as err:
+        raise argparse.ArgumentTypeError(err.description) from None
 
 
 def _parse_scale(text: str) -> float:
@@ -316,18 +326,18 @@ def result_frames(job: RenderJob) -> Iterator[np.ndarray]:
         yield img
 
 
-def side_by_side_frames(job: RenderJob) -> Iterator[np.ndarray]:
+def side_by_side_frames(job: RenderJob, panels: tuple[str, ...] = PANEL_NAMES) -> Iterator[np.ndarray]:
     """``driving | pose | result`` per frame (``pose | result`` without a driving video); the pose
     panel is what the model sees (:func:`studio.extract.model_view.model_pose`)."""
     from studio.backends.xdyna.conditioning import driving_frames
-    from studio.extract.model_view import model_pose_for_job, model_pose_map, side_by_side
+    from studio.extract.model_view import model_pose_for_job, model_pose_map
 
     canvas = model_pose_for_job(job)
     driving: Iterator[np.ndarray | None] = (
         driving_frames(job) if job.driving_video is not None else iter([None] * job.n_frames)
     )
     for i, drive, result in zip(job.frames, driving, result_frames(job)):
-        yield side_by_side(result, model_pose_map(canvas, i), drive)
+        yield compose({"driving": drive, "pose": model_pose_map(canvas, i), "result": result}, panels)
 
 
 def sound_for(job: RenderJob, fps: float, wanted: bool = True) -> AudioSlice | None:
@@ -366,6 +376,8 @@ def run(args: argparse.Namespace) -> int:
     from studio.backends import get_backend
 
     quiet = bool(args.no_progress)
+    if tuple(getattr(args, "panels", PANEL_NAMES)) != PANEL_NAMES:
+        args.side_by_side = True  # choosing panels asks for a side by side
     if not (is_sequence_target(args.output) and not args.side_by_side):
         exporter_for(args.output)  # an unsupported extension fails before any work
     project = _project_from_args(args)
@@ -400,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
         if out.resolve() == Path(job.output_dir).resolve():
             print(f"rendered {job.n_frames} frames in {seconds:.1f} s -> {out}", file=sys.stderr)
             return 0
-        frames = side_by_side_frames(job) if args.side_by_side else result_frames(job)
+        frames = side_by_side_frames(job, args.panels) if args.side_by_side else result_frames(job)
         frames, n_out = export_stream(frames, job.n_frames, src_fps, fps, args.scale, args.fps_mode)
         try:
             audio = sound_for(job, src_fps, args.audio and exporter_for(out).supports_audio)

@@ -8,13 +8,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from studio.core.errors import StudioError
 from studio.core.frame_cache import FrameCache, FrameState
 from studio.core.tracks import PoseTrack
-from studio.extract.model_view import ModelView, model_pose, model_pose_map, side_by_side
+from studio.extract.model_view import ModelView, model_pose, model_pose_map
+from studio.media.audio import AudioSlice, slice_for_frames
+from studio.media.panels import PANEL_NAMES, compose, scale_frame
+from studio.media.retime import RetimeMode, retimed_count
 
 #: Menu label -> (exporter name, extension or "" for a folder).
 FORMATS: dict[str, tuple[str, str]] = {
@@ -27,13 +29,37 @@ FORMATS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """One export: where, which timeline frames, at what scale, side by side or not."""
+    """One export: where, which timeline frames (played at ``fps``, the project's rate), at what
+    scale (25 % to 200 %, Lanczos), side by side or not (``panels`` in their order), at which
+    output rate (``out_fps``, ``None`` for ``fps``; converted by ``fps_mode``), with or without
+    the driving video's sound."""
 
     path: Path
     frames: tuple[int, ...]
     fps: float
     scale: float = 1.0
     side_by_side: bool = False
+    panels: tuple[str, ...] = PANEL_NAMES
+    out_fps: float | None = None
+    fps_mode: RetimeMode = "repeat"
+    audio: bool = True
+
+    @property
+    def output_fps(self) -> float:
+        """The frame rate written to the file."""
+        return float(self.out_fps or self.fps)
+
+    def output_count(self) -> int:
+        """How many frames the file gets (the frame-rate conversion keeps the duration)."""
+        return retimed_count(len(self.frames), self.fps, self.output_fps)
+
+    def sound(self, driving_video: Path | None) -> AudioSlice | None:
+        """The driving video's sound under the exported frames (``None`` when off, without a
+        video, when the frames are not one run, or when the video is silent)."""
+        f = self.frames
+        if not self.audio or driving_video is None or not f or list(f) != list(range(f[0], f[-1] + 1)):
+            return None
+        return slice_for_frames(driving_video, f[0], len(f), self.fps)
 
 
 def missing_frames(cache: FrameCache, keys: Sequence[str], frames: Sequence[int]) -> list[int]:
@@ -57,21 +83,18 @@ def describe_ranges(frames: Sequence[int]) -> str:
     return ", ".join(out)
 
 
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
-
-
 def export_frames(
     spec: ExportSpec, cache: FrameCache, keys: Sequence[str], pose: PoseTrack | None = None,
     driving_video: Path | None = None, view: ModelView | None = None,
 ) -> Iterator[np.ndarray]:
     """The frames to write for ``spec`` (each ``(H, W, 3)`` uint8, all the same size).
 
-    Side by side, each frame is ``driving | pose | result`` composed exactly as
-    ``studio render --side-by-side`` composes it (:func:`studio.extract.model_view.side_by_side`):
-    the driving frame fitted to the render canvas and the pose the model sees
-    (:func:`~studio.extract.model_view.model_pose` of ``pose`` under ``view``), then scaled with the
-    result by ``spec.scale``. Without ``view`` the pose is only fitted to the result's size.
+    Side by side, each frame holds ``spec.panels`` in their order (default ``driving | pose |
+    result``), composed exactly as ``studio render --side-by-side`` composes them
+    (:func:`studio.media.panels.compose`): the driving frame fitted to the render canvas and the
+    pose the model sees (:func:`~studio.extract.model_view.model_pose` of ``pose`` under
+    ``view``), then scaled with the result by ``spec.scale`` (Lanczos). Without ``view`` the pose
+    is only fitted to the result's size.
     """
     reader = None
     canvas = fit = None
@@ -99,12 +122,9 @@ def export_frames(
                 drive = None
                 if reader is not None and fit is not None and tuple(reader.size) == (fit.src_w, fit.src_h):
                     drive = fit.apply(reader.read(i))
-                out = side_by_side(frame, model_pose_map(canvas, i), drive)
-            h, w = out.shape[:2]
-            out_h, out_w = _even(h * spec.scale), _even(w * spec.scale)
-            if (out_h, out_w) != (h, w):
-                out = cv2.resize(out, (out_w, out_h), interpolation=cv2.INTER_AREA)
-            yield np.ascontiguousarray(out)
+                out = compose({"driving": drive, "pose": model_pose_map(canvas, i), "result": frame}, spec.panels)
+            yield np.ascontiguousarray(scale_frame(out, spec.scale))
     finally:
         if reader is not None:
             reader.close()
+

@@ -65,3 +65,18 @@ def side_by_side(parts: Sequence[np.ndarray], height: int) -> np.ndarray:
     if out.shape[1] % 2:
         out = out[:, :-1]
     return np.ascontiguousarray(out)
+
+
+def compose(panels: dict[str, np.ndarray | None], order: Sequence[str]) -> np.ndarray:
+    """The panels named in ``order`` (skipping absent ones) side by side at the height of the
+    ``result`` panel (else the first present one); at equal heights nothing is resized."""
+    parts = [panels[name] for name in order if panels.get(name) is not None]
+    if not parts:
+        raise StudioError(
+            "Nothing to show side by side",
+            f"None of {', '.join(order)} is available for this frame; include the result, or open "
+            "the driving video.",
+        )
+    result = panels.get("result")
+    height = result.shape[0] if result is not None and "result" in order else parts[0].shape[0]
+    return side_by_side(parts, height)

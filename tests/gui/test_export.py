@@ -79,7 +79,7 @@ def test_export_scale_and_cancel(rendered, qtbot, tmp_path, monkeypatch):
     w = rendered
     dlg = w.export_dialog()
     try:
-        dlg.scale.setCurrentIndex(2)  # 50 %
+        dlg.scale.setCurrentIndex(dlg.scale.findData(0.5))
         out = _run(qtbot, dlg, "GIF", str(tmp_path / "half.gif"))
         from studio.media.video import VideoReader
 
@@ -111,3 +111,57 @@ def test_export_scale_and_cancel(rendered, qtbot, tmp_path, monkeypatch):
 def test_describe_ranges():
     assert describe_ranges([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
     assert describe_ranges([]) == ""
+
+
+def test_export_with_sound_rate_scale_and_panel_order(make_window, sample_project, fake_backend_cls, idle,
+                                                      qtbot, tmp_path, errors):
+    """MP4 with the driving video's sound, converted to 30 fps by blending, at 200 %; then a PNG
+    side by side with the result left of the pose."""
+    import subprocess
+
+    from PySide6.QtCore import Qt
+
+    from studio.media.audio import audio_codec, decode_mono
+    from studio.media.ffmpeg import ffmpeg_exe
+    from studio.media.image import load_image
+    from studio.media.video import VideoReader
+
+    video = tmp_path / "drive.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=64x112:rate=16:duration=3", "-f", "lavfi", "-i", "sine=f=440:d=3",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video)], check=True)
+    w = make_window(backend_factory=lambda name: fake_backend_cls(delay=0.0))
+    w.open_project(sample_project)
+    w.doc.project.driving_video = video
+    w.doc.timeline.set_in(4)
+    w.doc.timeline.set_out(11)
+    w.controller.start()
+    idle(w)
+    dlg = w.export_dialog()
+    try:
+        assert dlg.sound.isEnabled() and dlg.sound.isChecked()
+        dlg.scale.setCurrentIndex(dlg.scale.findData(2.0))
+        dlg.rate.setCurrentIndex(dlg.rate.findData(30.0))
+        dlg.rate_mode.setCurrentIndex(dlg.rate_mode.findData("blend"))
+        out = _run(qtbot, dlg, "MP4 (H.264)", str(tmp_path / "clip.mp4"))
+        with VideoReader(out) as r:
+            assert r.size == (64, 64) and abs(r.fps - 30) < 1e-3 and r.frame_count == 15  # 8 frames at 16 fps
+        assert audio_codec(out) == "aac"
+        assert abs(len(decode_mono(out)) / 8000 - 0.5) <= 1 / 30
+
+        dlg.format.setCurrentText("GIF")
+        assert not dlg.sound.isEnabled()
+        dlg.side.setChecked(True)
+        dlg.scale.setCurrentIndex(dlg.scale.findData(1.0))
+        dlg.rate.setCurrentIndex(0)
+        pose_item = dlg.panels.takeItem(1)  # driving, pose, result -> driving, result, pose
+        dlg.panels.addItem(pose_item)
+        dlg.panels.item(0).setCheckState(Qt.CheckState.Unchecked)  # no driving panel
+        assert dlg.panel_order() == ("result", "pose")
+        out = _run(qtbot, dlg, "PNG sequence", str(tmp_path / "frames") + os.sep)
+        img = load_image(sorted(out.glob("*.png"))[0], min_side=1).pixels
+        assert img.shape[0] == 32 and img.shape[1] > 32
+        assert abs(float(img[:, :32].mean()) - 4 * 5) < 6  # the fake result (frame 4) comes first
+        assert errors == []
+    finally:
+        dlg.close()

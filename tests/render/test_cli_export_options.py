@@ -81,3 +81,17 @@ def test_fps_conversion_keeps_the_duration_and_the_sound_in_sync(project_with_so
 def test_bad_scale_is_refused(bad: str) -> None:
     with pytest.raises(SystemExit):
         run("--sample", "--scale", bad, "-o", "x.mp4")
+
+
+def test_panels_choose_the_side_by_side_content_and_order(tmp_path: Path) -> None:
+    base = ("--sample", "--size", "64x112", "--frames", "0:4", "--no-progress")
+    assert run(*base, "--side-by-side", "-o", tmp_path / "a/") == 0  # pose | result (no driving video)
+    assert run(*base, "--panels", "result,pose", "-o", tmp_path / "b/") == 0
+    from studio.media.image import load_image
+
+    a = load_image(sorted((tmp_path / "a").glob("*.png"))[1], min_side=1).pixels
+    b = load_image(sorted((tmp_path / "b").glob("*.png"))[1], min_side=1).pixels
+    assert a.shape == b.shape == (112, 128, 3)
+    assert np.array_equal(a[:, :64], b[:, 64:]) and np.array_equal(a[:, 64:], b[:, :64])  # swapped
+    with pytest.raises(SystemExit):
+        run(*base, "--panels", "pose,pose", "-o", tmp_path / "c/")

@@ -1,24 +1,30 @@
-"""Export dialog: format (MP4 H.264, WebM VP9, GIF, PNG sequence), range (all / in-out), size,
-side-by-side; runs on a worker with progress and cancel and opens the folder when done."""
+"""Export dialog: format (MP4 H.264, WebM VP9, GIF, PNG sequence), range (all / in-out), size
+(25 % to 200 %), frame rate (source or 8/12/24/30, repeating or blending frames), side-by-side
+panels in any order, and the driving video's sound; runs on a worker with progress and cancel
+and opens the folder when done."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-    QPushButton, QRadioButton, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QRadioButton, QToolButton, QVBoxLayout, QWidget,
 )
 
 from studio.core.errors import StudioError
 from studio.gui.errors import hub
 from studio.gui.export_frames import FORMATS, ExportSpec, describe_ranges, export_frames, missing_frames
 from studio.gui.tasks import Task
+from studio.media.panels import PANEL_NAMES
+from studio.media.retime import COMMON_RATES, retime
 
-SCALES = (("100 %", 1.0), ("75 %", 0.75), ("50 %", 0.5), ("25 %", 0.25))
+SCALES = (("25 %", 0.25), ("50 %", 0.5), ("75 %", 0.75), ("100 %", 1.0), ("150 %", 1.5), ("200 %", 2.0))
+#: Formats whose files carry sound.
+SOUND_FORMATS = ("mp4", "webm")
 
 
 def may_open_folders() -> bool:
@@ -52,7 +58,32 @@ class ExportDialog(QDialog):
         self.scale = QComboBox()
         for label, s in SCALES:
             self.scale.addItem(label, s)
-        self.side = QCheckBox("Driving | pose | result side by side")
+        self.scale.setCurrentIndex(self.scale.findData(1.0))
+        self.scale.setToolTip("Resize with Lanczos filtering; above 100 % the frames are upscaled, not re-rendered.")
+        self.rate = QComboBox()
+        self.rate.addItem(f"Source ({document.timeline.fps:g} fps)", None)
+        for r in COMMON_RATES:
+            self.rate.addItem(f"{r:g} fps", r)
+        self.rate_mode = QComboBox()
+        self.rate_mode.addItem("repeat / drop frames", "repeat")
+        self.rate_mode.addItem("blend neighbouring frames", "blend")
+        self.rate_mode.setToolTip("The clip keeps its duration (and its sound stays in sync). Repeat shows the "
+                                  "frame on screen at each output time; blend mixes the two nearest frames.")
+        self.side = QCheckBox("Side by side")
+        self.panels = QListWidget()
+        self.panels.setObjectName("SideBySidePanels")
+        self.panels.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.panels.setToolTip("Tick the panels to show and drag them into order (left to right).")
+        self.panels.setMaximumHeight(76)
+        for name in PANEL_NAMES:
+            item = QListWidgetItem(name.capitalize())
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.panels.addItem(item)
+        self.sound = QCheckBox("Include the driving video's sound")
+        self.sound.setChecked(True)
+        self.sound.setToolTip("MP4 gets AAC, WebM Opus, cut to exactly the exported frames. GIF and PNG have no sound.")
         self.path = QLineEdit()
         browse = QToolButton(text="…")
         browse.clicked.connect(self._browse)
@@ -74,8 +105,14 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Frames", rng)
+        rate_row = QHBoxLayout()
+        rate_row.addWidget(self.rate)
+        rate_row.addWidget(self.rate_mode, 1)
         form.addRow("Size", self.scale)
+        form.addRow("Frame rate", rate_row)
         form.addRow("", self.side)
+        form.addRow("Panels", self.panels)
+        form.addRow("Sound", self.sound)
         form.addRow("Save to", path_row)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -89,11 +126,38 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(460)
 
         self.format.currentIndexChanged.connect(self._format_changed)
+        self.side.toggled.connect(self._update_enabled)
+        self.rate.currentIndexChanged.connect(self._update_enabled)
         self.export_btn.clicked.connect(self.start)
         self.cancel_btn.clicked.connect(self._cancel_or_close)
         self.task: Task | None = None
         self.result_path: Path | None = None
+        self._has_sound = self._video_has_sound()
         self._format_changed()
+
+    def _video_has_sound(self) -> bool:
+        video = self.doc.project.driving_video
+        if video is None or not Path(video).is_file():
+            return False
+        from studio.media.audio import audio_codec
+
+        try:
+            return audio_codec(video) is not None
+        except StudioError:
+            return False
+
+    def _update_enabled(self) -> None:
+        name, _ext = FORMATS[self.format.currentText()]
+        self.panels.setEnabled(self.side.isChecked())
+        self.rate_mode.setEnabled(self.rate.currentData() is not None)
+        self.sound.setEnabled(name in SOUND_FORMATS and self._has_sound)
+        if not self._has_sound:
+            self.sound.setToolTip("The driving video has no sound track (or there is no driving video).")
+
+    def panel_order(self) -> tuple[str, ...]:
+        """The ticked side-by-side panels, left to right."""
+        items = (self.panels.item(k) for k in range(self.panels.count()))
+        return tuple(it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked)
 
     def _default_path(self) -> Path:
         p = self.doc.project
@@ -102,6 +166,7 @@ class ExportDialog(QDialog):
         return base / stem
 
     def _format_changed(self) -> None:
+        self._update_enabled()
         _name, ext = FORMATS[self.format.currentText()]
         cur = self.path.text().strip()
         base = Path(cur) if cur else self._default_path()
@@ -130,8 +195,15 @@ class ExportDialog(QDialog):
         text = self.path.text().strip()
         if not text:
             raise StudioError("No file chosen", "Choose where to save the export.")
+        side = self.side.isChecked()
+        panels = self.panel_order()
+        if side and not panels:
+            raise StudioError("No panels chosen", "Tick at least one of driving, pose and result for the side by side.")
+        name, _ext = FORMATS[self.format.currentText()]
         return ExportSpec(Path(text) if not text.endswith(os.sep) else Path(text.rstrip(os.sep)),
-                          frames, tl.fps, float(self.scale.currentData()), self.side.isChecked())
+                          frames, tl.fps, float(self.scale.currentData()), side, panels or PANEL_NAMES,
+                          self.rate.currentData(), self.rate_mode.currentData(),
+                          self.sound.isEnabled() and self.sound.isChecked() and name in SOUND_FORMATS)
 
     def start(self) -> Task | None:
         """Check the frames are rendered, then export on a worker."""
@@ -157,13 +229,15 @@ class ExportDialog(QDialog):
         cache, video = self.doc.cache, self.doc.project.driving_video
         pose = self.doc.pose.copy() if self.doc.pose is not None else None  # the worker's snapshot
         view = self.doc.model_view()
-        n = len(spec.frames)
+        n = spec.output_count()
 
         def work(progress, cancel):
             exporter = exporter_for(target)
-            frames = export_frames(spec, cache, keys, pose, video, view)
-            return exporter.write(frames, spec.fps, spec.path, progress=lambda d, t=None: progress(d, n, "Exporting"),
-                                  cancel=cancel, frame_count=n)
+            frames = retime(export_frames(spec, cache, keys, pose, video, view), len(spec.frames), spec.fps,
+                            spec.output_fps, spec.fps_mode)
+            return exporter.write(frames, spec.output_fps, spec.path,
+                                  progress=lambda d, t=None: progress(d, n, "Exporting"),
+                                  cancel=cancel, frame_count=n, audio=spec.sound(video))
 
         self.progress.setRange(0, n)
         self.progress.setValue(0)
