@@ -31,6 +31,7 @@ from studio.gui.playback import Playback
 from studio.gui.render_controller import RenderController
 from studio.gui.session import Autosaver, RecentFiles, app_settings
 from studio.gui.widgets.timeline import TimelineWidget
+from studio.gui.widgets.waveform import WaveformStrip
 from studio.gui.widgets.transport import TransportBar
 from studio.gui.widgets.viewer import PreviewViewer
 
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
 
         self.viewer = PreviewViewer(self.doc, self.frames)
         self.timeline = TimelineWidget(self.doc)
+        self.waveform = WaveformStrip(self.doc, self.timeline)
         self._make_actions()
         self.transport = TransportBar(self.doc.timeline, [
             self.a_start, self.a_back, self.a_play, self.a_fwd, self.a_end, self.a_loop,
@@ -117,6 +119,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.viewer, 1)
         lay.addWidget(self.transport)
         lay.addWidget(self.timeline)
+        lay.addWidget(self.waveform)
         self.setCentralWidget(central)
 
         self.reference_panel = ReferencePanel(self.doc)
