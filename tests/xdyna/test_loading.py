@@ -91,13 +91,17 @@ def test_missing_and_unexpected_keys_are_named(release, tiny):
     assert "conv_in.bias" in err.value.description and "not_a_layer.weight" in err.value.description
 
 
-def test_state_dict_wrapper_and_module_prefix_are_accepted(release, tiny):
-    base = _load(release, tiny)
+def test_state_dict_wrapper_and_module_prefix_are_accepted(tmp_path, release, tiny):
+    base = _load(release, tiny)  # mapped from its files: the wrapped copy goes to another folder
+    other = tmp_path / "wrapped"
+    shutil.copytree(release, other)
     for rel in (CONTROLNET, "unet/unet-checkpoint-epoch-5.ckpt"):
-        ckpt = release / "pretrained_weights" / rel
+        ckpt = other / "pretrained_weights" / rel
         sd = torch.load(ckpt, weights_only=True)
-        torch.save({"state_dict": {f"module.{k}": v for k, v in sd.items()}, "epoch": 5}, ckpt)
-    wrapped = _load(release, tiny)
+        extras = {"epoch": np.int64(5), "loss": np.float32(0.25), "global_step": 1200,
+                  "optimizer": {"state": {0: {"exp_avg": torch.zeros(2)}}, "param_groups": [{"lr": 1e-5}]}}
+        torch.save({"state_dict": {f"module.{k}": v for k, v in sd.items()}, **extras}, ckpt)
+    wrapped = _load(other, tiny)
     for a, b in ((base.controlnet, wrapped.controlnet), (base.unet, wrapped.unet)):
         sa, sb = a.state_dict(), b.state_dict()
         assert sa.keys() == sb.keys()

@@ -1,21 +1,27 @@
 """Build every X-Dyna model from its config and checkpoint (see :mod:`.layout` for the files).
 
 Models are created with empty (meta) parameters and the checkpoint tensors are assigned into
-them through :func:`.loading.load_into`, so a mismatch names the file and the keys.
+them through :func:`.loading.load_into`, so a mismatch names the file and the keys. The UNet's
+state dict is assembled from its base files and the X-Dyna checkpoint in the official order
+(:mod:`.assembly`). :func:`load_components` reads one component at a time and moves it to its
+device and dtype (:func:`.loading.materialise`) before it reads the next, so no component is
+ever held twice; :func:`check_components` does the same key checks on the ``meta`` device and
+reports which file provided how many tensors of each component.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from studio.backends.xdyna.assembly import assemble_unet
 from studio.backends.xdyna.layout import TOKENIZER_FILES, WeightSources
-from studio.backends.xdyna.loading import empty_parameters, load_into, read_state_dict
+from studio.backends.xdyna.loading import check_state_dict, empty_parameters, load_into, materialise, read_state_dict
 from studio.backends.xdyna.resampler import OFFICIAL_KWARGS, Resampler
 from studio.core.errors import StudioError
 
@@ -74,6 +80,8 @@ class Components:
     tokenizer: Any
     image_encoder: nn.Module
     image_proj: Resampler
+    #: component -> {source file (or initialisation step): number of tensors it provided}
+    provenance: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def build_controlnet(config: dict, sd: dict | None, source: Path | str) -> nn.Module:
@@ -159,13 +167,29 @@ def resampler_kwargs_for(src: WeightSources, image_encoder_hidden: int, given: d
     return {**OFFICIAL_KWARGS, "embedding_dim": image_encoder_hidden}
 
 
-def load_components(
-    src: WeightSources,
-    face: bool | None = None,
-    resampler_kwargs: dict | None = None,
-    motion_module_kwargs: dict | None = None,
-) -> Components:
-    """Read and check every component. ``face=None`` loads the S-Face ControlNet if present."""
+#: Components in the order they are read; the UNet (the largest) first.
+ORDER = ("unet", "controlnet", "controlnet_face", "image_encoder", "image_proj", "vae", "text_encoder")
+
+#: How checkpoint names are matched to each model: (prefixes that may differ, legacy renames).
+_MATCH: dict[str, tuple[tuple[str, ...], dict[str, str] | None]] = {
+    "vae": ((), _VAE_LEGACY),
+    "text_encoder": (("text_model.",), None),
+    "image_encoder": (("vision_model.",), None),
+}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every component needs besides its own files."""
+
+    src: WeightSources
+    names: tuple[str, ...]
+    motion_module_kwargs: dict
+    resampler_kwargs: dict
+
+
+def _plan(src: WeightSources, face: bool | None, resampler_kwargs: dict | None,
+          motion_module_kwargs: dict | None) -> _Plan:
     required = ["unet", "controlnet", "vae", "text_encoder", "image_encoder", "image_proj"]
     if face:
         required.append("controlnet_face")
@@ -177,28 +201,113 @@ def load_components(
             + ". Download them from the X-Dyna release, or choose the complete 'pretrained_weights' folder.",
             "\n".join(src.missing),
         )
-    w, c = src.weights, src.configs
+    use_face = bool(face) or (face is None and src.has("controlnet_face"))
+    names = tuple(n for n in ORDER if n != "controlnet_face" or use_face)
     if motion_module_kwargs is None:
         motion_module_kwargs = src.manifest.get("motion_module_kwargs") or OFFICIAL_MOTION_MODULE_KWARGS
-    image_encoder = build_image_encoder(c["image_encoder"], read_state_dict(w["image_encoder"]), w["image_encoder"])
-    proj_key = None if src.converted else "image_proj"
-    kwargs = resampler_kwargs_for(src, image_encoder.config.hidden_size, resampler_kwargs)
-    image_proj = build_resampler(kwargs, read_state_dict(w["image_proj"], proj_key), w["image_proj"])
-    controlnet_face = None
-    if face or (face is None and src.has("controlnet_face")):
-        controlnet_face = build_controlnet(
-            read_config(c["controlnet_face"]), read_state_dict(w["controlnet_face"]), w["controlnet_face"]
-        )
+    from transformers import CLIPVisionConfig
+
+    hidden = _hf_config(CLIPVisionConfig, src.configs["image_encoder"]).hidden_size
+    return _Plan(src, names, motion_module_kwargs, resampler_kwargs_for(src, hidden, resampler_kwargs))
+
+
+def _empty_model(name: str, plan: _Plan) -> nn.Module:
+    """Component ``name`` with empty parameters (``meta``), ready for its tensors."""
+    c = plan.src.configs
+    if name in ("controlnet", "controlnet_face"):
+        return build_controlnet(read_config(c[name]), None, c[name])
+    if name == "unet":
+        return build_unet(read_config(c["unet"]), plan.motion_module_kwargs, None, c["unet"])
+    if name == "vae":
+        return build_vae(read_config(c["vae"]), None, c["vae"])
+    if name == "text_encoder":
+        return build_text_encoder(c["text_encoder"], None, c["text_encoder"])
+    if name == "image_encoder":
+        return build_image_encoder(c["image_encoder"], None, c["image_encoder"])
+    return build_resampler(plan.resampler_kwargs, None, plan.src.weights["image_proj"])
+
+
+def _state_dict(name: str, plan: _Plan, model: nn.Module) -> tuple[dict, dict[str, int], dict[str, int]]:
+    """Checked tensors for ``model``, with {source: tensors provided} and {base file: keys ignored}."""
+    src, path = plan.src, plan.src.weights[name]
+    if name == "unet":
+        asm = assemble_unet(model, path, src.unet_bases)
+        return asm.state_dict, asm.provided, asm.ignored
+    prefixes, renames = _MATCH.get(name, ((), None))
+    sd = read_state_dict(path, "image_proj" if name == "image_proj" and not src.converted else None)
+    sd = check_state_dict(model, sd, path, prefixes, renames)
+    return sd, {str(path): len(sd)}, {}
+
+
+def load_components(
+    src: WeightSources,
+    face: bool | None = None,
+    resampler_kwargs: dict | None = None,
+    motion_module_kwargs: dict | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Components:
+    """Read and check every component. ``face=None`` loads the S-Face ControlNet if present.
+
+    With ``device``/``dtype`` each component is moved there before the next one is read
+    (otherwise components stay on the CPU, mapped from their files, in the checkpoint dtype).
+    """
+    plan = _plan(src, face, resampler_kwargs, motion_module_kwargs)
+    models: dict[str, nn.Module] = {}
+    provenance: dict[str, dict[str, int]] = {}
+    for name in plan.names:
+        model = _empty_model(name, plan)
+        sd, provenance[name], _ = _state_dict(name, plan, model)
+        model.load_state_dict(sd, strict=True, assign=True)
+        del sd
+        for p in model.parameters():
+            p.requires_grad_(False)
+        if device is not None:
+            materialise(model, device, dtype or torch.float32)
+        models[name] = model.eval()
     return Components(
-        unet=build_unet(read_config(c["unet"]), motion_module_kwargs, read_state_dict(w["unet"]), w["unet"]),
-        controlnet=build_controlnet(read_config(c["controlnet"]), read_state_dict(w["controlnet"]), w["controlnet"]),
-        controlnet_face=controlnet_face,
-        vae=build_vae(read_config(c["vae"]), read_state_dict(w["vae"]), w["vae"]),
-        text_encoder=build_text_encoder(c["text_encoder"], read_state_dict(w["text_encoder"]), w["text_encoder"]),
+        unet=models["unet"],
+        controlnet=models["controlnet"],
+        controlnet_face=models.get("controlnet_face"),
+        vae=models["vae"],
+        text_encoder=models["text_encoder"],
         tokenizer=load_tokenizer(src.tokenizer),
-        image_encoder=image_encoder,
-        image_proj=image_proj,
+        image_encoder=models["image_encoder"],
+        image_proj=models["image_proj"],
+        provenance=provenance,
     )
+
+
+@dataclass(frozen=True)
+class ComponentReport:
+    """Where one component's tensors come from (``studio weights check``)."""
+
+    name: str
+    tensors: int
+    provided: dict[str, int]
+    ignored: dict[str, int]
+
+
+def check_components(
+    src: WeightSources,
+    face: bool | None = None,
+    resampler_kwargs: dict | None = None,
+    motion_module_kwargs: dict | None = None,
+) -> list[ComponentReport]:
+    """Every key and shape check of :func:`load_components`, on the ``meta`` device (no weights read).
+
+    Raises the same :class:`StudioError` a load would raise for the first component that fails.
+    """
+    plan = _plan(src, face, resampler_kwargs, motion_module_kwargs)
+    reports = []
+    for name in plan.names:
+        with torch.device("meta"):
+            model = _empty_model(name, plan)
+        sd, provided, ignored = _state_dict(name, plan, model)
+        reports.append(ComponentReport(name, len(sd), provided, ignored))
+        del sd, model
+    load_tokenizer(src.tokenizer)
+    return reports
 
 
 def to_device(module: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:

@@ -13,8 +13,11 @@ The official release (README of bytedance/X-Dyna, Hugging Face ``Boese0601/X-Dyn
 
 ``studio weights convert`` writes a flat folder of safetensors files plus a manifest
 (:data:`MANIFEST`); :func:`resolve` accepts either. Only the files the renderer reads are
-required: the ControlNet initialisation *weights* and ``animatediff_v15_v1_ipplus.pth`` are
-overwritten by the checkpoints in the official code, so only their configs matter here.
+required. The ControlNet initialisation *weights* are replaced by the strictly loaded
+checkpoints in the official code, so only their configs matter here. The UNet's base files
+(:data:`UNET_BASES`: ``animatediff_v15_v1_ipplus.pth`` and the SD1.5 UNet weights) are read
+when present and provide whatever the X-Dyna UNet checkpoint does not hold (see
+:mod:`.assembly`); a release whose UNet checkpoint is complete needs neither.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ RELEASE_FILES: dict[str, tuple[str, str | None]] = {
     "image_encoder": (f"{_IPA}/image_encoder/model", f"{_IPA}/image_encoder/config.json"),
     "image_proj": (f"{_IPA}/ip-adapter-plus_sd15.bin", None),
 }
+#: The files ``from_pretrained_ip`` builds the UNet3D from before the X-Dyna checkpoint goes on
+#: top, lowest priority first. The official code reads only the ``.pth``; the SD1.5 UNet weights
+#: may fill keys that no later file provides (see :mod:`.assembly`).
+UNET_BASES: dict[str, str] = {
+    "unet_sd": f"{_SD}/unet/diffusion_pytorch_model",
+    "unet_motion": f"{_SD}/unet/animatediff_v15_v1_ipplus.pth",
+}
 TOKENIZER_DIR = f"{_SD}/tokenizer"
 TOKENIZER_FILES = ("vocab.json", "merges.txt")
 
@@ -69,6 +79,7 @@ class WeightSources:
     converted: bool = False
     manifest: dict = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    unet_bases: dict[str, Path] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
         """Whether component ``name`` has its weights (and config, where it needs one)."""
@@ -103,6 +114,18 @@ def _find_weights(root: Path, rel: str) -> Path | None:
     return None
 
 
+def _find_unet_bases(root: Path) -> dict[str, Path]:
+    """The UNet base files present under ``root`` (exact names only: no single-file fallback)."""
+    found = {}
+    for name, rel in UNET_BASES.items():
+        path = root / rel
+        cands = [path] if path.suffix else [path.with_suffix(".safetensors"), path.with_suffix(".bin")]
+        hit = next((c for c in cands if c.is_file()), None)
+        if hit is not None:
+            found[name] = hit
+    return found
+
+
 def _describe(name: str) -> str:
     return {
         "unet": "X-Dyna UNet checkpoint",
@@ -112,6 +135,8 @@ def _describe(name: str) -> str:
         "text_encoder": "SD1.5 text encoder weights",
         "image_encoder": "IP-Adapter CLIP image encoder weights",
         "image_proj": "IP-Adapter-Plus weights (ip-adapter-plus_sd15.bin)",
+        "unet_sd": "SD1.5 UNet weights",
+        "unet_motion": "AnimateDiff + IP-Adapter UNet weights (animatediff_v15_v1_ipplus.pth)",
     }[name]
 
 
@@ -194,7 +219,7 @@ def resolve(folder: str | Path) -> WeightSources:
     for f in TOKENIZER_FILES:
         if not (tok / f).is_file():
             missing.append(f"SD1.5 tokenizer file: {tok / f}")
-    return WeightSources(root, weights, configs, tok, False, {}, tuple(missing))
+    return WeightSources(root, weights, configs, tok, False, {}, tuple(missing), _find_unet_bases(root))
 
 
 def check_release(folder: str | Path, face: bool = True) -> list[str]:

@@ -1,9 +1,15 @@
 """Safe checkpoint reading and strict state-dict loading.
 
 * Pickle checkpoints (``.ckpt``/``.bin``/``.pth``) are opened only with
-  ``torch.load(weights_only=True)``: a file that holds anything but tensors and plain
-  containers is refused before any of its code could run. ``.safetensors`` files are read
+  ``torch.load(weights_only=True)``: a file that holds anything but tensors, plain containers
+  and the harmless training extras of :data:`SAFE_EXTRAS` (numpy scalars such as a stored
+  epoch or loss) is refused before any of its code could run. ``.safetensors`` files are read
   with safetensors.
+* Both are memory-mapped (``mmap=True``; safetensors always maps): a tensor costs no memory
+  until it is used, so a checkpoint is never held twice. Files in the old (pre-zip) torch
+  format cannot be mapped and are read whole. :func:`materialise` moves a model to its device
+  and dtype tensor by tensor and hands the mapped pages of each source tensor back to the
+  kernel once it is copied, so a cast load holds little more than its result.
 * A ``{"state_dict": ...}`` wrapper and leading ``module.`` prefixes (DDP) are removed, as the
   official loader does.
 * Models are built with their parameters on the ``meta`` device and the checkpoint tensors
@@ -15,7 +21,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import mmap
 import pickle
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -25,6 +34,32 @@ from torch import nn
 from studio.core.errors import StudioError
 
 SHOW_KEYS = 5
+CHECKPOINT_SUFFIXES = (".ckpt", ".bin", ".pth", ".pt", ".safetensors")
+
+
+def _numpy_extras() -> list:
+    """numpy scalar reconstruction and dtypes: what a stored ``np.int64(5)`` epoch unpickles to."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy ships with torch
+        return []
+    import importlib
+
+    try:
+        multiarray = importlib.import_module("numpy._core.multiarray")  # numpy >= 2
+    except ImportError:
+        multiarray = importlib.import_module("numpy.core.multiarray")
+    extras = [multiarray.scalar, np.dtype]
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:  # numpy >= 1.25 pickles dtypes through their classes
+        extras += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType") and n != "StringDType"]
+    return extras
+
+
+#: Globals a checkpoint may reference beyond tensors and containers. Each only rebuilds a number
+#: or a dtype; none can call anything else. Optimizer state and epoch counters are plain dicts,
+#: lists and ints, which ``weights_only`` already accepts.
+SAFE_EXTRAS: list = _numpy_extras()
 
 
 def _refused(path: Path, err: Exception) -> StudioError:
@@ -51,9 +86,8 @@ def read_checkpoint(path: str | Path) -> Mapping:
             raise StudioError(
                 "Cannot read checkpoint", f"{path} is not a valid safetensors file; download it again.", str(err)
             ) from err
-    # no mmap: parameters must not change if the file is replaced while the studio runs
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = _torch_load(path)
     except pickle.UnpicklingError as err:
         raise _refused(path, err) from err
     except (RuntimeError, EOFError, OSError, ValueError, TypeError, AttributeError) as err:
@@ -69,6 +103,21 @@ def read_checkpoint(path: str | Path) -> Mapping:
             "X-Dyna release names for this place, or download it again.",
         )
     return obj
+
+
+def _torch_load(path: Path) -> object:
+    """``torch.load`` with ``weights_only``, mapped when the file is in the zip format.
+
+    A mapping is private (copy-on-write): replacing the file (a new download, a rename) does
+    not change a loaded model; overwriting it in place while the studio runs is not supported.
+    """
+    with torch.serialization.safe_globals(SAFE_EXTRAS):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as err:
+            if "mmap" not in str(err) and "zipfile" not in str(err):
+                raise
+        return torch.load(path, map_location="cpu", weights_only=True)  # old format: read whole
 
 
 def strip_wrappers(obj: Mapping, path: Path, subkey: str | None = None) -> dict[str, torch.Tensor]:
@@ -200,3 +249,72 @@ def load_into(
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()
+
+
+class _MappedPages:
+    """The checkpoint files mapped into this process (from ``/proc/self/maps``; Linux only)."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int]] = []
+        self.page = mmap.PAGESIZE
+        self.madvise = None
+        if not sys.platform.startswith("linux"):
+            return
+        try:
+            lines = Path("/proc/self/maps").read_text().splitlines()
+            self.madvise = ctypes.CDLL(None, use_errno=True).madvise
+        except (OSError, AttributeError):
+            return
+        self.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        for line in lines:
+            parts = line.split(maxsplit=5)
+            if len(parts) == 6 and parts[5].endswith(CHECKPOINT_SUFFIXES):
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                self.ranges.append((start, end))
+
+    def release(self, tensor: torch.Tensor) -> None:
+        """Drop the pages of a mapped, already copied ``tensor`` from this process's memory.
+
+        Only mappings of checkpoint files are touched, and loaded tensors are never written:
+        their pages are re-read from the file if anything used them again, so no value changes.
+        """
+        if self.madvise is None or tensor.device.type != "cpu" or tensor.numel() == 0:
+            return
+        ptr = tensor.data_ptr()
+        end = ptr + tensor.numel() * tensor.element_size()
+        if not any(lo <= ptr and end <= hi for lo, hi in self.ranges):
+            return
+        first = -(-ptr // self.page) * self.page
+        last = end // self.page * self.page
+        if last > first:
+            self.madvise(first, last - first, 4)  # MADV_DONTNEED
+
+
+def materialise(module: nn.Module, device: torch.device | str, dtype: torch.dtype) -> nn.Module:
+    """Move ``module`` to ``device``/``dtype`` one tensor at a time (integer buffers keep their dtype).
+
+    Every copied tensor that was mapped from a checkpoint file gives its pages back at once, so
+    a float16 load of a float32 file peaks near the float16 size, not at both sizes together.
+    A tensor that needs no copy (CPU float32 from a float32 file) stays mapped.
+    """
+    pages = _MappedPages()
+    done: dict[int, torch.Tensor] = {}  # id of a source parameter/buffer -> its moved version
+
+    def move(t: torch.Tensor) -> torch.Tensor:
+        new = t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
+        if new is not t:
+            pages.release(t)
+        return new
+
+    for mod in module.modules():
+        for name, p in list(mod._parameters.items()):
+            if p is not None:
+                if id(p) not in done:
+                    done[id(p)] = nn.Parameter(move(p.data), requires_grad=False)
+                mod._parameters[name] = done[id(p)]
+        for name, b in list(mod._buffers.items()):
+            if b is not None:
+                if id(b) not in done:
+                    done[id(b)] = move(b)
+                mod._buffers[name] = done[id(b)]
+    return module.eval()
