@@ -27,6 +27,7 @@ from studio.core.timeline import Timeline
 from studio.core.tracks import FaceTrack, PoseTrack
 from studio.extract.model_view import ModelView, model_pose
 
+from studio.gui.undo import RangeCommand, SettingsCommand, StateCommand
 #: In-memory budget of the frame cache (older final frames spill to disk when a folder is set).
 CACHE_BUDGET = 768 << 20
 
@@ -185,36 +186,62 @@ class Document(QObject):
         self.path_changed.emit(target)
         return target
 
-    # -- editing ------------------------------------------------------------------------------------
+    # -- editing (every edit is one command on the undo stack) -----------------------------------
     def set_reference(self, path: Path, rgb: np.ndarray, pose: PoseTrack | None, face: FaceTrack | None) -> None:
-        """Use the photo at ``path`` (pixels ``rgb``) with its detected pose as the reference."""
-        self.project.reference_image = Path(path)
-        self.project.reference_pose = pose
-        self.project.reference_face = face
-        self.reference_rgb = rgb
+        """Use the photo at ``path`` (pixels ``rgb``) with its detected pose as the reference
+        (undoable: "Replace photo with NAME")."""
+        new = ReferenceState(Path(path), rgb, pose, face)
+        verb = "Open" if self.project.reference_image is None else "Replace"
+        self.undo_stack.push(StateCommand(f"{verb} photo {Path(path).name}", self._apply_reference,
+                                          self._reference_state(), new))
+
+    def _reference_state(self) -> ReferenceState:
+        p = self.project
+        return ReferenceState(p.reference_image, self.reference_rgb, p.reference_pose, p.reference_face)
+
+    def _apply_reference(self, state: ReferenceState) -> None:
+        self.project.reference_image = state.path
+        self.project.reference_pose = state.pose
+        self.project.reference_face = state.face
+        self.reference_rgb = state.rgb
         self._keys = None
-        self.mark_dirty()
         self.reference_changed.emit()
         self.keys_changed.emit()
 
     def set_driving(self, path: Path | None, pose: PoseTrack, face: FaceTrack | None) -> None:
-        """Use the driving video at ``path`` with its extracted tracks."""
-        self.project.driving_video = Path(path) if path is not None else None
-        self.project.pose = pose
-        self.project.face = face
-        self.project.fps = float(pose.fps)
-        self.project.frame_range = None
-        self.undo_stack.clear()
+        """Use the driving video at ``path`` with its extracted tracks (undoable: "Replace driving
+        video with NAME"; undo brings back the earlier video with its tracks, edits and range)."""
+        new = DrivingState(Path(path) if path is not None else None, pose, face, float(pose.fps), None)
+        name = Path(path).name if path is not None else "pose track"
+        verb = "Open" if self.project.pose is None else "Replace"
+        self.undo_stack.push(StateCommand(f"{verb} driving video {name}", self._apply_driving,
+                                          self._driving_state(), new))
+
+    def _driving_state(self) -> DrivingState:
+        p = self.project
+        return DrivingState(p.driving_video, p.pose, p.face, float(p.fps), p.frame_range)
+
+    def _apply_driving(self, state: DrivingState) -> None:
+        p = self.project
+        p.driving_video, p.pose, p.face, p.fps = state.video, state.pose, state.face, state.fps
         self._rendered_key.clear()
         self._replace_cache()
         self._keys = None
-        self.timeline.set_frame_count(len(pose), fps=pose.fps)
-        self.mark_dirty()
+        n = len(state.pose) if state.pose is not None else 0
+        self._loading = True
+        try:
+            self.timeline.set_frame_count(n, fps=state.fps)
+        finally:
+            self._loading = False
+        p.frame_range = None
+        if state.frame_range is not None and n:
+            self._apply_range((state.frame_range[0], min(state.frame_range[1], n) - 1))
         self.driving_changed.emit()
         self.keys_changed.emit()
 
     def update_settings(self, **changes: Any) -> None:
-        """Change render settings; invalid values raise :class:`StudioError` naming the field."""
+        """Change render settings (undoable: "Set steps to 30"); invalid values raise
+        :class:`StudioError` naming the field."""
         data = self.project.settings.model_dump()
         data.update(changes)
         try:
@@ -232,13 +259,15 @@ class Document(QObject):
         self._keys = None
         self.mark_dirty()
         self.settings_changed.emit()
+        self.undo_stack.push(SettingsCommand(self, self.project.settings, new))
+
+    def _apply_settings(self, new: RenderSettings) -> None:
         self.keys_changed.emit()
 
     def set_weights_dir(self, path: Path | None) -> None:
         """The X-Dyna weights folder (changes X-Dyna cache keys)."""
         self.project.weights_dir = Path(path) if path else None
         self._keys = None
-        self.mark_dirty()
         self.settings_changed.emit()
         self.keys_changed.emit()
 
@@ -253,11 +282,31 @@ class Document(QObject):
             return
         n = self.timeline.frame_count
         new = None if (start == 0 and stop_incl >= n - 1) else (start, stop_incl + 1)
-        if n and new != self.project.frame_range:
-            self.project.frame_range = new
-            self._keys = None
-            self.mark_dirty()
-            self.keys_changed.emit()
+        if not n or new == self.project.frame_range:
+            return
+        old = self.project.frame_range or (0, n)
+        self.project.frame_range = new
+        self._keys = None
+        self.keys_changed.emit()
+        if not self._applying_range:  # an edit in the timeline: put it on the stack
+            self.undo_stack.push(RangeCommand(self, (old[0], old[1] - 1), (start, stop_incl),
+                                              describe_range_change(old, (start, stop_incl + 1), n)))
+
+    _applying_range = False
+
+    def _apply_range(self, rng: tuple[int, int]) -> None:
+        """Show the inclusive in/out range ``rng`` on the timeline (undo and redo of range edits)."""
+        lo, hi = rng
+        tl = self.timeline
+        if (tl.in_point, tl.out_point) == (lo, hi):
+            return
+        self._applying_range = True
+        try:
+            tl.set_in(0)
+            tl.set_out(hi)
+            tl.set_in(lo)
+        finally:
+            self._applying_range = False
 
     # -- rendering --------------------------------------------------------------------------------
     def model_view(self) -> ModelView:
@@ -366,3 +415,36 @@ def _load_rgb(path: Path) -> np.ndarray:
     from studio.media.image import load_image
 
     return load_image(path).pixels
+@dataclasses.dataclass(frozen=True)
+class ReferenceState:
+    """The reference photo part of a project (a snapshot for undo)."""
+
+    path: Path | None
+    rgb: np.ndarray | None
+    pose: PoseTrack | None
+    face: FaceTrack | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DrivingState:
+    """The driving part of a project: video, tracks (the same objects, so pose edits made on
+    them stay undoable), frame rate and range (a snapshot for undo)."""
+
+    video: Path | None
+    pose: PoseTrack | None
+    face: FaceTrack | None
+    fps: float
+    frame_range: tuple[int, int] | None
+
+
+def describe_range_change(old: tuple[int, int], new: tuple[int, int], n: int) -> str:
+    """Menu text for an in/out edit (half-open ``(start, stop)`` ranges of an ``n``-frame clip)."""
+    if new == (0, n):
+        return "Clear in/out range"
+    if new[0] != old[0] and new[1] == old[1]:
+        return f"Set in point to frame {new[0]}"
+    if new[1] != old[1] and new[0] == old[0]:
+        return f"Set out point to frame {new[1] - 1}"
+    return f"Set in/out to frames {new[0]}-{new[1] - 1}"
+
+

@@ -1,13 +1,21 @@
-"""Undoable edits of the driving pose (QUndoStack commands).
+"""Undoable edits of the document (QUndoStack commands): every edit an artist makes -- render
+settings, the in/out range, swapping the photo or the driving video, framing and pose edits --
+goes through one stack, and each command's text names the edit for the Edit menu.
 
 A keypoint move changes the track arrays in place and then tells the document which frames
 changed; the frames' cache keys change with the track's per-frame fingerprints, so only those
-frames turn stale on the cache bar.
+frames turn stale on the cache bar. The other commands hold the before and after snapshots and
+ask the document to put one in place.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from pydantic import BaseModel
 from PySide6.QtGui import QUndoCommand
 
 from studio.core.tracks import FLAG_EDITED, FLAG_INTERPOLATED
@@ -63,3 +71,107 @@ class MoveKeypointCommand(QUndoCommand):
         conf[self.lo:self.hi] = self._old_conf
         pose.flags[self.lo:self.hi] = self._old_flags
         self.doc.notify_pose_edited(self.lo, self.hi)
+
+
+# -- document edits --------------------------------------------------------------------------------
+#: How settings fields are named in Undo/Redo menu texts.
+SETTING_LABELS = {
+    "backend": "renderer", "width": "width", "height": "height", "steps": "steps", "cfg": "guidance",
+    "seed": "seed", "schedule": "schedule", "context_frames": "window size", "overlap": "window overlap",
+    "weighting": "overlap weighting", "face_controlnet": "S-Face", "retarget": "retargeting",
+    "smoothing": "pose smoothing", "prompt": "prompt", "negative_prompt": "negative prompt",
+    "device": "device", "dtype": "precision", "low_vram": "low-VRAM mode", "sequential_cfg": "sequential CFG",
+    "torch_compile": "torch.compile",
+}
+#: Consecutive changes of the same settings within this many seconds are one undo step (typing
+#: "30" into a spin box is one edit, not two).
+MERGE_SECONDS = 1.5
+_SETTINGS_ID = 1601
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f"“{value[:24]}…”" if len(value) > 24 else f"“{value}”"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def describe_settings_change(old: BaseModel, new: BaseModel) -> str:
+    """Menu text for a settings edit, e.g. ``Set steps to 30`` or ``Turn S-Face off``."""
+    a, b = old.model_dump(), new.model_dump()
+    changed = [k for k in b if a.get(k) != b[k]]
+    if not changed:
+        return "Change render settings"
+    if {"width", "height"} == set(changed):
+        return f"Set size to {b['width']}x{b['height']}"
+    if len(changed) > 1:
+        return "Change " + ", ".join(SETTING_LABELS.get(k, k) for k in changed)
+    key = changed[0]
+    label = SETTING_LABELS.get(key, key)
+    if isinstance(b[key], bool):
+        return f"Turn {label} {'on' if b[key] else 'off'}"
+    if isinstance(b[key], str) and key in ("prompt", "negative_prompt") and not b[key]:
+        return f"Clear {label}"
+    return f"Set {label} to {_shown(b[key])}"
+
+
+class SettingsCommand(QUndoCommand):
+    """Replace the render settings ``old`` with ``new`` (consecutive edits of the same fields
+    within :data:`MERGE_SECONDS` merge into one step)."""
+
+    def __init__(self, document, old: BaseModel, new: BaseModel) -> None:
+        super().__init__(describe_settings_change(old, new))
+        self.doc, self.old, self.new = document, old, new
+        a, b = old.model_dump(), new.model_dump()
+        self.fields = frozenset(k for k in b if a.get(k) != b[k])
+        self.stamp = time.monotonic()
+
+    def id(self) -> int:  # noqa: D102 - Qt API
+        return _SETTINGS_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802, D102 - Qt API
+        if not isinstance(other, SettingsCommand) or other.fields != self.fields:
+            return False
+        if other.stamp - self.stamp > MERGE_SECONDS:
+            return False
+        self.new, self.stamp = other.new, other.stamp
+        self.setText(describe_settings_change(self.old, self.new))
+        if self.new == self.old:
+            self.setObsolete(True)
+        return True
+
+    def redo(self) -> None:  # noqa: D102 - Qt API
+        self.doc._apply_settings(self.new)  # noqa: SLF001 - the document's own edit
+
+    def undo(self) -> None:  # noqa: D102 - Qt API
+        self.doc._apply_settings(self.old)  # noqa: SLF001
+
+
+class RangeCommand(QUndoCommand):
+    """Change the in/out range from ``old`` to ``new`` (inclusive ``(in, out)`` frame pairs)."""
+
+    def __init__(self, document, old: tuple[int, int], new: tuple[int, int], text: str) -> None:
+        super().__init__(text)
+        self.doc, self.old, self.new = document, old, new
+
+    def redo(self) -> None:  # noqa: D102 - Qt API
+        self.doc._apply_range(self.new)  # noqa: SLF001
+
+    def undo(self) -> None:  # noqa: D102 - Qt API
+        self.doc._apply_range(self.old)  # noqa: SLF001
+
+
+class StateCommand(QUndoCommand):
+    """Swap one part of the document between two snapshots: ``apply(state)`` puts a snapshot in
+    place (used for photo and video swaps, framing and live-photo edits)."""
+
+    def __init__(self, text: str, apply: Callable[[Any], None], old: Any, new: Any) -> None:
+        super().__init__(text)
+        self._apply, self.old, self.new = apply, old, new
+
+    def redo(self) -> None:  # noqa: D102 - Qt API
+        self._apply(self.new)
+
+    def undo(self) -> None:  # noqa: D102 - Qt API
+        self._apply(self.old)
