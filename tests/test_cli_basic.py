@@ -75,11 +75,13 @@ def test_doctor_without_torch(tmp_path: Path) -> None:
 
 def test_weights_folder_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(doctor.WEIGHTS_ENV, raising=False)
-    folder, origin = doctor.resolve_weights_dir()
-    assert origin == "default" and folder.name == "weights" and "xdyna-studio" in str(folder)
+    chosen = doctor.resolve_weights_dir()
+    assert chosen.origin == "default" and chosen.path.name == "weights" and "xdyna-studio" in str(chosen.path)
     monkeypatch.setenv(doctor.WEIGHTS_ENV, str(tmp_path / "env"))
-    assert doctor.resolve_weights_dir() == (tmp_path / "env", "$STUDIO_WEIGHTS_DIR")
-    assert doctor.resolve_weights_dir(tmp_path / "cli") == (tmp_path / "cli", "--weights")
+    chosen = doctor.resolve_weights_dir()
+    assert (chosen.path, chosen.origin) == (tmp_path / "env", "$STUDIO_WEIGHTS_DIR")
+    chosen = doctor.resolve_weights_dir(tmp_path / "cli")
+    assert (chosen.path, chosen.origin) == (tmp_path / "cli", "--weights")
 
 
 def test_doctor_lists_every_release_problem(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 One line per check, ``OK`` / ``MISSING`` / ``ERROR``: Python, PySide6, torch and CUDA (torch is optional
 and imported only here, lazily), mediapipe and whether its models load, ffmpeg, and the X-Dyna
-weights folder. The weights folder is ``--weights DIR``, else ``$STUDIO_WEIGHTS_DIR``, else
-``platformdirs.user_data_dir("xdyna-studio")/weights``.
+weights folder. The weights folder follows the one rule of :mod:`studio.core.weights_folder`:
+``--weights DIR``, else the weights folder of ``--project FILE``, else ``$STUDIO_WEIGHTS_DIR``,
+else ``platformdirs.user_data_dir("xdyna-studio")/weights``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.backends import xdyna_install_hint
-
-#: Environment variable that overrides the default weights folder.
-WEIGHTS_ENV = "STUDIO_WEIGHTS_DIR"
-APP_NAME = "xdyna-studio"
+from studio.core.weights_folder import WEIGHTS_ENV, resolve_weights_dir
 
 #: The official release tree (README of bytedance/X-Dyna), used when the xdyna backend's own
 #: ``check_release`` is not available.
@@ -48,23 +46,6 @@ class Check:
     status: str
     name: str
     detail: str
-
-
-def default_weights_dir() -> Path:
-    """``platformdirs.user_data_dir("xdyna-studio") / "weights"``."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME)) / "weights"
-
-
-def resolve_weights_dir(explicit: str | Path | None = None) -> tuple[Path, str]:
-    """The weights folder and where it came from (``--weights``, the env variable or the default)."""
-    if explicit:
-        return Path(explicit).expanduser(), "--weights"
-    env = os.environ.get(WEIGHTS_ENV)
-    if env:
-        return Path(env).expanduser(), f"${WEIGHTS_ENV}"
-    return default_weights_dir(), "default"
 
 
 def _version(dist: str) -> str | None:
@@ -178,10 +159,16 @@ def _release_problems(folder: Path) -> list[str]:
     return [f"missing: {folder / rel}" for rel in RELEASE_TREE if not (folder / rel).exists()]
 
 
-def check_weights(explicit: str | Path | None = None) -> list[Check]:
-    """The X-Dyna weights folder: where it is and every problem with it."""
-    folder, origin = resolve_weights_dir(explicit)
-    where = f"{folder} (from {origin})"
+def check_weights(explicit: str | Path | None = None, project: str | Path | None = None) -> list[Check]:
+    """The X-Dyna weights folder (``explicit``, else ``project``'s, else the environment's, else
+    the default): where it is and every problem with it."""
+    project_weights = None
+    if project is not None:
+        from studio.core.project import Project
+
+        project_weights = Project.load(project).weights_dir
+    chosen = resolve_weights_dir(explicit, project_weights)
+    folder, where = chosen.path, chosen.explained
     if not folder.is_dir():
         return [Check("MISSING", "weights folder", f"{where} does not exist: X-Dyna needs the official "
                       f"release (pretrained_weights) there, or pass --weights DIR / set ${WEIGHTS_ENV}; "
@@ -196,10 +183,11 @@ def check_weights(explicit: str | Path | None = None) -> list[Check]:
     return checks + [Check("MISSING", "weights", problem) for problem in problems]
 
 
-def run_checks(weights: str | Path | None = None, load_models: bool = True) -> list[Check]:
+def run_checks(weights: str | Path | None = None, load_models: bool = True,
+               project: str | Path | None = None) -> list[Check]:
     """Every check, in report order."""
     return [*check_python(), *check_qt(), *check_torch(), *check_mediapipe(load_models), *check_ffmpeg(),
-            *check_weights(weights)]
+            *check_weights(weights, project)]
 
 
 def format_report(checks: list[Check]) -> str:
@@ -220,12 +208,14 @@ def register(subparsers: Any) -> None:
         "its models, ffmpeg, and the X-Dyna weights folder. Always exits 0: it reports, it does not fail.",
     )
     p.add_argument("--weights", type=Path, metavar="DIR",
-                   help=f"the X-Dyna weights folder (default: ${WEIGHTS_ENV}, else the user data folder)")
+                   help=f"the X-Dyna weights folder (default: the --project's, else ${WEIGHTS_ENV}, "
+                   "else the user data folder)")
+    p.add_argument("--project", type=Path, metavar="FILE", help="check the weights folder this project uses")
     p.add_argument("--no-models", action="store_true", help="skip loading the mediapipe models (faster)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the report; always 0."""
-    print(format_report(run_checks(args.weights, load_models=not args.no_models)))
+    print(format_report(run_checks(args.weights, load_models=not args.no_models, project=args.project)))
     return 0

@@ -27,6 +27,7 @@ from studio.core.project import Project
 from studio.core.render import render_frames, run_job
 from studio.core.files import read_png
 from studio.core.settings import RenderSettings
+from studio.core.weights_folder import resolve_weights_dir
 from studio.media.audio import AudioSlice, slice_for_frames
 from studio.media.exporters import export_frames, exporter_for, is_sequence_target
 from studio.media.panels import PANEL_NAMES, compose, parse_panels, scale_frame
@@ -50,7 +51,8 @@ def register(subparsers: Any) -> None:
                    help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
     p.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's, else draft)")
     p.add_argument("--weights", type=Path,
-                   help="the X-Dyna release folder (pretrained_weights); implies --backend xdyna")
+                   help="the X-Dyna release folder (pretrained_weights); implies --backend xdyna "
+                   "(default: the project's, else $STUDIO_WEIGHTS_DIR, else the user data folder)")
     p.add_argument("--steps", type=int, help="denoising steps")
     p.add_argument("--cfg", type=float, help="classifier-free guidance scale")
     p.add_argument("--seed", type=int, help="random seed")
@@ -59,6 +61,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8 (e.g. 512x896)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--prompt", help='text that steers the X-Dyna render (default: the project\'s, else "")')
+    p.add_argument("--negative-prompt", help='text to steer away from (default: the project\'s, else "")')
     out = p.add_argument_group("export")
     out.add_argument("--fps", type=float,
                      help="output frame rate, e.g. 8, 12, 24 or 30 (default: the driving video's); the clip "
@@ -179,7 +183,7 @@ def _extract_missing(project: Project, quiet: bool) -> None:
 def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSettings:
     """``base`` with the command-line overrides applied and validated."""
     d = base.model_dump()
-    for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device"):
+    for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device", "prompt", "negative_prompt"):
         v = getattr(args, name, None)
         if v is not None:
             d[name] = v
@@ -232,7 +236,9 @@ def build_job(args: argparse.Namespace, project: Project) -> RenderJob:
     if project.reference_image is None:
         raise StudioError("No reference photo", "The project has no reference photo; set one first.")
     settings = build_settings(project.settings, args)
-    weights = args.weights if args.weights is not None else project.weights_dir
+    weights = None  # the draft renderer needs none (and its cache keys do not depend on them)
+    if settings.backend == "xdyna":
+        weights = resolve_weights_dir(args.weights, project.weights_dir).path
     return RenderJob(
         reference=read_image(project.reference_image),
         pose=project.pose,
@@ -388,6 +394,9 @@ def run(args: argparse.Namespace) -> int:
         backend.weights_dir = job.weights_dir  # what available() checks
     ok, why = backend.available()
     if not ok:
+        if job.weights_dir is not None and str(job.weights_dir) in why:  # say why that folder
+            origin = resolve_weights_dir(args.weights, project.weights_dir)
+            why += f" The weights folder is {origin.explained}; give another with --weights DIR."
         raise StudioError(f"The {backend.name} renderer cannot run", why)
     src_fps = float(project.fps or 25.0)
     fps = float(args.fps or src_fps)

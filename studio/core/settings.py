@@ -6,13 +6,18 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 BackendName = Literal["draft", "xdyna"]
 
 
 #: Settings that choose how frames are computed, not which frames: not part of the fingerprint.
 HOW_TO_COMPUTE = frozenset({"device", "dtype", "low_vram", "sequential_cfg", "torch_compile"})
+
+#: Fields of older project files that are no longer settings, dropped when read. ``smoothing`` was
+#: never read by a renderer (the pose track's One-Euro smoothing is an extraction option:
+#: ``studio extract --no-smoothing``), yet it changed the fingerprint and so threw caches away.
+RETIRED = frozenset({"smoothing"})
 
 
 class RenderSettings(BaseModel):
@@ -37,7 +42,6 @@ class RenderSettings(BaseModel):
     weighting: Literal["flat", "pyramid"] = "flat"
     face_controlnet: bool = True
     retarget: bool = True
-    smoothing: bool = True
     prompt: str = Field("", max_length=2000)
     negative_prompt: str = Field("", max_length=2000)
     device: str = "auto"
@@ -45,6 +49,13 @@ class RenderSettings(BaseModel):
     low_vram: bool = False
     sequential_cfg: bool = False
     torch_compile: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_retired(cls, data: object) -> object:
+        if isinstance(data, dict) and RETIRED & data.keys():
+            data = {k: v for k, v in data.items() if k not in RETIRED}
+        return data
 
     @field_validator("overlap")
     @classmethod

@@ -25,6 +25,7 @@ from studio.core.project import Project
 from studio.core.settings import RenderSettings
 from studio.core.timeline import Timeline
 from studio.core.tracks import FaceTrack, PoseTrack
+from studio.core.weights_folder import WeightsFolder, resolve_weights_dir
 from studio.extract.model_view import ModelView, model_pose
 
 from studio.gui.undo import RangeCommand, SettingsCommand, StateCommand
@@ -55,6 +56,8 @@ class Document(QObject):
     cache_changed(int, int): frames ``[start, stop)`` of the cache changed (on the GUI thread).
     inflight_changed(): the set of frames being rendered now changed.
     path_changed(object): the project file path changed (``Path`` or ``None``).
+    weights_preference_changed(object): the remembered weights folder changed (``Path`` or ``None``;
+    the window stores it in its preferences).
     """
 
     project_replaced = Signal()
@@ -66,6 +69,7 @@ class Document(QObject):
     cache_changed = Signal(int, int)
     inflight_changed = Signal()
     path_changed = Signal(object)
+    weights_preference_changed = Signal(object)
     _cache_from_any_thread = Signal(object, int, int)
 
     def __init__(self, parent: QObject | None = None, cache_dir: Path | None = None) -> None:
@@ -265,11 +269,33 @@ class Document(QObject):
         self.keys_changed.emit()
 
     def set_weights_dir(self, path: Path | None) -> None:
-        """The X-Dyna weights folder (changes X-Dyna cache keys)."""
+        """The project's X-Dyna weights folder (changes X-Dyna cache keys); a folder chosen here is
+        also remembered as the preference for projects that name none."""
         self.project.weights_dir = Path(path) if path else None
+        if path:
+            self.set_weights_preference(path)
         self._keys = None
         self.settings_changed.emit()
         self.keys_changed.emit()
+
+    #: The window's remembered weights folder (see :mod:`studio.core.weights_folder`).
+    weights_preference: Path | None = None
+
+    def set_weights_preference(self, path: Path | None) -> None:
+        """Remember ``path`` as the weights folder of projects that name none."""
+        new = Path(path) if path else None
+        if new == self.weights_preference:
+            return
+        self.weights_preference = new
+        self._keys = None
+        self.weights_preference_changed.emit(new)
+        self.settings_changed.emit()
+        self.keys_changed.emit()
+
+    def weights_folder(self) -> WeightsFolder:
+        """The X-Dyna weights folder a render would use: the project's, else the remembered one,
+        else ``$STUDIO_WEIGHTS_DIR``, else the default folder."""
+        return resolve_weights_dir(None, self.project.weights_dir, self.weights_preference)
 
     def notify_pose_edited(self, start: int, stop: int) -> None:
         """Call after changing driving pose frames ``[start, stop)`` in place (undo commands do)."""
@@ -345,7 +371,7 @@ class Document(QObject):
             face=p.face,
             reference_pose=p.reference_pose,
             driving_video=p.driving_video,
-            weights_dir=p.weights_dir,
+            weights_dir=self.weights_folder().path if p.settings.backend == "xdyna" else None,
             output_dir=output_dir,
         )
 

@@ -40,6 +40,9 @@ log = logging.getLogger("studio.gui")
 #: Inputs must be unchanged this long before the renderer is prepared in the background.
 PREPARE_DELAY_MS = 600
 
+#: Preferences key of the remembered X-Dyna weights folder (see studio.core.weights_folder).
+WEIGHTS_PREFERENCE = "render/weights_dir"
+
 #: Asks whether to save unsaved changes: returns "save", "discard" or "cancel".
 SaveAsker = Callable[[QWidget], str]
 #: Asks whether to recover an autosave: returns True to recover.
@@ -97,6 +100,10 @@ class MainWindow(QMainWindow):
         self.ask_recover = ask_recover
         self.data_dir = Path(data_dir) if data_dir else _data_dir()
         self.doc = Document(self, cache_dir=self.data_dir / "frame_cache")
+        remembered = str(self.settings.value(WEIGHTS_PREFERENCE, "") or "")
+        self.doc.weights_preference = Path(remembered) if remembered else None
+        self.doc.weights_preference_changed.connect(
+            lambda p: self.settings.setValue(WEIGHTS_PREFERENCE, str(p) if p else ""))
         self.frames = DrivingFrames(self)
         self.controller = RenderController(self.doc, backend_factory, runner, self)
         self.playback = Playback(self.doc.timeline, self)
@@ -236,7 +243,10 @@ class MainWindow(QMainWindow):
         m_render = mb.addMenu("&Render")
         self.a_render = self._action("&Render", self.render_panel_render, "Ctrl+R")
         self.a_cancel = self._action("&Cancel Render", self.controller.cancel, "Escape")
+        self.a_render_scratch = self._action("Render from &Scratch",
+                                             lambda: self.render_panel.render(from_scratch=True), "Ctrl+Shift+R")
         m_render.addAction(self.a_render)
+        m_render.addAction(self.a_render_scratch)
         m_render.addAction(self.a_cancel)
 
         self.m_view = mb.addMenu("&View")

@@ -29,6 +29,8 @@ def weights_status(folder: Path | None, face: bool) -> tuple[bool, str]:
     """``(ok, line)`` describing the X-Dyna weights under ``folder`` (files only, no torch)."""
     if folder is None:
         return False, "No weights folder chosen (needed for X-Dyna only)."
+    if not Path(folder).is_dir():
+        return False, f"No weights folder at {folder} (needed for X-Dyna only): choose the release's folder."
     from studio.backends.xdyna.layout import check_release
 
     problems = check_release(folder, face=face)
@@ -113,6 +115,9 @@ class RenderPanel(QWidget):
         self.render_btn = QPushButton("Render")
         self.render_btn.setDefault(True)
         self.cancel_btn = QPushButton("Cancel")
+        self.scratch_btn = QToolButton(text="From scratch")
+        self.scratch_btn.setToolTip("Render the in/out range again, replacing its finished frames "
+                                    "(frames outside the range are kept). Render reuses them.")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
@@ -144,6 +149,7 @@ class RenderPanel(QWidget):
         form.addRow("", self.retarget)
         buttons = QHBoxLayout()
         buttons.addWidget(self.render_btn, 1)
+        buttons.addWidget(self.scratch_btn)
         buttons.addWidget(self.cancel_btn)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -170,7 +176,8 @@ class RenderPanel(QWidget):
         self.dice.clicked.connect(self.roll_seed)
         self.weights.editingFinished.connect(self._weights_edited)
         self.weights_btn.clicked.connect(self._choose_weights)
-        self.render_btn.clicked.connect(self.render)
+        self.render_btn.clicked.connect(lambda: self.render())
+        self.scratch_btn.clicked.connect(lambda: self.render(from_scratch=True))
         self.cancel_btn.clicked.connect(controller.cancel)
         controller.busy_changed.connect(self._busy)
         controller.progress.connect(self._progress)
@@ -213,12 +220,13 @@ class RenderPanel(QWidget):
             self.retarget.setChecked(s.retarget)
             wd = self.doc.project.weights_dir
             self.weights.setText(str(wd) if wd else "")
+            self.weights.setPlaceholderText(self.doc.weights_folder().explained)
         finally:
             self._updating = False
         xdyna = s.backend == "xdyna"
         for w in (self.steps, self.cfg, self.schedule, self.overlap, self.weights, self.weights_btn):
             w.setEnabled(xdyna)
-        ok, line = weights_status(self.doc.project.weights_dir, s.face_controlnet)
+        ok, line = weights_status(self.doc.weights_folder().path, s.face_controlnet)
         self.weights_status.setText(line)
         self.weights_status.setStyleSheet("" if ok or not xdyna else "color: #e0a040;")
         self.weights_status.setVisible(xdyna)
@@ -254,15 +262,17 @@ class RenderPanel(QWidget):
         if path:
             self.doc.set_weights_dir(Path(path))
 
-    def render(self) -> None:
-        """Start a render of the in/out range."""
+    def render(self, from_scratch: bool = False) -> None:
+        """Start a render of the in/out range: reusing its finished frames, or ``from_scratch``
+        rendering every frame of the range again (frames outside it are never touched)."""
         try:
-            self.ctl.start()
+            self.ctl.start(resume=not from_scratch)
         except StudioError as err:
             hub().report(err)
 
     def _busy(self, busy: bool) -> None:
         self.render_btn.setEnabled(not busy)
+        self.scratch_btn.setEnabled(not busy)
         self.cancel_btn.setEnabled(busy)
         if busy:
             self.progress.setRange(0, 0)

@@ -28,6 +28,21 @@ _STATE_TEXT = {
 }
 
 
+def next_step_hint(document) -> str:
+    """What the empty result view tells the user to do next, given what is open."""
+    photo = document.reference_rgb is not None
+    video = document.timeline.frame_count > 0
+    if not photo and not video:
+        return "Open a photo and a driving video, then press Render"
+    if not photo:
+        return "Open a photo of the person to animate (Reference panel)"
+    if not video:
+        return "Open a driving video (Driving panel)"
+    if document.settings.backend == "draft":
+        return "Press Render for a draft (no weights needed)"
+    return "Press Render to animate with X-Dyna (or switch the renderer to Draft for a quick preview)"
+
+
 def onion(current: np.ndarray, before: np.ndarray | None, after: np.ndarray | None, amount: float = 0.3) -> np.ndarray:
     """``current`` with tinted ghosts of ``before`` (red) and ``after`` (green) blended in."""
     out = current.astype(np.float32)
@@ -45,7 +60,7 @@ class PreviewViewer(QWidget):
         self.doc = document
         self.frames = driving_frames
         self.setObjectName("PreviewViewer")
-        self.result = ImageView("Open a photo and a driving video, then press Render")
+        self.result = ImageView(next_step_hint(document))
         self.driving = PoseCanvas("Driving video")
         self.driving.set_layers(face=False)
         self.pose_view = PoseCanvas("Pose")
@@ -172,6 +187,10 @@ class PreviewViewer(QWidget):
             after = self.doc.frame_at(i + 1)[0] if i + 1 < n else None
             frame = onion(frame, before, after)
         self.result.dim = state == FrameState.STALE
+        hint = next_step_hint(self.doc)
+        if hint != self.result.placeholder:
+            self.result.placeholder = hint
+            self.result.update()
         self.result.set_image(frame, key)
         self.result.caption = "Result" if self.side_by_side() else ""
         rendering = i in self.doc.inflight and state != FrameState.FINAL
