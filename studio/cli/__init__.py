@@ -1,4 +1,5 @@
-"""The ``studio`` command line. With no arguments it opens the studio window.
+"""The ``studio`` command line. With no arguments it opens the studio window; with a project file
+as its only argument (``studio my.studio.json``, what a file manager runs) it opens that project.
 
 Each command lives in its own module under :mod:`studio.cli` that defines
 ``register(subparsers)``; the module adds a parser and sets ``func`` on it, a callable taking the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from studio import __version__
 from studio.core.errors import StudioError
@@ -40,9 +42,40 @@ def report_error(err: StudioError, verbose: bool = False) -> None:
         print(f"  details: {err.details}", file=sys.stderr)
 
 
+def project_argument(argv: list[str], commands: set[str]) -> str | None:
+    """The project file when ``argv`` is just one (besides ``-v``): a lone argument that is not a
+    command and names a ``.json`` file or an existing file."""
+    rest = [a for a in argv if a not in ("-v", "--verbose")]
+    if len(rest) != 1 or rest[0].startswith("-") or rest[0] in commands:
+        return None
+    return rest[0] if rest[0].endswith(".json") or Path(rest[0]).is_file() else None
+
+
+def _open_project(path: str) -> int:
+    """Open the window with the project at ``path`` (checked first, so a typo is a clear error)."""
+    if not Path(path).is_file():
+        raise StudioError(
+            "Project not found",
+            f"{path} does not exist. Check the path, or run 'studio' and open a project from the window.",
+        )
+    from studio.gui.app import run_gui  # Qt is imported only here
+
+    return run_gui(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``studio`` script and ``python -m studio``."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = {name for a in parser._subparsers._group_actions for name in a.choices}  # noqa: SLF001
+    project = project_argument(argv, commands)
+    if project is not None:
+        try:
+            return _open_project(project)
+        except StudioError as err:
+            report_error(err, verbose="-v" in argv or "--verbose" in argv)
+            return 2
+    args = parser.parse_args(argv)
     if args.command is None:
         from studio.gui.app import run_gui  # Qt is imported only here
 
