@@ -271,7 +271,11 @@ def _advance(bar: Any, done: int, total: int | None) -> None:
 
 
 class _Sigint:
-    """While active, the first Ctrl-C cancels the render; a second one interrupts at once."""
+    """While active, the first Ctrl-C cancels the render; a second one interrupts at once.
+
+    Installed also when the process started with SIGINT ignored (``nohup studio render ... &``
+    from a script): a SIGINT then cancels cleanly too, keeping the finished frames for
+    ``--resume``, rather than being dropped. The handler found is put back on exit."""
 
     def __init__(self, token: CancelToken) -> None:
         self.token = token
