@@ -27,8 +27,8 @@ from studio.core.timeline import Timeline
 from studio.core.tracks import FaceTrack, PoseTrack
 from studio.core.weights_folder import WeightsFolder, resolve_weights_dir
 from studio.extract.model_view import ModelView, model_pose
-
 from studio.gui.undo import RangeCommand, SettingsCommand, StateCommand
+
 #: In-memory budget of the frame cache (older final frames spill to disk when a folder is set).
 CACHE_BUDGET = 768 << 20
 
@@ -259,13 +259,12 @@ class Document(QObject):
             ) from exc
         if new == self.project.settings:
             return
-        self.project.settings = new
-        self._keys = None
-        self.mark_dirty()
-        self.settings_changed.emit()
         self.undo_stack.push(SettingsCommand(self, self.project.settings, new))
 
     def _apply_settings(self, new: RenderSettings) -> None:
+        self.project.settings = new
+        self._keys = None
+        self.settings_changed.emit()
         self.keys_changed.emit()
 
     def set_weights_dir(self, path: Path | None) -> None:
@@ -275,6 +274,7 @@ class Document(QObject):
         if path:
             self.set_weights_preference(path)
         self._keys = None
+        self.mark_dirty()
         self.settings_changed.emit()
         self.keys_changed.emit()
 
@@ -437,10 +437,6 @@ class Document(QObject):
             self.inflight_changed.emit()
 
 
-def _load_rgb(path: Path) -> np.ndarray:
-    from studio.media.image import load_image
-
-    return load_image(path).pixels
 @dataclasses.dataclass(frozen=True)
 class ReferenceState:
     """The reference photo part of a project (a snapshot for undo)."""
@@ -474,3 +470,7 @@ def describe_range_change(old: tuple[int, int], new: tuple[int, int], n: int) ->
     return f"Set in/out to frames {new[0]}-{new[1] - 1}"
 
 
+def _load_rgb(path: Path) -> np.ndarray:
+    from studio.media.image import load_image
+
+    return load_image(path).pixels
