@@ -32,9 +32,18 @@ were an ``nn.Module`` would add a ``processor.`` segment to every key.
 Both processors use ``torch.nn.functional.scaled_dot_product_attention`` and avoid repeating the
 shared keys/values per frame: the queries of all frames of one batch element are folded into one
 long sequence instead, which is the same computation (softmax is per query row).
+
+Fused attention is pinned on CUDA: SDPA may only pick the flash or the memory-efficient kernel,
+which never hold the (queries x keys) score matrix. Without the pin a GPU or dtype those kernels
+do not support silently falls back to the math kernel, which at 896x512 materialises score
+matrices of many GB (about 28 GB for one spatial self-attention of a CFG window); with it the
+user gets a :class:`StudioError` that says what to change.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -68,6 +77,69 @@ MAX_SDPA_BATCH = 32768
 splitting the batch does not change any number."""
 
 
+def _fused_kernels():
+    """The SDPA backends allowed on CUDA: flash and memory-efficient attention only."""
+    from torch.nn.attention import SDPBackend
+
+    return [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]
+
+
+def no_fused_kernel_error(device: torch.device, err: BaseException, what: str = "") -> StudioError:
+    """The error a user sees when the GPU cannot run the fused attention kernels."""
+    name, capability = str(device), "unknown"
+    if device.type == "cuda" and torch.cuda.is_available():
+        name = torch.cuda.get_device_name(device)
+        capability = "{}.{}".format(*torch.cuda.get_device_capability(device))
+    return StudioError(
+        "Fused attention not available on this GPU",
+        f"{name} (compute capability {capability}) cannot run flash or memory-efficient attention{what}; "
+        "the fallback would need many GB for score matrices. Render in float16 (precision setting), "
+        "update the NVIDIA driver and the CUDA build of torch, or render on the CPU.",
+        str(err),
+    )
+
+
+def _is_no_kernel(err: BaseException) -> bool:
+    return isinstance(err, RuntimeError) and "no available kernel" in str(err).lower()
+
+
+@contextlib.contextmanager
+def fused_attention_only(device: torch.device | str) -> Iterator[None]:
+    """Pin every SDPA call inside (ours, the ControlNets', the VAE's, CLIP's) to the fused kernels
+    on CUDA; a "no available kernel" failure becomes :func:`no_fused_kernel_error`. Elsewhere a no-op."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        yield
+        return
+    from torch.nn.attention import sdpa_kernel
+
+    try:
+        with sdpa_kernel(_fused_kernels()):
+            yield
+    except RuntimeError as err:
+        if not _is_no_kernel(err):
+            raise
+        raise no_fused_kernel_error(device, err) from err
+
+
+def fused_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``F.scaled_dot_product_attention`` of (b, heads, t, d) tensors; on CUDA only the fused
+    (flash / memory-efficient) kernels may run, else a :class:`StudioError` explains why not."""
+    if query.device.type != "cuda":
+        return F.scaled_dot_product_attention(query, key, value)
+    from torch.nn.attention import sdpa_kernel
+
+    try:
+        with sdpa_kernel(_fused_kernels()):
+            return F.scaled_dot_product_attention(query, key, value)
+    except RuntimeError as err:
+        if not _is_no_kernel(err):
+            raise
+        raise no_fused_kernel_error(
+            query.device, err, f" for {query.dtype} tensors of shape {tuple(query.shape)}"
+        ) from err
+
+
 def _sdpa(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, heads: int) -> torch.Tensor:
     """Multi-head attention of (b, tq, C) queries over (b, tk, C) keys/values -> (b, tq, C)."""
     if query.shape[0] > MAX_SDPA_BATCH:
@@ -78,7 +150,7 @@ def _sdpa(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, heads: in
             )
         ]
         return torch.cat(parts)
-    out = F.scaled_dot_product_attention(_heads(query, heads), _heads(key, heads), _heads(value, heads))
+    out = fused_attention(_heads(query, heads), _heads(key, heads), _heads(value, heads))
     return _merge_heads(out)
 
 

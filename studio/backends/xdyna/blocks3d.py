@@ -18,6 +18,7 @@ from diffusers.models.upsampling import Upsample2D
 from torch import nn
 
 from studio.backends.xdyna.attention import DynamicsAdapterAttnProcessor, IPAdapterAttnProcessor
+from studio.backends.xdyna.feedforward import chunked
 from studio.backends.xdyna.motion_module import MotionModuleConfig, VanillaTemporalModule
 from studio.backends.xdyna.resnet3d import ResnetBlock3D
 
@@ -27,7 +28,8 @@ class SpatialTransformer3D(nn.Module):
 
     The GroupNorm here is per frame (official ``Transformer3DModel`` folds frames into the batch
     first). The transformer block is diffusers' ``BasicTransformerBlock`` with the X-Dyna
-    processors installed on ``attn1`` and ``attn2``.
+    processors installed on ``attn1`` and ``attn2`` and its feed-forward run in chunks of tokens
+    (:mod:`.feedforward`, same numbers, a fraction of the memory).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class SpatialTransformer3D(nn.Module):
         )
         DynamicsAdapterAttnProcessor.install(block.attn1)
         IPAdapterAttnProcessor.install(block.attn2)
+        chunked(block.ff)
         self.transformer_blocks = nn.ModuleList([block])
         if use_linear_projection:
             self.proj_out: nn.Module = nn.Linear(channels, channels)

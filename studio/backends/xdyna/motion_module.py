@@ -34,11 +34,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
-from diffusers.models.attention import FeedForward
 from diffusers.models.attention_processor import Attention
 from torch import nn
 
 from studio.backends.xdyna.attention import TemporalAttnProcessor
+from studio.backends.xdyna.feedforward import ChunkedFeedForward
 from studio.core.errors import StudioError
 
 MOTION_MODULE_GROUPS = 32
@@ -146,7 +146,8 @@ class TemporalSelfAttention(Attention):
 
 
 class TemporalTransformerBlock(nn.Module):
-    """Pre-norm temporal self-attentions (``attention_blocks``/``norms``) then a GEGLU feed-forward."""
+    """Pre-norm temporal self-attentions (``attention_blocks``/``norms``) then a GEGLU feed-forward
+    (run in chunks of tokens, :mod:`.feedforward`)."""
 
     def __init__(self, dim: int, heads: int, dim_head: int, config: MotionModuleConfig) -> None:
         super().__init__()
@@ -161,7 +162,7 @@ class TemporalTransformerBlock(nn.Module):
             for _ in config.attention_block_types
         )
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in config.attention_block_types)
-        self.ff = FeedForward(dim, activation_fn="geglu")
+        self.ff = ChunkedFeedForward(dim, activation_fn="geglu")
         self.ff_norm = nn.LayerNorm(dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

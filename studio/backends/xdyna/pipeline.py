@@ -20,8 +20,15 @@ carries the draws it used. See :mod:`.draws` for the order of the draws.
 
 Efficiency without changing the result: each frame's ControlNet residuals are computed once
 per step and shared by the windows that overlap on it and by both CFG halves when their text
-embeddings are equal (:mod:`.residuals`); attention is SDPA; weights run in float16 on CUDA
-and float32 on the CPU by default.
+embeddings are equal (:mod:`.residuals`); attention is SDPA, pinned to the fused kernels on
+CUDA (:mod:`.attention`); weights run in float16 on CUDA and float32 on the CPU by default.
+
+Memory (:class:`RunOptions`, set with :meth:`XDynaPipeline.configure`): the encoders are on the
+device only while encoding and the low-VRAM setting also keeps the ControlNets and the VAE off
+it between their calls (:mod:`.placement`); feed-forwards run in chunks (:mod:`.feedforward`);
+the residual cache keeps only frames still needed; ``sequential_cfg`` runs the two CFG halves
+one after the other; an fp16 VAE decode that comes out non-finite is redone in float32.
+``bench/vram_model.py`` measures what each option saves at full size.
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from studio.backends.xdyna.attention import fused_attention_only
 from studio.backends.xdyna.components import Components, load_components, to_device
+from studio.backends.xdyna.placement import Placement
 from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_windows
 from studio.backends.xdyna.draws import Draws
 from studio.backends.xdyna.inputs import ConditionFrames, as_frames, fit_reference
@@ -48,6 +57,7 @@ from studio.core.errors import StudioError
 from studio.core.windows import WindowPlan
 
 if TYPE_CHECKING:
+    from studio.backends.xdyna.preview import PreviewSink
     from studio.backends.xdyna.stream import WindowCallback
 
 #: SD1.5 latent scale, hard-coded in the official code.
@@ -89,6 +99,45 @@ class XDynaOutput:
         return to_uint8(self.video)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a render is computed (not what it produces): memory and speed options.
+
+    ``low_vram``: keep every model but the UNet off the device except during its own calls, and
+    run the CFG halves one after the other. ``sequential_cfg``: the CFG halves one after the other
+    (batch 1 twice instead of batch 2). ``torch_compile``: ``torch.compile`` the UNet (the first
+    steps are slow while it compiles). ``channels_last``: the convolutional models in
+    channels-last memory format (``None``: on CUDA only, where it is faster).
+    """
+
+    low_vram: bool = False
+    sequential_cfg: bool = False
+    torch_compile: bool = False
+    channels_last: bool | None = None
+
+    @classmethod
+    def from_settings(cls, settings: object) -> RunOptions:
+        """The options of a :class:`~studio.core.settings.RenderSettings` (or anything with those fields)."""
+        return cls(
+            low_vram=bool(getattr(settings, "low_vram", False)),
+            sequential_cfg=bool(getattr(settings, "sequential_cfg", False)),
+            torch_compile=bool(getattr(settings, "torch_compile", False)),
+        )
+
+
+@dataclass(eq=False)
+class PreparedRender:
+    """The state a render's denoising loop starts from (see :meth:`XDynaPipeline.prepare`)."""
+
+    denoiser: Denoiser
+    latents: torch.Tensor  # (1, 4, N + 1, h, w): frame 0 is the clean reference latent
+    blurred: torch.Tensor  # the blur-mixed reference latents (stream schedule)
+    plan: WindowPlan
+    draws: Draws
+    n_frames: int
+    steps: int
+
+
 class XDynaPipeline:
     """The X-Dyna renderer; build with :meth:`from_release`."""
 
@@ -97,19 +146,46 @@ class XDynaPipeline:
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         c = components
-        self.unet = to_device(c.unet, self.device, self.dtype)
-        self.controlnet = to_device(c.controlnet, self.device, self.dtype)
+        # cast where the weights are (the CPU, or meta for the memory model); Placement moves them
+        home = self.device if self.device.type == "meta" else torch.device("cpu")
+        self.unet = to_device(c.unet, home, self.dtype)
+        self.controlnet = to_device(c.controlnet, home, self.dtype)
         self.controlnet_face = (
-            to_device(c.controlnet_face, self.device, self.dtype) if c.controlnet_face is not None else None
+            to_device(c.controlnet_face, home, self.dtype) if c.controlnet_face is not None else None
         )
-        self.vae = to_device(c.vae, self.device, self.dtype)
-        self.text_encoder = to_device(c.text_encoder, self.device, self.dtype)
-        self.image_encoder = to_device(c.image_encoder, self.device, self.dtype)
-        self.image_proj = to_device(c.image_proj, self.device, self.dtype)
+        self.vae = to_device(c.vae, home, self.dtype)
+        self.text_encoder = to_device(c.text_encoder, home, self.dtype)
+        self.image_encoder = to_device(c.image_encoder, home, self.dtype)
+        self.image_proj = to_device(c.image_proj, home, self.dtype)
         self.tokenizer = c.tokenizer
         self.schedule = DDIMSchedule()
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self._clip_processor = _clip_processor()
+        self.placement = Placement(
+            {"unet": self.unet, "controlnet": self.controlnet, "controlnet_face": self.controlnet_face,
+             "vae": self.vae, "text_encoder": self.text_encoder, "image_encoder": self.image_encoder,
+             "image_proj": self.image_proj},
+            self.device,
+        )
+        self.options = RunOptions()
+        self._unet_run: torch.nn.Module = self.unet  # the compiled UNet when torch_compile is on
+        self.configure(RunOptions())
+
+    def configure(self, options: RunOptions) -> None:
+        """Apply memory/speed ``options`` for the next renders (moves models as the setting says)."""
+        self.placement.set_low_vram(options.low_vram)
+        self.placement.enter("unet")
+        channels_last = self.device.type == "cuda" if options.channels_last is None else options.channels_last
+        if channels_last != bool(self.options.channels_last) or self.options.channels_last is None:
+            fmt = torch.channels_last if channels_last else torch.contiguous_format
+            for model in (self.unet, self.controlnet, self.controlnet_face, self.vae):
+                if model is not None and self.device.type != "meta":
+                    model.to(memory_format=fmt)
+        if options.torch_compile and self._unet_run is self.unet:
+            self._unet_run = torch.compile(self.unet)
+        elif not options.torch_compile:
+            self._unet_run = self.unet
+        self.options = RunOptions(options.low_vram, options.sequential_cfg, options.torch_compile, channels_last)
 
     @classmethod
     def from_release(
@@ -127,7 +203,9 @@ class XDynaPipeline:
         ``resampler_kwargs``/``motion_module_kwargs`` override the release's hyper-parameters
         (only needed for non-standard models such as the tiny test weights).
         """
-        comps = load_components(resolve(folder), face, resampler_kwargs, motion_module_kwargs)
+        dev = pick_device(device)  # each component goes there as it is read (never two copies)
+        comps = load_components(resolve(folder), face, resampler_kwargs, motion_module_kwargs,
+                                device=dev, dtype=pick_dtype(dev, dtype))
         return cls(comps, device, dtype)
 
     # ------------------------------------------------------------------ encoders
@@ -174,11 +252,28 @@ class XDynaPipeline:
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         """``(1, 4, N, h, w)`` latents -> ``(N, H, W, 3)`` float32 video in [0, 1], one frame at a time."""
         frames = []
-        for i in range(latents.shape[2]):
-            z = (latents[:, :, i] / LATENT_SCALE).to(self.device, self.dtype)
-            img = self.vae.decode(z).sample.float()
-            frames.append((img / 2 + 0.5).clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
+        with self.placement.phase("decode"):
+            for i in range(latents.shape[2]):
+                img = self.decode_frame(latents[:, :, i])
+                frames.append((img / 2 + 0.5).clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
         return np.stack(frames)
+
+    @torch.no_grad()
+    def decode_frame(self, latent: torch.Tensor) -> torch.Tensor:
+        """One ``(1, 4, h, w)`` latent -> ``(1, 3, H, W)`` float32 image in [-1, 1] (unclamped).
+
+        NaN guard: in float16 the VAE decoder can overflow on some latents; a frame that comes
+        out non-finite is decoded again with the VAE in float32 (then put back in float16).
+        """
+        z = (latent / LATENT_SCALE).to(self.device, self.dtype)
+        img = self.vae.decode(z).sample.float()
+        if self.dtype == torch.float16 and self.device.type != "meta" and not bool(torch.isfinite(img).all()):
+            self.vae.to(torch.float32)
+            try:
+                img = self.vae.decode(z.float()).sample.float()
+            finally:
+                self.vae.to(self.dtype)
+        return img
 
     # ------------------------------------------------------------------ render
 
@@ -217,6 +312,82 @@ class XDynaPipeline:
             raise StudioError("Invalid step count", f"{steps} denoising steps; use at least 1.")
 
     @torch.no_grad()
+    def prepare(
+        self,
+        reference: np.ndarray,
+        pose: np.ndarray | Sequence[np.ndarray],
+        face_local: np.ndarray | Sequence[np.ndarray] | None = None,
+        face_global: np.ndarray | Sequence[np.ndarray] | None = None,
+        *,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int = 25,
+        guidance_scale: float = 7.5,
+        prompt: str = "",
+        negative_prompt: str = "",
+        seed: int = 42,
+        draws: Draws | None = None,
+        plan: WindowPlan | None = None,
+        controlnet_conditioning_scale: float = 1.0,
+        use_face: bool | None = None,
+        cancel: CancelToken | None = None,
+        callback: StepCallback | None = None,
+        reuse_controlnet: bool = True,
+        trace: Trace | None = None,
+        preview: PreviewSink | None = None,
+    ) -> PreparedRender:
+        """Everything before the denoising loop (checks, encoders, draws, initial latents) as a
+        :class:`PreparedRender`; :meth:`__call__` runs it, and a render split across workers
+        (:mod:`studio.farm.split`) prepares the same state on each worker. Arguments as in
+        :meth:`__call__`."""
+        pose = as_frames(pose, "pose")
+        n = pose.shape[0]
+        height = height or pose.shape[1]
+        width = width or pose.shape[2]
+        plan = plan or WindowPlan(n)
+        self._check(n, height, width, num_inference_steps, plan)
+        if use_face is None:
+            use_face = face_local is not None and face_global is not None and self.controlnet_face is not None
+        if use_face and self.controlnet_face is None:
+            raise StudioError(
+                "S-Face ControlNet not loaded",
+                "The render asks for S-Face conditioning but the weights folder has no S-Face ControlNet.",
+            )
+        if use_face and (face_local is None or face_global is None):
+            raise StudioError("Missing S-Face frames", "S-Face rendering needs both the local and the global frames.")
+        latent_size = (height // self.vae_scale_factor, width // self.vae_scale_factor)
+        if draws is None:
+            draws = Draws.from_seed(seed, n, latent_size, num_inference_steps, plan.context)
+        draws.check(n, latent_size, num_inference_steps)
+
+        branches = self._branches(pose, face_local, face_global, height, width, use_face)
+        with self.placement.phase("encode"):
+            text_c = self.encode_prompt(prompt)
+            text_u = self.encode_prompt(negative_prompt)
+            ip_u, ip_c = self.encode_image_tokens(np.ascontiguousarray(reference), trace)
+            hidden = torch.cat([torch.cat([text_u, ip_u], dim=1), torch.cat([text_c, ip_c], dim=1)])
+            ref_latent = self.encode_reference(fit_reference(reference, height, width), draws.vae_noise, trace)
+        self.placement.enter("unet")  # the encoders leave the device
+        t0 = self.schedule.timesteps(num_inference_steps)[0]
+        blurred, latents = initial_latents(
+            ref_latent, n, draws.blur_mask_uniform.to(self.device), draws.blur_sigma,
+            draws.init_noise.to(self.device), self.schedule, t0,
+        )
+        if trace is not None:
+            trace.put("text_embeds_cond", text_c)
+            trace.put("text_embeds_uncond", text_u)
+            trace.put("blurred_repeated_latents", blurred)
+            trace.put("latents_init", latents)
+        opts = self.options
+        den = Denoiser(
+            self._unet_run, self.schedule, branches, (text_u, text_c), hidden, guidance_scale,
+            controlnet_conditioning_scale, reuse_controlnet, trace=trace, cancel=cancel, callback=callback,
+            sequential_cfg=opts.sequential_cfg or opts.low_vram,
+            placement=self.placement if opts.low_vram else None, preview=preview,
+        )
+        return PreparedRender(den, latents, blurred, plan, draws, n, num_inference_steps)
+
+    @torch.no_grad()
     def __call__(
         self,
         reference: np.ndarray,
@@ -242,6 +413,7 @@ class XDynaPipeline:
         reuse_controlnet: bool = True,
         output_type: str = "np",
         trace: Trace | None = None,
+        preview: PreviewSink | None = None,
     ) -> XDynaOutput:
         """Render one clip.
 
@@ -265,47 +437,27 @@ class XDynaPipeline:
             reuse_controlnet: share ControlNet residuals (same result; False = official cost).
             output_type: ``"np"`` decodes the video; ``"latent"`` skips the VAE decode.
             trace: collects intermediate tensors for parity checks.
+            preview: receives latent-resolution RGB previews of the frames each step changed,
+                at most as often as its throttle allows (:class:`~.preview.PreviewSink`).
         """
-        pose = as_frames(pose, "pose")
-        n = pose.shape[0]
-        height = height or pose.shape[1]
-        width = width or pose.shape[2]
-        plan = plan or WindowPlan(n)
-        self._check(n, height, width, num_inference_steps, plan)
-        if use_face is None:
-            use_face = face_local is not None and face_global is not None and self.controlnet_face is not None
-        if use_face and self.controlnet_face is None:
-            raise StudioError(
-                "S-Face ControlNet not loaded",
-                "The render asks for S-Face conditioning but the weights folder has no S-Face ControlNet.",
+        with fused_attention_only(self.device):
+            return self._call(
+                reference, pose, face_local, face_global, height=height, width=width,
+                num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, prompt=prompt,
+                negative_prompt=negative_prompt, seed=seed, draws=draws, plan=plan,
+                controlnet_conditioning_scale=controlnet_conditioning_scale, use_face=use_face, cancel=cancel,
+                callback=callback, window_callback=window_callback, finished_windows=finished_windows,
+                reuse_controlnet=reuse_controlnet, output_type=output_type, trace=trace, preview=preview,
             )
-        if use_face and (face_local is None or face_global is None):
-            raise StudioError("Missing S-Face frames", "S-Face rendering needs both the local and the global frames.")
-        latent_size = (height // self.vae_scale_factor, width // self.vae_scale_factor)
-        if draws is None:
-            draws = Draws.from_seed(seed, n, latent_size, num_inference_steps, plan.context)
-        draws.check(n, latent_size, num_inference_steps)
 
-        branches = self._branches(pose, face_local, face_global, height, width, use_face)
-        text_c = self.encode_prompt(prompt)
-        text_u = self.encode_prompt(negative_prompt)
-        ip_u, ip_c = self.encode_image_tokens(np.ascontiguousarray(reference), trace)
-        hidden = torch.cat([torch.cat([text_u, ip_u], dim=1), torch.cat([text_c, ip_c], dim=1)])
-        ref_latent = self.encode_reference(fit_reference(reference, height, width), draws.vae_noise, trace)
-        t0 = self.schedule.timesteps(num_inference_steps)[0]
-        blurred, latents = initial_latents(
-            ref_latent, n, draws.blur_mask_uniform.to(self.device), draws.blur_sigma,
-            draws.init_noise.to(self.device), self.schedule, t0,
-        )
-        if trace is not None:
-            trace.put("text_embeds_cond", text_c)
-            trace.put("text_embeds_uncond", text_u)
-            trace.put("blurred_repeated_latents", blurred)
-            trace.put("latents_init", latents)
-        den = Denoiser(
-            self.unet, self.schedule, branches, (text_u, text_c), hidden, guidance_scale,
-            controlnet_conditioning_scale, reuse_controlnet, trace=trace, cancel=cancel, callback=callback,
-        )
+    def _call(self, reference: np.ndarray, pose, face_local, face_global, *,
+              window_callback: WindowCallback | None, finished_windows: dict[int, np.ndarray] | None,
+              output_type: str, **kwargs) -> XDynaOutput:
+        """:meth:`__call__` with fused attention pinned."""
+        num_inference_steps = kwargs["num_inference_steps"]
+        prep = self.prepare(reference, pose, face_local, face_global, **kwargs)
+        den, latents, blurred, plan, draws = prep.denoiser, prep.latents, prep.blurred, prep.plan, prep.draws
+        n = prep.n_frames
         decoded: dict[int, np.ndarray] = {}
         if plan.schedule == "stream":
             from studio.backends.xdyna.stream import denoise_stream

@@ -94,26 +94,38 @@ def denoise_stream(
     is_final = np.zeros(plan.n_frames, bool)
     windows = plan.windows()
     timesteps = sched.timesteps(steps)
+    held_of = [[f for f in frames if any(f in w for w in windows[:k])] for k, frames in enumerate(windows)]
+    den.prepare(list(windows) + [h for h in held_of if h], timesteps, x_all.device)
     video: dict[int, np.ndarray] = {}
     for k, frames in enumerate(windows):
         held_frames = [f for f in frames if is_final[f]]
+        idx = den.index(frames, x_all.device)
+        held = den.index(held_frames, x_all.device) if held_frames else None
+        changing = [j for j, f in enumerate(frames) if not is_final[f]]  # what previews show
+        changing_idx = den.index(changing, x_all.device) if changing else None
         if k in finished:
             final = _given_latents(finished, k, frames, x_all)
         else:
             for i, t in enumerate(timesteps):
                 den.check_cancel()
-                if held_frames:
-                    x_all[:, :, held_frames] = sched.add_noise(result[:, :, held_frames], noise[:, :, held_frames], t)
+                if held is not None:
+                    x_all.index_copy_(2, held, sched.add_noise(
+                        result.index_select(2, held), noise.index_select(2, held), t))
                 res = den.residuals(x_all, t, [frames])
-                pred = den.predict(ref, x_all[:, :, frames], t, res, frames)
+                current = x_all.index_select(2, idx)
+                pred = den.predict(ref, current, t, res, frames)
                 eps = den.guide(pred[:, :, 1:])
-                x_new, x0 = sched.step(eps, t, x_all[:, :, frames], steps)
-                x_all[:, :, frames] = x_new
+                x_new, x0 = sched.step(eps, t, current, steps)
+                x_all.index_copy_(2, idx, x_new)
                 if den.callback is not None:
-                    canvas[:, :, frames] = x0
-                    canvas[:, :, held_frames] = result[:, :, held_frames]
+                    canvas.index_copy_(2, idx, x0)
+                    if held is not None:
+                        canvas.index_copy_(2, held, result.index_select(2, held))
                     den.callback(k * steps + i, t, canvas)
-            final = x_all[:, :, frames].clone()
+                if changing_idx is not None:
+                    den.emit_preview(k * steps + i, [frames[j] for j in changing],
+                                     x0.index_select(2, changing_idx))
+            final = x_all.index_select(2, idx)
         new = [j for j, f in enumerate(frames) if not is_final[f]]
         done = [frames[j] for j in new]
         result[:, :, done] = final[:, :, new]

@@ -301,7 +301,12 @@ class XDynaUNet3D(nn.Module):
             skips += block_skips
 
         if down_block_additional_residuals is not None:
-            skips = tuple(s + _to_rows(r.to(dtype)) for s, r in zip(skips, down_block_additional_residuals))
+            # In place (no second set of skips), except the skip that is also the mid block's
+            # input: the official code adds the residuals to copies, leaving that input as it is.
+            skips = tuple(
+                s + _to_rows(r.to(dtype)) if s is hidden else s.add_(_to_rows(r.to(dtype)))
+                for s, r in zip(skips, down_block_additional_residuals)
+            )
 
         hidden = self.mid_block(hidden, temb, encoder_hidden_states, num_frames)
         if mid_block_additional_residual is not None:
