@@ -1,11 +1,12 @@
 """A :class:`~studio.extract.detector.PoseDetector` built on the legacy MediaPipe solutions.
 
 BlazePose (33 landmarks, complexity 1) runs on the frame downscaled for speed. Hands and face
-run on square crops placed from the body landmarks: each hand's crop follows BlazePose's
-wrist/pinky/index/thumb points, the face crop follows the head points. Crops keep small hands
-and faces large enough for the hand and FaceMesh models, and in video mode the models track
-inside crops that move with the body, so their (slow) palm and face detectors rarely run.
-The models ship inside the mediapipe wheel; nothing is downloaded.
+run on regions placed from the body landmarks. Each hand: the hand landmark model runs every
+frame on a wrist-anchored square that follows the forearm (or last frame's hand while it is
+tracked), on the full-resolution frame (:mod:`studio.extract.hand_crop`); when that finds no
+plausible hand, MediaPipe Hands with its palm detector re-runs inside a crop around the wrist.
+The face crop follows the head points and FaceMesh tracks inside it. The models ship inside the
+mediapipe wheel; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import numpy as np
 from studio.core.errors import StudioError
 from studio.core.tracks import N_HAND
 from studio.extract.detector import FrameDetection
+from studio.extract.hand_crop import (
+    SURE_PRESENCE, HandLandmarkModel, hand_confidence, plausible, roi_from_body, roi_from_hand,
+)
 from studio.extract.layout import (
     BP_L_EAR, BP_L_EYE, BP_L_SHOULDER, BP_NOSE, BP_R_EAR, BP_R_EYE, BP_R_SHOULDER, HAND_ANCHORS,
     N_BLAZEPOSE, face_anchors_from_facemesh, openpose18_from_blazepose,
@@ -94,8 +98,12 @@ class MediaPipeDetector:
     min_confidence:
         Detection and tracking confidence thresholds of the MediaPipe models.
     hand_retry:
-        In video mode, after a hand was lost the (slow) palm detector is retried only on every
-        ``hand_retry``-th frame; a tracked hand is followed on every frame.
+        In video mode, after the palm detector found nothing it is retried only on every
+        ``hand_retry``-th frame (the wrist-anchored landmark model still runs on every frame).
+    min_hand_presence:
+        The lowest hand-presence score of the landmark model at which a plausible hand (wrist
+        at the arm's wrist, a hand-sized extent) is kept; between it and
+        :data:`~studio.extract.hand_crop.SURE_PRESENCE` the hand is kept with a low confidence.
     count_people_every:
         Every this many frames (and whenever the body is found again after a frame without
         one) a full-range face detector counts the faces on the (downscaled) frame; more than
@@ -116,6 +124,7 @@ class MediaPipeDetector:
         min_confidence: float = 0.5,
         hand_retry: int = 3,
         count_people_every: int = 10,
+        min_hand_presence: float = 0.02,
     ) -> None:
         if model_complexity not in (0, 1, 2):
             raise StudioError(
@@ -150,6 +159,9 @@ class MediaPipeDetector:
             if hands
             else []
         )
+        self._hand_model = HandLandmarkModel(0) if hands else None
+        self._hand_track: list[np.ndarray | None] = [None, None]
+        self.min_hand_presence = float(min_hand_presence)
         self.hand_retry = max(1, int(hand_retry))
         self.count_people_every = max(0, int(count_people_every))
         self._frame_no = 0
@@ -204,14 +216,16 @@ class MediaPipeDetector:
         det.body, det.body_conf = openpose18_from_blazepose(pts, vis)
         px = pts * np.array([w, h], np.float32)  # BlazePose landmarks in pixels
         for side, model in enumerate(self._hands):
-            lost_for = frame_no - self._hand_lost_at[side]
-            if not self.static_image_mode and 0 < lost_for < self.hand_retry:
-                continue  # lost recently: the palm detector is retried a few frames later
-            found = self._detect_hand(frame, model, px, vis, side)
+            found = self._hand_from_crop(frame, px, vis, side)
+            if found is None:  # tracking lost: the palm detector re-runs inside the crop
+                lost_for = frame_no - self._hand_lost_at[side]
+                if not self.static_image_mode and 0 < lost_for < self.hand_retry:
+                    continue  # it found nothing lately: retried a few frames later
+                found = self._detect_hand(frame, model, px, vis, side)
+                if found is None:
+                    self._hand_lost_at[side] = frame_no
             if found is not None:
                 det.hands[side], det.hands_conf[side] = found
-            elif lost_for >= self.hand_retry or self.static_image_mode:
-                self._hand_lost_at[side] = frame_no
         if self._face is not None:
             found_face = self._detect_face(frame, px, vis)
             if found_face is not None:
@@ -221,6 +235,7 @@ class MediaPipeDetector:
     def reset(self) -> None:
         """Drop tracking state (called at shot cuts)."""
         self._hand_lost_at = [-(10**9), -(10**9)]
+        self._hand_track = [None, None]
         self._people = 1
         self._recount = True
         self._frame_no = 0
@@ -230,10 +245,11 @@ class MediaPipeDetector:
 
     def close(self) -> None:
         """Release the MediaPipe graphs."""
-        for model in (self._pose, *self._hands, self._face, self._counter):
+        for model in (self._pose, *self._hands, self._face, self._counter, self._hand_model):
             if model is not None:
                 model.close()
         self._hands = []
+        self._hand_model = None
         self._face = None
         self._counter = None
 
@@ -278,6 +294,32 @@ class MediaPipeDetector:
             res = self._counter.process(small)
             self._people = max(1, len(res.detections or []))
         return self._people
+
+    def _hand_from_crop(self, frame: np.ndarray, px: np.ndarray, vis: np.ndarray, side: int
+                        ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The hand landmark model on the wrist-anchored crop (or around last frame's hand while
+        it is tracked); ``None`` when the wrist is not visible or no plausible hand is there."""
+        wrist_i, pinky_i, index_i, _ = HAND_ANCHORS[side]
+        track = self._hand_track[side]
+        self._hand_track[side] = None
+        if self._hand_model is None or vis[wrist_i] < 0.3:
+            return None
+        h, w = frame.shape[:2]
+        elbow = px[_ELBOWS[side]] if vis[_ELBOWS[side]] >= 0.3 else None
+        from_body = roi_from_body(px[wrist_i], 0.5 * (px[pinky_i] + px[index_i]), elbow, max(h, w))
+        rois = [r for r in ((roi_from_hand(track) if track is not None else None), from_body) if r is not None]
+        for roi in rois:
+            found = self._hand_model.run(frame, roi)
+            if found is None:
+                continue
+            pts, presence = found
+            if presence < self.min_hand_presence or not plausible(pts, roi, px[wrist_i]):
+                continue
+            if presence >= SURE_PRESENCE and not self.static_image_mode:
+                self._hand_track[side] = pts
+            norm = pts / np.array([w, h], np.float32)
+            return norm.astype(np.float32), np.full(N_HAND, hand_confidence(presence), np.float32)
+        return None
 
     def _detect_hand(self, frame: np.ndarray, model: Any, px: np.ndarray, vis: np.ndarray,
                      side: int) -> tuple[np.ndarray, np.ndarray] | None:
