@@ -47,6 +47,11 @@ def register(subparsers: Any) -> None:
     src.add_argument("--video", type=Path, help="the driving video (with --image)")
     src.add_argument("--project", type=Path, help="a .studio.json project file")
     src.add_argument("--sample", action="store_true", help="the bundled sample project")
+    live = p.add_argument_group("live photo (no driving video)")
+    live.add_argument("--live-photo", action="store_true",
+                      help="hold the photo's own pose on every frame (with --image or --project): X-Dyna adds "
+                      "scene and hair dynamics, the draft renderer a gentle idle motion")
+    live.add_argument("--seconds", type=float, help="length of the live photo (default: the project's, else 4)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
     p.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's, else draft)")
@@ -146,6 +151,8 @@ def _project_from_args(args: argparse.Namespace) -> Project:
             "Choose one input",
             "Give exactly one of --project FILE, --sample, or --image PHOTO --video VIDEO.",
         )
+    if getattr(args, "live_photo", False):
+        return _live_project(args)
     if args.project:
         return Project.load(args.project)
     if args.sample:
@@ -158,11 +165,42 @@ def _project_from_args(args: argparse.Namespace) -> Project:
     return Project(reference_image=args.image, driving_video=args.video)
 
 
+def _live_project(args: argparse.Namespace) -> Project:
+    """The project of ``--live-photo``: a photo (or a project) held for ``--seconds``."""
+    if args.video is not None or args.sample:
+        raise StudioError(
+            "A live photo needs no video",
+            "--live-photo holds the photo's own pose: give --image PHOTO (or --project FILE) without "
+            "--video or --sample.",
+        )
+    if args.project:
+        project = Project.load(args.project)
+    else:
+        if not args.image.is_file():
+            raise StudioError("File not found", f"{args.image} does not exist.")
+        project = Project(reference_image=args.image)
+    project.live_seconds = float(args.seconds or project.live_seconds or 4.0)
+    if args.fps:
+        project.fps = float(args.fps)
+    project.driving_video = None
+    return project
+
+
+def hold_photo_pose(project: Project, settings: RenderSettings) -> None:
+    """Give a live-photo project the held tracks of its photo at the render size."""
+    from studio.extract.live_photo import live_tracks
+
+    project.pose, project.face = live_tracks(project.reference_pose, project.reference_face,
+                                             float(project.live_seconds or 4.0), float(project.fps or 25.0),
+                                             settings.width, settings.height)
+    project.frame_range = None
+
+
 def _extract_missing(project: Project, quiet: bool) -> None:
     """Fill in the driving tracks (cached extraction) and the reference pose when missing."""
     from studio.extract.extractor import extract_video
 
-    if project.pose is None:
+    if project.pose is None and not project.is_live_photo:
         if project.driving_video is None:
             raise StudioError("No driving motion", "The project has neither a pose track nor a driving video.")
         bar = _bar(quiet, "extract pose", unit="frame")
@@ -392,6 +430,8 @@ def run(args: argparse.Namespace) -> int:
         exporter_for(args.output)  # an unsupported extension fails before any work
     project = _project_from_args(args)
     _extract_missing(project, quiet)
+    if project.is_live_photo:
+        hold_photo_pose(project, build_settings(project.settings, args))
     job = build_job(args, project)
     backend = get_backend(job.settings.backend)
     if backend.capabilities.needs_weights and job.weights_dir is not None:

@@ -4,6 +4,8 @@ Paths inside the file are stored relative to the project file when possible and 
 it on load, so a project folder can be moved as a whole. Tracks (including hand edits) are stored
 inside the file. ``schema_version`` rules: bump it when a field changes meaning or a required field
 is added; older versions are migrated on load, newer ones are refused with a clear message.
+Optional fields added with a default that keeps older files meaning the same (``live_photo``)
+do not bump it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class Project:
     settings: render settings.
     weights_dir: the X-Dyna release folder, if set.
     render_dir: where finished frames are written (default: ``<project>.renders/`` beside the file).
+    live_seconds: ``None`` for a clip driven by a video; otherwise the project is a *live photo*
+        of that many seconds (at ``fps``): the photo's own pose is held on every frame
+        (:mod:`studio.extract.live_photo`) and no driving video is needed.
     path: where this project was loaded from / saved to (not stored in the file).
     """
 
@@ -56,7 +61,13 @@ class Project:
     settings: RenderSettings = field(default_factory=RenderSettings)
     weights_dir: Path | None = None
     render_dir: Path | None = None
+    live_seconds: float | None = None
     path: Path | None = None
+
+    @property
+    def is_live_photo(self) -> bool:
+        """Whether the project holds the photo's pose instead of following a driving video."""
+        return self.live_seconds is not None
 
     # -- paths ------------------------------------------------------------------------------
     def default_render_dir(self) -> Path | None:
@@ -112,6 +123,7 @@ class Project:
             "settings": self.settings.model_dump(),
             "weights_dir": rel(self.weights_dir),
             "render_dir": rel(self.render_dir),
+            "live_photo": {"seconds": self.live_seconds} if self.live_seconds is not None else None,
             "tracks": {
                 "pose": track(self.pose),
                 "face": track(self.face),
@@ -175,6 +187,16 @@ class Project:
             raise StudioError(
                 "Broken project file", f"fps {fps!r} in {source} is not between 0 and 240. {FIX_HINT}"
             )
+        live = d.get("live_photo")
+        live_seconds = None
+        if live is not None:
+            seconds = live.get("seconds") if isinstance(live, dict) else None
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds <= 60:
+                raise StudioError(
+                    "Broken project file",
+                    f"live_photo {live!r} in {source} is not {{\"seconds\": 0 < s <= 60}}. {FIX_HINT}",
+                )
+            live_seconds = float(seconds)
         tracks = d.get("tracks") or {}
         if not isinstance(tracks, dict):
             raise StudioError("Broken project file", f"'tracks' in {source} is not an object. {FIX_HINT}")
@@ -205,6 +227,7 @@ class Project:
             settings=settings,
             weights_dir=path("weights_dir"),
             render_dir=path("render_dir"),
+            live_seconds=live_seconds,
         )
 
     # -- files ----------------------------------------------------------------------------------

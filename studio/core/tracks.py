@@ -38,6 +38,7 @@ FLAG_MULTIPLE = 2  # more than one person detected (the largest/most consistent 
 FLAG_CUT = 4  # a shot cut starts at this frame
 FLAG_INTERPOLATED = 8  # values filled in from neighbouring frames
 FLAG_EDITED = 16  # the artist moved a keypoint by hand
+FLAG_HELD = 32  # the reference photo's own pose, held (a live photo: no driving video)
 
 
 def _array_to_b64(a: np.ndarray) -> dict[str, Any]:

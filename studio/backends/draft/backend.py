@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from studio.backends.draft.idle import idle_poses
 from studio.backends.draft.motion import driving_poses
 from studio.backends.draft.prepare import prepare_rig
 from studio.backends.draft.rig import Rig
@@ -24,6 +25,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent
 from studio.core.jobs import RenderJob
+from studio.extract.live_photo import is_held
 
 CHUNK = 8
 
@@ -79,7 +81,10 @@ class DraftBackend:
         yield Progress(0, n, "setup", "Preparing the reference photo")
         t0 = time.perf_counter()
         rig = self.rig_for(job)
-        poses = driving_poses(job, rig.ref_pose)
+        if is_held(job.pose):  # a live photo: the photo's own pose, breathing and swaying
+            poses = idle_poses(rig.ref_pose, job.frames, job.pose.fps)
+        else:
+            poses = driving_poses(job, rig.ref_pose)
         yield Progress(0, n, "render", f"Setup took {time.perf_counter() - t0:.2f} s")
         _ = rig.tris, rig.tri_part, rig.src_tris, rig.part_ranges  # computed before threads share it
         with ThreadPoolExecutor(self.threads) as pool:

@@ -6,7 +6,9 @@
   job's pose track mapped onto the render canvas (retargeted to the reference body first when
   ``settings.retarget`` is on and the job carries the reference pose);
 * S-Face local/global images: from the driving video frames (top-biased crop to the render
-  aspect, as the official S-Face mode) and the job's face track.
+  aspect, as the official S-Face mode) and the job's face track. A live photo (a held track,
+  :mod:`studio.extract.live_photo`) has no driving video: its "driving frame" is the fitted
+  photo itself, and its face track is the photo's face, so S-Face sees the photo's face.
 
 The CLI's side-by-side export draws its pose and driving panels with the same functions, so what
 it shows is what the model saw.
@@ -67,7 +69,15 @@ def pose_maps(job: RenderJob, pose: PoseTrack | None = None) -> np.ndarray:
 
 
 def driving_frames(job: RenderJob) -> Iterator[np.ndarray]:
-    """The driving video's output frames fitted to the render size, in output order."""
+    """The driving video's output frames fitted to the render size, in output order (for a live
+    photo, the fitted photo on every frame)."""
+    from studio.extract.live_photo import is_held
+
+    if job.driving_video is None and is_held(job.pose):
+        photo = reference_image(job)
+        for _ in job.frames:
+            yield photo
+        return
     if job.driving_video is None:
         raise StudioError(
             "No driving video",
