@@ -182,7 +182,10 @@ class XDynaBackend:
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         cancel.raise_if_cancelled()
 
-        use_face = conditioning.uses_sface(job) and job.driving_video is not None
+        from studio.extract.live_photo import is_held
+
+        # a live photo takes its face pixels from the photo itself
+        use_face = conditioning.uses_sface(job) and (job.driving_video is not None or is_held(job.pose))
         if use_face and getattr(pipe, "controlnet_face", None) is None:
             raise StudioError(
                 "No S-Face ControlNet in the weights",
@@ -200,6 +203,7 @@ class XDynaBackend:
         call = dict(
             reference=np.ascontiguousarray(job.reference), pose=pose, face_local=local, face_global=glob,
             num_inference_steps=s.steps, guidance_scale=s.cfg, seed=s.seed, plan=plan, use_face=use_face,
+            prompt=s.prompt, negative_prompt=s.negative_prompt,
         )
         if s.schedule == "stream":
             yield from self._render_stream(job, pipe, call, plan, done, cancel)
