@@ -1,6 +1,9 @@
 """Render panel: backend, X-Dyna weights folder (with a status line from the weights check),
-steps, CFG, seed (with a dice button), schedule, overlap, size, retargeting; Render / Cancel;
-progress with ETA. Every control writes straight into the document's render settings."""
+prompt and negative prompt, steps, CFG, seed (with a dice button), schedule, overlap, weighting,
+size, retargeting, S-Face, and the how-to-compute options (device, precision, low-VRAM mode,
+sequential CFG, torch.compile); Render / From scratch / Cancel; progress with ETA. Every control
+writes into the document's render settings (one undoable edit each), and its tooltip says what
+it costs in time and memory."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import random
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -18,6 +21,46 @@ from studio.gui.errors import hub
 BACKENDS = (("draft", "Draft (instant, no weights)"), ("xdyna", "X-Dyna (diffusion)"))
 SCHEDULES = (("reference", "Reference (official windows)"), ("stream", "Stream (window by window)"),
              ("static", "Static (no wrap-around)"))
+WEIGHTINGS = (("flat", "Flat (official average)"), ("pyramid", "Pyramid (fade the overlaps)"))
+DEVICES = (("auto", "Auto (GPU if present)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
+DTYPES = (("auto", "Auto (fp16 on GPU, fp32 on CPU)"), ("float32", "float32"), ("float16", "float16"),
+          ("bfloat16", "bfloat16"))
+
+#: What each setting costs, shown as its tooltip.
+TIPS = {
+    "prompt": "Text that steers X-Dyna (e.g. 'wind in the hair, waves'). Empty, as in the official examples, "
+              "by default. No extra time or memory: the text is encoded once per render.",
+    "negative_prompt": "Text to steer away from. No extra time or memory.",
+    "steps": "Denoising steps. Render time grows in proportion (every step runs the UNet over every window); "
+             "memory does not change.",
+    "cfg": "Classifier-free guidance strength. Every step runs the UNet on two halves (with and without the "
+           "conditions) at any value, so changing it costs no time or memory; 'sequential CFG' trades the "
+           "halves' shared activation memory for a little time.",
+    "schedule": "Reference: the official schedule (all windows every step; previews of the whole clip). "
+                "Stream: window after window, finished frames arrive early; same total time. Static: no "
+                "wrap-around windows.",
+    "overlap": "Frames shared by neighbouring 16-frame windows. More overlap: smoother seams, more windows, so "
+               "more time (about n/(16-overlap) windows per step); memory per window unchanged.",
+    "weighting": "How overlapping windows are mixed: flat (the official average) or pyramid (fades at window "
+                 "edges). No cost in time or memory.",
+    "size": "Render size. Time and activation memory grow with the pixel count (896x512 is about 3.5x "
+            "512x256); the weights' memory does not.",
+    "retarget": "Give the dancer's skeleton the photo person's proportions. Negligible cost (numpy, once per "
+                "render).",
+    "face_controlnet": "S-Face: the second ControlNet keeps the face expression of the driving video (the "
+                       "photo's face for a live photo). Costs time: a second ControlNet evaluation per frame and "
+                       "step; and memory: its weights (an SD1.5 ControlNet, ~361 M parameters, ~0.7 GiB in fp16).",
+    "device": "Where X-Dyna runs. A GPU is tens of times faster than the CPU; the CPU needs about twice the "
+              "memory (float32).",
+    "dtype": "Precision. float16/bfloat16 halve the weights' and activations' memory and are faster on GPUs; "
+             "CPUs compute in float32.",
+    "low_vram": "Keep only the model in use on the GPU (the image/text encoders and the VAE leave it after "
+                "use): lower peak memory, slower by the time the moves take (seconds per render).",
+    "sequential_cfg": "Run the two CFG halves one after the other instead of as one batch: lower peak "
+                      "activation memory, slightly slower. Same frames.",
+    "torch_compile": "Compile the UNet with torch.compile: a one-off compile of a minute or more, then faster "
+                     "steps on a GPU. Same frames up to float noise.",
+}
 
 
 #: Progress phases of the renderers, as shown on the progress bar.
@@ -112,6 +155,29 @@ class RenderPanel(QWidget):
             w.setRange(64, 2048)
             w.setSingleStep(8)
         self.retarget = QCheckBox("Retarget the motion to the reference body")
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText("(empty, as in the official examples)")
+        self.negative_prompt = QLineEdit()
+        self.negative_prompt.setPlaceholderText("(empty)")
+        self.weighting = QComboBox()
+        for key, label in WEIGHTINGS:
+            self.weighting.addItem(label, key)
+        self.face = QCheckBox("S-Face ControlNet (keep the face expression)")
+        self.device = QComboBox()
+        for key, label in DEVICES:
+            self.device.addItem(label, key)
+        self.dtype = QComboBox()
+        for key, label in DTYPES:
+            self.dtype.addItem(label, key)
+        self.low_vram = QCheckBox("Low-VRAM mode")
+        self.sequential_cfg = QCheckBox("Sequential CFG")
+        self.torch_compile = QCheckBox("torch.compile the UNet")
+        for name in ("prompt", "negative_prompt", "steps", "cfg", "schedule", "overlap", "weighting", "retarget",
+                     "device", "dtype", "low_vram", "sequential_cfg", "torch_compile"):
+            getattr(self, name).setToolTip(TIPS[name])
+        self.face.setToolTip(TIPS["face_controlnet"])
+        for w in (self.width_, self.height_):
+            w.setToolTip(TIPS["size"])
         self.render_btn = QPushButton("Render")
         self.render_btn.setDefault(True)
         self.cancel_btn = QPushButton("Cancel")
@@ -145,8 +211,20 @@ class RenderPanel(QWidget):
         form.addRow("Seed", seed_row)
         form.addRow("Schedule", self.schedule)
         form.addRow("Overlap", self.overlap)
+        form.addRow("Weighting", self.weighting)
         form.addRow("Size (W×H)", size_row)
         form.addRow("", self.retarget)
+        form.addRow("Prompt", self.prompt)
+        form.addRow("Negative", self.negative_prompt)
+        form.addRow("", self.face)
+        self.compute_box = QGroupBox("How to compute (X-Dyna; same frames)")
+        self.compute_box.setObjectName("computeOptions")
+        compute = QFormLayout(self.compute_box)
+        compute.addRow("Device", self.device)
+        compute.addRow("Precision", self.dtype)
+        compute.addRow("", self.low_vram)
+        compute.addRow("", self.sequential_cfg)
+        compute.addRow("", self.torch_compile)
         buttons = QHBoxLayout()
         buttons.addWidget(self.render_btn, 1)
         buttons.addWidget(self.scratch_btn)
@@ -154,6 +232,7 @@ class RenderPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(form)
+        lay.addWidget(self.compute_box)
         lay.addSpacing(6)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
@@ -173,6 +252,15 @@ class RenderPanel(QWidget):
         self.width_.editingFinished.connect(lambda: self._set(width=self.width_.value() // 8 * 8))
         self.height_.editingFinished.connect(lambda: self._set(height=self.height_.value() // 8 * 8))
         self.retarget.toggled.connect(lambda v: self._set(retarget=v))
+        self.prompt.editingFinished.connect(lambda: self._set(prompt=self.prompt.text()))
+        self.negative_prompt.editingFinished.connect(lambda: self._set(negative_prompt=self.negative_prompt.text()))
+        self.weighting.currentIndexChanged.connect(lambda _: self._set(weighting=self.weighting.currentData()))
+        self.face.toggled.connect(lambda v: self._set(face_controlnet=v))
+        self.device.currentIndexChanged.connect(lambda _: self._set(device=self.device.currentData()))
+        self.dtype.currentIndexChanged.connect(lambda _: self._set(dtype=self.dtype.currentData()))
+        self.low_vram.toggled.connect(lambda v: self._set(low_vram=v))
+        self.sequential_cfg.toggled.connect(lambda v: self._set(sequential_cfg=v))
+        self.torch_compile.toggled.connect(lambda v: self._set(torch_compile=v))
         self.dice.clicked.connect(self.roll_seed)
         self.weights.editingFinished.connect(self._weights_edited)
         self.weights_btn.clicked.connect(self._choose_weights)
@@ -218,13 +306,27 @@ class RenderPanel(QWidget):
             self.width_.setValue(s.width)
             self.height_.setValue(s.height)
             self.retarget.setChecked(s.retarget)
+            if self.prompt.text() != s.prompt:
+                self.prompt.setText(s.prompt)
+            if self.negative_prompt.text() != s.negative_prompt:
+                self.negative_prompt.setText(s.negative_prompt)
+            self.weighting.setCurrentIndex(max(0, self.weighting.findData(s.weighting)))
+            self.face.setChecked(s.face_controlnet)
+            if self.device.findData(s.device) < 0:  # e.g. cuda:1 from a project or the CLI
+                self.device.addItem(s.device, s.device)
+            self.device.setCurrentIndex(self.device.findData(s.device))
+            self.dtype.setCurrentIndex(max(0, self.dtype.findData(s.dtype)))
+            self.low_vram.setChecked(s.low_vram)
+            self.sequential_cfg.setChecked(s.sequential_cfg)
+            self.torch_compile.setChecked(s.torch_compile)
             wd = self.doc.project.weights_dir
             self.weights.setText(str(wd) if wd else "")
             self.weights.setPlaceholderText(self.doc.weights_folder().explained)
         finally:
             self._updating = False
         xdyna = s.backend == "xdyna"
-        for w in (self.steps, self.cfg, self.schedule, self.overlap, self.weights, self.weights_btn):
+        for w in (self.steps, self.cfg, self.schedule, self.overlap, self.weights, self.weights_btn, self.prompt,
+                  self.negative_prompt, self.weighting, self.face, self.compute_box):
             w.setEnabled(xdyna)
         ok, line = weights_status(self.doc.weights_folder().path, s.face_controlnet)
         self.weights_status.setText(line)
