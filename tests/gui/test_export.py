@@ -7,6 +7,7 @@ import os
 import pytest
 
 from studio.gui.export_frames import describe_ranges
+from studio.media.panels import even
 
 
 @pytest.fixture
@@ -53,7 +54,11 @@ def test_export_mp4_and_png_round_trip(rendered, qtbot, tmp_path, errors):
         from studio.media.image import load_image
 
         img = load_image(pngs[0], min_side=1).pixels
-        assert img.shape[0] == 32 and img.shape[1] > 32  # pose map beside the result
+        s = w.doc.settings
+        pose_w = even(s.width * 32 / s.height)  # the pose map at the render aspect, fitted to 32 px
+        assert img.shape == (32, pose_w + 32, 3)  # pose | result (no driving video)
+        assert abs(float(img[:, pose_w:].mean()) - 4 * 5) < 6  # the fake result of frame 4 on the right
+        assert (img[:, :pose_w].max(axis=2) < 30).mean() > 0.5  # the skeleton on black on the left
         assert errors == []
         assert "Saved" in dlg.status.text()
     finally:
@@ -160,7 +165,8 @@ def test_export_with_sound_rate_scale_and_panel_order(make_window, sample_projec
         assert dlg.panel_order() == ("result", "pose")
         out = _run(qtbot, dlg, "PNG sequence", str(tmp_path / "frames") + os.sep)
         img = load_image(sorted(out.glob("*.png"))[0], min_side=1).pixels
-        assert img.shape[0] == 32 and img.shape[1] > 32
+        s = w.doc.settings
+        assert img.shape == (32, 32 + even(s.width * 32 / s.height), 3)  # result | pose
         assert abs(float(img[:, :32].mean()) - 4 * 5) < 6  # the fake result (frame 4) comes first
         assert errors == []
     finally:
