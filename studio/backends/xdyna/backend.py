@@ -10,9 +10,10 @@ worker loads it once), and runs it in lockstep with its caller (:mod:`.lockstep`
   PNGs (so a render cancelled while decoding resumes without denoising again), then frames are
   VAE-decoded a few at a time, each chunk a :class:`FramesReady`.
 * ``stream`` schedule (:mod:`.stream`): window after window; each finished window's latents are
-  saved at once and the frames it makes final (those no later window overlaps: 12 of the first
-  16 with the default overlap of 4, all 16 without overlap) are emitted, so the first chunk
-  arrives after one window's worth of work. A resumed render hands the saved windows back to
+  saved at once and every frame it makes final is emitted: all of its frames that no earlier
+  window finished (a later window's overlap frames are held to this result), so the first chunk
+  is the whole first window, 16 frames with the default 16-frame windows, and arrives after one
+  window's worth of work. A resumed render hands the saved windows back to
   the pipeline, which skips them and holds the next window's overlap to them exactly.
 
 The cancel token is checked once per denoising step and between decode chunks.
@@ -182,6 +183,23 @@ class XDynaBackend:
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         cancel.raise_if_cancelled()
 
+        use_face = self.uses_face(job, pipe, weights)
+        note = ""
+        if conditioning.uses_sface(job) and not use_face:
+            note = " (S-Face off: the job has no driving video to take face pixels from)"
+        yield Progress(0, 1, "prepare", "Drawing the pose maps" + (" and S-Face images" if use_face else note))
+        call = self.pipeline_call(job, plan, use_face)
+        yield Progress(1, 1, "prepare")
+        cancel.raise_if_cancelled()
+        if s.schedule == "stream":
+            yield from self._render_stream(job, pipe, call, plan, done, cancel)
+        else:
+            yield from self._render_whole(job, pipe, call, done, cancel)
+
+    @staticmethod
+    def uses_face(job: RenderJob, pipe: Any, weights: Path) -> bool:
+        """Whether ``job`` renders with S-Face conditioning on ``pipe`` (raises when it asks for
+        S-Face and the weights have none)."""
         from studio.extract.live_photo import is_held
 
         # a live photo takes its face pixels from the photo itself
@@ -192,23 +210,20 @@ class XDynaBackend:
                 f"The weights in {weights} have no S-Face ControlNet. Turn the face ControlNet off in "
                 "the render settings, or use the full release.",
             )
-        note = ""
-        if conditioning.uses_sface(job) and not use_face:
-            note = " (S-Face off: the job has no driving video to take face pixels from)"
-        yield Progress(0, 1, "prepare", "Drawing the pose maps" + (" and S-Face images" if use_face else note))
+        return use_face
+
+    @staticmethod
+    def pipeline_call(job: RenderJob, plan: WindowPlan, use_face: bool) -> dict:
+        """The pipeline arguments of ``job`` (conditioning maps drawn here): what a render
+        passes to the pipeline, and what a split render prepares on every worker."""
+        s = job.settings
         pose = conditioning.pose_maps(job)
         local, glob = conditioning.sface_maps(job) if use_face else (None, None)
-        yield Progress(1, 1, "prepare")
-        cancel.raise_if_cancelled()
-        call = dict(
+        return dict(
             reference=np.ascontiguousarray(job.reference), pose=pose, face_local=local, face_global=glob,
             num_inference_steps=s.steps, guidance_scale=s.cfg, seed=s.seed, plan=plan, use_face=use_face,
             prompt=s.prompt, negative_prompt=s.negative_prompt,
         )
-        if s.schedule == "stream":
-            yield from self._render_stream(job, pipe, call, plan, done, cancel)
-        else:
-            yield from self._render_whole(job, pipe, call, done, cancel)
 
     def _denoise(self, pipe: Any, call: dict, n: int, total_steps: int, cancel: CancelToken,
                  extra: dict | None = None, on_window: Any = None) -> Iterator[Any]:

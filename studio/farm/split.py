@@ -1,0 +1,217 @@
+"""One X-Dyna clip rendered by several workers at once (reference and static schedules).
+
+Within one denoising step the windows are independent given the step's latents, so the driver
+
+1. asks every worker to prepare the render (each builds the same initial latents from the seed;
+   the weights stay where they are),
+2. every step, sends the clip latents to the workers and gives each a contiguous block of the
+   step's windows; each returns its windows' noise predictions,
+3. fuses the predictions in the single-process window order with the pipeline's own
+   :class:`~studio.backends.xdyna.denoise.WindowFusion`, applies guidance and the DDIM step,
+4. saves the final latents beside the PNGs and has the workers VAE-decode chunks of frames.
+
+The float operations of the fusion and the step are those of the single-process loop in the
+same order, so on the CPU the frames are byte-identical to an unsplit render. The ``stream``
+schedule is sequential by design (window k+1 starts from window k's result): it parallelises
+across jobs only, never within one.
+
+Cost model, per step: the latents go to each worker (``4 N h w`` floats) and one prediction per
+window comes back (``2 x 4 x 17 h w`` floats): at 512x896 (64x112 latents) and 48 frames about
+5.5 MB out per worker and 3.9 MB back per window, against 0.25-1.5 s of GPU work per window.
+:func:`transfer_bytes` computes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from studio.core.backend import Capabilities
+from studio.core.cancel import CancelToken
+from studio.core.errors import StudioError
+from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
+from studio.core.jobs import RenderJob
+from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
+from studio.farm.worker import for_worker
+
+#: Frames per decode chunk (as the single-process backend).
+DECODE_CHUNK = 4
+#: The saved-latents slot of the whole clip (as the single-process backend, so resume works across both).
+WHOLE_CLIP = 0
+
+
+class SplitPool(Protocol):
+    """Several workers that serve the ``split_*`` calls of :class:`~studio.farm.worker.Worker`
+    in parallel; results come back in worker order."""
+
+    @property
+    def size(self) -> int:
+        """How many workers."""
+
+    def prepare(self, key: str, job: RenderJob) -> list[dict[str, Any]]:
+        """``split_prepare`` on every worker."""
+
+    def predict(self, key: str, step_index: int, x: np.ndarray, windows: list[list[int]],
+                blocks: Sequence[list[int]]) -> list[list[np.ndarray]]:
+        """``split_predict`` of the windows ``blocks[i]`` on worker ``i``."""
+
+    def decode(self, key: str, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """``split_decode`` of chunk ``i`` on worker ``i % size``."""
+
+    def end(self, key: str) -> None:
+        """``split_end`` on every worker."""
+
+
+def divide(n_windows: int, n_workers: int) -> list[list[int]]:
+    """Window indices ``0..n_windows-1`` in contiguous blocks, one per worker (empty blocks
+    dropped): blocks keep neighbouring windows, which share ControlNet frames, together."""
+    blocks = np.array_split(np.arange(n_windows), max(1, min(n_workers, n_windows)))
+    return [b.tolist() for b in blocks if len(b)]
+
+
+def transfer_bytes(n_frames: int, latent_hw: tuple[int, int], windows: Sequence[Sequence[int]],
+                   n_workers: int, halves: int = 2) -> int:
+    """Bytes moved per denoising step: the clip latents to each worker used, and each window's
+    prediction (``halves`` CFG halves, reference frame included) back, float32."""
+    h, w = latent_hw
+    used = len(divide(len(windows), n_workers))
+    out = used * 4 * n_frames * h * w * 4
+    back = sum(halves * 4 * (1 + len(win)) * h * w * 4 for win in windows)
+    return out + back
+
+
+class SplitBackend:
+    """A :class:`~studio.core.backend.Backend` that renders an X-Dyna job across a
+    :class:`SplitPool` (see the module docstring). Used by the runner for queued jobs with
+    ``split`` set; :func:`studio.core.render.run_job` drives it like any backend."""
+
+    name = "xdyna"
+    capabilities = Capabilities(needs_weights=True, step_previews=True, independent_frames=False,
+                                schedules=("reference", "static"))
+
+    def __init__(self, pool: SplitPool) -> None:
+        self.pool = pool
+        #: Bytes sent and received in the last step (for the bench).
+        self.last_step_bytes = 0
+
+    def available(self) -> tuple[bool, str]:
+        """Ready when the pool has at least two workers."""
+        if self.pool.size < 2:
+            return False, "A split render needs at least two workers."
+        return True, f"split across {self.pool.size} workers"
+
+    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
+        """Render ``job`` across the pool; events as :class:`~studio.backends.xdyna.backend.XDynaBackend`."""
+        s = job.settings
+        if s.backend != "xdyna" or s.schedule == "stream":
+            raise StudioError(
+                "This job cannot be split",
+                f"Only X-Dyna renders with the reference or static schedule can be split across workers "
+                f"(this job: {s.backend}, {s.schedule} schedule). The stream schedule renders window after "
+                "window; queue it without --split and the farm runs it beside other jobs.",
+            )
+        n = job.n_frames
+        fp = job.fingerprint()
+        done = finished_positions(job.output_dir, fp, job.frames)
+        latents = load_window_latents(job.output_dir, fp, WHOLE_CLIP)
+        if latents is not None and latents.shape[2] != n:
+            latents = None
+        key = f"{fp}-{uuid.uuid4().hex[:8]}"
+        try:
+            yield Progress(0, 1, "load", f"Preparing the render on {self.pool.size} workers")
+            infos = self.pool.prepare(key, for_worker(job))
+            yield Progress(1, 1, "load")
+            cancel.raise_if_cancelled()
+            info = infos[0]
+            if latents is None:
+                with contextlib.closing(self._denoise(job, key, info, cancel)) as steps:
+                    for ev in steps:
+                        if isinstance(ev, np.ndarray):
+                            latents = ev
+                        else:
+                            yield ev
+                if job.output_dir is not None:
+                    save_window_latents(job.output_dir, fp, WHOLE_CLIP, latents)
+            todo = [k for k in range(n) if k not in done]
+            chunks = [todo[i : i + DECODE_CHUNK] for i in range(0, len(todo), DECODE_CHUNK)]
+            finished = n - len(todo)
+            for r in range(0, len(chunks), self.pool.size):
+                cancel.raise_if_cancelled()
+                batch = chunks[r : r + self.pool.size]
+                frames = self.pool.decode(key, [np.ascontiguousarray(latents[:, :, c]) for c in batch])
+                for chunk, f in zip(batch, frames):
+                    finished += len(chunk)
+                    yield FramesReady(tuple(chunk), f)
+                    yield Progress(finished, n, "decode")
+        finally:
+            with contextlib.suppress(Exception):
+                self.pool.end(key)
+
+    def _denoise(self, job: RenderJob, key: str, info: dict[str, Any], cancel: CancelToken) -> Iterator[Any]:
+        """The reference/static loop of :func:`~studio.backends.xdyna.denoise.denoise_windows` with
+        the windows' predictions made by the pool; yields events, then the final latents."""
+        import torch
+
+        from studio.backends.xdyna.backend import plan_for
+        from studio.backends.xdyna.denoise import WindowFusion, guide
+        from studio.backends.xdyna.preview import latents_to_rgb_preview
+        from studio.backends.xdyna.sampler import DDIMSchedule
+
+        steps = job.settings.steps
+        plan = plan_for(job)
+        sched = DDIMSchedule()
+        x = torch.from_numpy(np.array(info["latents"], np.float32))[:, :, 1:].clone()
+        every = tuple(range(job.n_frames))
+        for step_index, t in enumerate(sched.timesteps(steps)):
+            cancel.raise_if_cancelled()
+            windows = plan.windows(int(info["offsets"][step_index]))
+            blocks = divide(len(windows), self.pool.size)
+            preds = self.pool.predict(key, step_index, x.numpy(), windows, blocks)
+            self.last_step_bytes = transfer_bytes(x.shape[2], tuple(x.shape[3:]), windows, self.pool.size,
+                                                  info["halves"])
+            fusion = WindowFusion(x, plan.weighting, info["halves"])
+            for block, block_preds in zip(blocks, preds):  # blocks are contiguous: step order
+                for i, pred in zip(block, block_preds):
+                    fusion.add(windows[i], torch.from_numpy(np.array(pred)))
+            fused = fusion.result()
+            eps = fused if fused.shape[0] == 1 else guide(fused, info["guidance"])  # as Denoiser.guide
+            x, x0 = sched.step(eps, t, x, steps)
+            yield Progress(step_index + 1, steps, "denoise")
+            yield StepPreview(every, latents_to_rgb_preview(x0, tuple(info["size"])), step_index)
+        yield x.numpy()
+
+
+class LocalSplitPool:
+    """A :class:`SplitPool` of :class:`~studio.farm.worker.Worker` objects in this process, run
+    one after another: the split arithmetic without a cluster (tests, and a reference for the
+    Ray pool)."""
+
+    def __init__(self, workers: Sequence[Any]) -> None:
+        self.workers = list(workers)
+
+    @property
+    def size(self) -> int:
+        """How many workers."""
+        return len(self.workers)
+
+    def prepare(self, key: str, job: RenderJob) -> list[dict[str, Any]]:
+        """Prepare on every worker."""
+        return [w.split_prepare(key, job) for w in self.workers]
+
+    def predict(self, key: str, step_index: int, x: np.ndarray, windows: list[list[int]],
+                blocks: Sequence[list[int]]) -> list[list[np.ndarray]]:
+        """Block ``i`` on worker ``i``."""
+        return [w.split_predict(key, step_index, x, windows, b) for w, b in zip(self.workers, blocks)]
+
+    def decode(self, key: str, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Chunk ``i`` on worker ``i % size``."""
+        return [self.workers[i % self.size].split_decode(key, c) for i, c in enumerate(chunks)]
+
+    def end(self, key: str) -> None:
+        """Forget the render on every worker."""
+        for w in self.workers:
+            w.split_end(key)
