@@ -38,6 +38,10 @@ FLAG_MULTIPLE = 2  # more than one person detected (the largest/most consistent 
 FLAG_CUT = 4  # a shot cut starts at this frame
 FLAG_INTERPOLATED = 8  # values filled in from neighbouring frames
 FLAG_EDITED = 16  # the artist moved a keypoint by hand
+FLAG_LEFT_HAND_FILLED = 64  # the left hand (index 0) was filled in from neighbouring frames
+FLAG_RIGHT_HAND_FILLED = 128  # the right hand (index 1) was filled in from neighbouring frames
+#: The fill flag of each hand, by hand index.
+FLAG_HAND_FILLED: tuple[int, int] = (FLAG_LEFT_HAND_FILLED, FLAG_RIGHT_HAND_FILLED)
 FLAG_HELD = 32  # the reference photo's own pose, held (a live photo: no driving video)
 
 

@@ -22,7 +22,7 @@ from studio.extract.postprocess import (
 )
 
 #: Bump when detection or post-processing changes results, so cached tracks are recomputed.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 RESULT_FORMAT = "studio-extraction"
 
 ProgressFn = Callable[[int, "int | None"], None]
@@ -57,6 +57,7 @@ class ExtractionResult:
     """Tracks of one clip: cleaned (``pose``, ``face``) and as detected (``raw_pose``, ``raw_face``).
 
     ``failed_frames`` lists frames where the detector raised (treated as empty);
+    ``swapped_frames`` the frames whose left/right labels were repaired (:mod:`studio.extract.sides`);
     ``seconds`` is the time detection took (0 for a cache hit); ``source`` the video path if any.
     """
 
@@ -69,6 +70,7 @@ class ExtractionResult:
     seconds: float = 0.0
     source: str = ""
     from_cache: bool = False
+    swapped_frames: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (see :meth:`from_dict`)."""
@@ -78,6 +80,7 @@ class ExtractionResult:
             "source": self.source,
             "options": asdict(self.options),
             "failed_frames": list(self.failed_frames),
+            "swapped_frames": list(self.swapped_frames),
             "seconds": self.seconds,
             "pose": self.pose.to_dict(),
             "face": self.face.to_dict(),
@@ -100,6 +103,7 @@ class ExtractionResult:
                               repr(exc)) from exc
         try:
             failed = [int(i) for i in d.get("failed_frames", [])]
+            swapped = [int(i) for i in d.get("swapped_frames", [])]
             seconds = float(d.get("seconds", 0.0))
         except (TypeError, ValueError) as exc:
             raise StudioError("Invalid track file", "The file's failed_frames or seconds are not numbers.",
@@ -108,6 +112,7 @@ class ExtractionResult:
             pose=PoseTrack.from_dict(d.get("pose")), face=FaceTrack.from_dict(d.get("face")),
             raw_pose=PoseTrack.from_dict(d.get("raw_pose")), raw_face=FaceTrack.from_dict(d.get("raw_face")),
             options=opts, failed_frames=failed, seconds=seconds, source=str(d.get("source", "")),
+            swapped_frames=swapped,
         )
 
     def save(self, path: str | Path) -> Path:
@@ -146,10 +151,19 @@ class ExtractionResult:
 _REDO = "Create it again with 'studio extract VIDEO -o FILE'."
 
 
-def postprocess(raw_pose: PoseTrack, raw_face: FaceTrack, options: ExtractOptions
-                ) -> tuple[PoseTrack, FaceTrack]:
-    """Gap filling then (optionally) smoothing; the raw tracks are not modified."""
-    pose = fill_pose_gaps(raw_pose, options.max_gap)
+def postprocess(raw_pose: PoseTrack, raw_face: FaceTrack, options: ExtractOptions,
+                swapped: list[int] | None = None) -> tuple[PoseTrack, FaceTrack]:
+    """Left/right repair, gap filling, then (optionally) smoothing; the raw tracks are not modified.
+
+    Frames whose left/right labels were repaired are appended to ``swapped`` when given.
+    """
+    from studio.extract.sides import match_hands_to_wrists, repair_swaps
+
+    pose, repaired = repair_swaps(raw_pose)
+    pose, moved = match_hands_to_wrists(pose)
+    if swapped is not None:
+        swapped.extend(sorted(set(repaired) | set(moved)))
+    pose = fill_pose_gaps(pose, options.max_gap)
     face = fill_face_gaps(raw_face, options.max_gap)
     if options.smoothing:
         pose = smooth_pose(pose, min_cutoff=options.min_cutoff, beta=options.beta)
@@ -214,8 +228,9 @@ def extract_frames(
     for i in cuts:
         raw_pose.flags[i] |= FLAG_CUT
         raw_face.flags[i] |= FLAG_CUT
-    pose, face = postprocess(raw_pose, raw_face, options)
-    return ExtractionResult(pose, face, raw_pose, raw_face, options, failed, seconds)
+    swapped: list[int] = []
+    pose, face = postprocess(raw_pose, raw_face, options, swapped)
+    return ExtractionResult(pose, face, raw_pose, raw_face, options, failed, seconds, swapped_frames=swapped)
 
 
 class _DetectionLoop:

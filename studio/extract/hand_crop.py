@@ -31,6 +31,8 @@ from studio.core.errors import StudioError
 #: Crop side per forearm length, and per wrist-to-knuckle length of BlazePose's hand points.
 FOREARM_SCALE = 0.9
 KNUCKLE_SCALE = 3.6
+#: Smallest crop side per neck-to-hips length.
+TORSO_SCALE = 0.3
 #: The crop centre lies this share of the crop side past the wrist, along the hand.
 CENTRE_SHIFT = 0.38
 #: Crop side per extent of last frame's hand landmarks (tracking).
@@ -56,13 +58,15 @@ def _rotation_up(direction: np.ndarray) -> float:
     return math.atan2(float(direction[0]), -float(direction[1]))
 
 
-def roi_from_body(wrist: np.ndarray, knuckles: np.ndarray, elbow: np.ndarray | None, frame_long_side: int
-                  ) -> HandRoi | None:
+def roi_from_body(wrist: np.ndarray, knuckles: np.ndarray, elbow: np.ndarray | None, frame_long_side: int,
+                  torso: float = 0.0) -> HandRoi | None:
     """The hand region of one arm from BlazePose points (pixels).
 
     ``knuckles`` is the mean of BlazePose's index and pinky points of that hand; ``elbow`` may be
-    ``None`` (not visible). The hand's direction is wrist -> knuckles, or the forearm's when the
-    hand points are too close to the wrist to give one. ``None`` when no direction is known.
+    ``None`` (not visible); ``torso`` is the neck-to-hips length in pixels (0 if unknown), which
+    bounds the crop from below (a hand is about a third of it). The hand's direction is
+    wrist -> knuckles, or the forearm's when the hand points are too close to the wrist to give
+    one. ``None`` when no direction is known.
     """
     wrist = np.asarray(wrist, np.float64)
     hand = np.asarray(knuckles, np.float64) - wrist
@@ -75,7 +79,7 @@ def roi_from_body(wrist: np.ndarray, knuckles: np.ndarray, elbow: np.ndarray | N
         direction = fore / forearm
     else:
         return None
-    size = max(KNUCKLE_SCALE * span, FOREARM_SCALE * forearm, 0.03 * frame_long_side, 16.0)
+    size = max(KNUCKLE_SCALE * span, FOREARM_SCALE * forearm, TORSO_SCALE * torso, 0.03 * frame_long_side, 16.0)
     centre = wrist + direction * size * CENTRE_SHIFT
     return HandRoi(float(centre[0]), float(centre[1]), size, _rotation_up(direction))
 

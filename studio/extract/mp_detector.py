@@ -24,8 +24,8 @@ from studio.extract.hand_crop import (
     SURE_PRESENCE, HandLandmarkModel, hand_confidence, plausible, roi_from_body, roi_from_hand,
 )
 from studio.extract.layout import (
-    BP_L_EAR, BP_L_EYE, BP_L_SHOULDER, BP_NOSE, BP_R_EAR, BP_R_EYE, BP_R_SHOULDER, HAND_ANCHORS,
-    N_BLAZEPOSE, face_anchors_from_facemesh, openpose18_from_blazepose,
+    BP_L_EAR, BP_L_EYE, BP_L_HIP, BP_L_SHOULDER, BP_NOSE, BP_R_EAR, BP_R_EYE, BP_R_HIP, BP_R_SHOULDER,
+    HAND_ANCHORS, N_BLAZEPOSE, face_anchors_from_facemesh, openpose18_from_blazepose,
 )
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -102,8 +102,12 @@ class MediaPipeDetector:
         ``hand_retry``-th frame (the wrist-anchored landmark model still runs on every frame).
     min_hand_presence:
         The lowest hand-presence score of the landmark model at which a plausible hand (wrist
-        at the arm's wrist, a hand-sized extent) is kept; between it and
-        :data:`~studio.extract.hand_crop.SURE_PRESENCE` the hand is kept with a low confidence.
+        at the arm's wrist, a hand-sized extent) is kept; below
+        :data:`~studio.extract.hand_crop.SURE_PRESENCE` the hand is kept with a low confidence
+        (the official DWPose maps draw a hand wherever the wrist is seen, and the landmark
+        model places blurred hands well even when it doubts them).
+    min_wrist_visibility:
+        BlazePose's visibility a wrist needs for its hand to be looked for.
     count_people_every:
         Every this many frames (and whenever the body is found again after a frame without
         one) a full-range face detector counts the faces on the (downscaled) frame; more than
@@ -124,7 +128,8 @@ class MediaPipeDetector:
         min_confidence: float = 0.5,
         hand_retry: int = 3,
         count_people_every: int = 10,
-        min_hand_presence: float = 0.02,
+        min_hand_presence: float = 0.0,
+        min_wrist_visibility: float = 0.1,
     ) -> None:
         if model_complexity not in (0, 1, 2):
             raise StudioError(
@@ -162,6 +167,7 @@ class MediaPipeDetector:
         self._hand_model = HandLandmarkModel(0) if hands else None
         self._hand_track: list[np.ndarray | None] = [None, None]
         self.min_hand_presence = float(min_hand_presence)
+        self.min_wrist_visibility = float(min_wrist_visibility)
         self.hand_retry = max(1, int(hand_retry))
         self.count_people_every = max(0, int(count_people_every))
         self._frame_no = 0
@@ -302,11 +308,13 @@ class MediaPipeDetector:
         wrist_i, pinky_i, index_i, _ = HAND_ANCHORS[side]
         track = self._hand_track[side]
         self._hand_track[side] = None
-        if self._hand_model is None or vis[wrist_i] < 0.3:
+        if self._hand_model is None or vis[wrist_i] < self.min_wrist_visibility:
             return None
         h, w = frame.shape[:2]
         elbow = px[_ELBOWS[side]] if vis[_ELBOWS[side]] >= 0.3 else None
-        from_body = roi_from_body(px[wrist_i], 0.5 * (px[pinky_i] + px[index_i]), elbow, max(h, w))
+        neck = 0.5 * (px[BP_L_SHOULDER] + px[BP_R_SHOULDER])
+        torso = float(np.hypot(*(0.5 * (px[BP_L_HIP] + px[BP_R_HIP]) - neck)))
+        from_body = roi_from_body(px[wrist_i], 0.5 * (px[pinky_i] + px[index_i]), elbow, max(h, w), torso)
         rois = [r for r in ((roi_from_hand(track) if track is not None else None), from_body) if r is not None]
         for roi in rois:
             found = self._hand_model.run(frame, roi)

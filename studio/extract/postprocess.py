@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.core.tracks import FLAG_CUT, FLAG_INTERPOLATED, FLAG_NO_PERSON, FaceTrack, PoseTrack
+from studio.core.tracks import (
+    FLAG_CUT, FLAG_HAND_FILLED, FLAG_INTERPOLATED, FLAG_NO_PERSON, FaceTrack, PoseTrack,
+)
 from studio.extract.smoothing import one_euro
 
 #: Size of the grey thumbnails compared for cut detection.
@@ -65,11 +67,14 @@ def fill_pose_gaps(pose: PoseTrack, max_gap: int = 8) -> PoseTrack:
 
     Gaps longer than ``max_gap`` frames, gaps at the clip's ends and gaps across a shot cut stay
     missing. Filled points get the lower confidence of their two neighbours; frames that gained
-    data get ``FLAG_INTERPOLATED`` (and lose ``FLAG_NO_PERSON`` when their body was filled).
+    data get ``FLAG_INTERPOLATED`` (and lose ``FLAG_NO_PERSON`` when their body was filled); a
+    frame where a hand that was missing altogether is filled in gets that hand's
+    ``FLAG_HAND_FILLED`` bit (the fill is marked per hand).
     """
     out = pose.copy()
     shots = _shot_ids(pose.flags)
     touched = np.zeros(len(pose), bool)
+    had_hand = (pose.hands_conf > 0).any(axis=2)  # (N, 2)
     groups = [(out.body, out.body_conf)] + [(out.hands[:, s], out.hands_conf[:, s]) for s in range(2)]
     for arr, conf in groups:  # arr: (N, K, 2) view, conf: (N, K) view
         for k in range(arr.shape[1]):
@@ -82,6 +87,9 @@ def fill_pose_gaps(pose: PoseTrack, max_gap: int = 8) -> PoseTrack:
                 touched |= filled
     has_body = (out.body_conf > 0).any(axis=1)
     out.flags[touched] |= FLAG_INTERPOLATED
+    gained_hand = (out.hands_conf > 0).any(axis=2) & ~had_hand
+    for side in range(2):
+        out.flags[gained_hand[:, side]] |= FLAG_HAND_FILLED[side]
     gained = touched & has_body & ((out.flags & FLAG_NO_PERSON) != 0)
     out.flags[gained] &= np.uint8(~FLAG_NO_PERSON & 0xFF)
     return out
