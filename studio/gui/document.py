@@ -209,6 +209,8 @@ class Document(QObject):
         self.project.reference_face = state.face
         self.reference_rgb = state.rgb
         self._keys = None
+        if self.project.is_live_photo:
+            self._hold_photo_pose()  # a live photo holds the new photo's pose
         self.reference_changed.emit()
         self.keys_changed.emit()
 
@@ -221,13 +223,30 @@ class Document(QObject):
         self.undo_stack.push(StateCommand(f"{verb} driving video {name}", self._apply_driving,
                                           self._driving_state(), new))
 
+    def set_live_photo(self, seconds: float, fps: float | None = None) -> None:
+        """Make the project a live photo ``seconds`` long at ``fps`` (default: the project's):
+        the photo's own pose held on every frame, no driving video (undoable; undo brings the
+        driving video back). Raises :class:`StudioError` without a photo or a person in it."""
+        from studio.extract.live_photo import live_tracks
+
+        if self.reference_rgb is None:
+            raise StudioError("No reference photo", "Open the photo to bring to life first (Reference panel).")
+        fps = float(fps or self.project.fps or 25.0)
+        s = self.settings
+        pose, face = live_tracks(self.project.reference_pose, self.project.reference_face, seconds, fps,
+                                 s.width, s.height)
+        new = DrivingState(None, pose, face, fps, None, float(seconds))
+        self.undo_stack.push(StateCommand(f"Make a {seconds:g} s live photo", self._apply_driving,
+                                          self._driving_state(), new))
+
     def _driving_state(self) -> DrivingState:
         p = self.project
-        return DrivingState(p.driving_video, p.pose, p.face, float(p.fps), p.frame_range)
+        return DrivingState(p.driving_video, p.pose, p.face, float(p.fps), p.frame_range, p.live_seconds)
 
     def _apply_driving(self, state: DrivingState) -> None:
         p = self.project
         p.driving_video, p.pose, p.face, p.fps = state.video, state.pose, state.face, state.fps
+        p.live_seconds = state.live_seconds
         self._rendered_key.clear()
         self._replace_cache()
         self._keys = None
@@ -262,10 +281,24 @@ class Document(QObject):
         self.undo_stack.push(SettingsCommand(self, self.project.settings, new))
 
     def _apply_settings(self, new: RenderSettings) -> None:
+        old = self.project.settings
         self.project.settings = new
+        if self.project.is_live_photo and (old.width, old.height) != (new.width, new.height):
+            self._hold_photo_pose()  # the held tracks live on the canvas
         self._keys = None
         self.settings_changed.emit()
         self.keys_changed.emit()
+
+    def _hold_photo_pose(self) -> None:
+        """Rebuild a live photo's held tracks for the current photo and render size."""
+        from studio.extract.live_photo import live_tracks
+
+        p, s = self.project, self.settings
+        if p.reference_pose is None or p.live_seconds is None:
+            return
+        p.pose, p.face = live_tracks(p.reference_pose, p.reference_face, p.live_seconds, p.fps, s.width, s.height)
+        self._keys = None
+        self.driving_changed.emit()
 
     def set_weights_dir(self, path: Path | None) -> None:
         """The project's X-Dyna weights folder (changes X-Dyna cache keys); a folder chosen here is
@@ -457,6 +490,7 @@ class DrivingState:
     face: FaceTrack | None
     fps: float
     frame_range: tuple[int, int] | None
+    live_seconds: float | None = None
 
 
 def describe_range_change(old: tuple[int, int], new: tuple[int, int], n: int) -> str:

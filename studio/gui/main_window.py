@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget,
+    QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget,
 )
 
 from studio import __version__
@@ -206,6 +206,10 @@ class MainWindow(QMainWindow):
         m_file.addSeparator()
         m_file.addAction(self._action("Open &Photo…", lambda: self.reference_panel.choose()))
         m_file.addAction(self._action("Open &Driving Video…", lambda: self.driving_panel.choose()))
+        self.a_live = self._action("Make a &Live Photo…", lambda: self.make_live_photo(),
+                                   tip="Hold the photo's own pose (no driving video); X-Dyna adds scene and hair "
+                                   "motion, the draft a gentle idle motion")
+        m_file.addAction(self.a_live)
         m_file.addAction(self._action("&Export…", self.export_dialog, "Ctrl+E"))
         m_file.addSeparator()
         m_file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
@@ -380,6 +384,22 @@ class MainWindow(QMainWindow):
         self.doc.set_project(project)
         self.doc.mark_dirty()
         self._after_load()
+        return True
+
+    def make_live_photo(self, seconds: float | None = None) -> bool:
+        """File > Make a Live Photo…: asks for the length (unless ``seconds`` is given) and holds
+        the photo's pose for it (undoable)."""
+        if seconds is None:
+            seconds, ok = QInputDialog.getDouble(self, "Live photo", "Length in seconds (at the project's "
+                                                 f"{self.doc.project.fps:g} fps):", 4.0, 0.5, 60.0, 1)
+            if not ok:
+                return False
+        try:
+            self.doc.set_live_photo(seconds)
+        except StudioError as err:
+            hub().report(err)
+            return False
+        self.frames.set_video(None)
         return True
 
     def export_dialog(self):

@@ -116,3 +116,22 @@ def test_menu_texts_in_the_window(make_window, sample_project) -> None:
     w.a_undo.trigger()
     assert w.doc.settings.retarget and w.render_panel.retarget.isChecked()
     assert w.a_redo.text() == "&Redo Turn retargeting off"
+
+
+def test_live_photo_is_undoable_and_follows_the_render_size(doc: Document) -> None:
+    from studio.extract.live_photo import is_held
+
+    video_pose = doc.pose
+    doc.set_live_photo(2.0, 12)
+    assert doc.undo_stack.undoText() == "Make a 2 s live photo"
+    assert doc.project.is_live_photo and doc.project.driving_video is None and is_held(doc.pose)
+    assert doc.timeline.frame_count == 24 and doc.pose.width == doc.settings.width
+    doc.update_settings(width=256, height=448)
+    assert (doc.pose.width, doc.pose.height) == (256, 448) and is_held(doc.pose)
+    job = doc.make_job()
+    assert job.n_frames == 24 and job.driving_video is None
+    doc.undo_stack.undo()  # the size
+    doc.undo_stack.undo()  # the live photo
+    assert not doc.project.is_live_photo and doc.pose is video_pose and doc.timeline.frame_count == 48
+    doc.undo_stack.redo()
+    assert doc.project.live_seconds == 2.0 and doc.timeline.frame_count == 24

@@ -89,6 +89,7 @@ class DrivingPanel(DropTarget):
         self.task: Task | None = None
         self.canvas.keypoint_dragged.connect(self._dragged)
         document.timeline.current_changed.connect(self._show)
+        document.driving_changed.connect(self._follow_video)
         document.driving_changed.connect(self.refresh)
         document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
         driving_frames.frame_ready.connect(self._on_frame)
@@ -133,8 +134,12 @@ class DrivingPanel(DropTarget):
 
     def _extracted(self, result) -> None:
         path, pose, face = result
-        self.frames.set_video(path)
-        self.doc.set_driving(path, pose, face)
+        self.doc.set_driving(path, pose, face)  # the frames follow the document (_follow_video)
+
+    def _follow_video(self) -> None:
+        """Read frames of the document's driving video (it changes on open, undo and redo)."""
+        video = self.doc.project.driving_video
+        self.frames.set_video(video if video is not None and Path(video).exists() else None)
 
     # -- showing --------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -145,7 +150,8 @@ class DrivingPanel(DropTarget):
             self.info.setText("No driving video yet.")
         else:
             missing = int(np.count_nonzero(pose.flags & FLAG_NO_PERSON))
-            name = Path(p.driving_video).name if p.driving_video else "pose only (no video)"
+            name = Path(p.driving_video).name if p.driving_video else \
+                f"live photo ({p.live_seconds:g} s, the photo's pose held)" if p.is_live_photo else "pose only (no video)"
             warn = f" · ⚠ no person on {missing} frame{'s' if missing != 1 else ''}" if missing else ""
             self.info.setText(f"{name} · {len(pose)} frames · {pose.fps:g} fps{warn}")
         self.canvas.set_image(None)
