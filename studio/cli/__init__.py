@@ -17,7 +17,7 @@ from pathlib import Path
 from studio import __version__
 from studio.core.errors import StudioError
 
-COMMANDS: tuple[str, ...] = ("contact_sheet", "doctor", "export", "extract", "maps", "render", "weights")
+COMMANDS: tuple[str, ...] = ("contact_sheet", "doctor", "export", "extract", "maps", "queue", "render", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:
