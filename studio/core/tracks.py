@@ -43,6 +43,7 @@ FLAG_RIGHT_HAND_FILLED = 128  # the right hand (index 1) was filled in from neig
 #: The fill flag of each hand, by hand index.
 FLAG_HAND_FILLED: tuple[int, int] = (FLAG_LEFT_HAND_FILLED, FLAG_RIGHT_HAND_FILLED)
 FLAG_HELD = 32  # the reference photo's own pose, held (a live photo: no driving video)
+FLAG_PENDING = 64  # not extracted yet (range-first extraction fills it in the background)
 
 
 def _array_to_b64(a: np.ndarray) -> dict[str, Any]:

@@ -223,6 +223,19 @@ class Document(QObject):
         self.undo_stack.push(StateCommand(f"{verb} driving video {name}", self._apply_driving,
                                           self._driving_state(), new))
 
+    def complete_driving(self, pose: PoseTrack, full_pose: PoseTrack, full_face: FaceTrack | None) -> bool:
+        """Fill the pending frames of ``pose`` (a range-first track) from the whole clip's
+        extraction, in place, keeping the artist's edits; not an undo step (the same track
+        object stays in every undo snapshot). Ignored (False) when ``pose`` is no longer shown."""
+        from studio.extract.range_first import merge_complete
+
+        shown = self.project.pose is pose  # else another video, or the open was undone meanwhile
+        if not merge_complete(pose, self.project.face if shown else None, full_pose, full_face):
+            return False
+        if shown:
+            self.notify_pose_edited(0, len(pose))
+        return shown
+
     def set_live_photo(self, seconds: float, fps: float | None = None) -> None:
         """Make the project a live photo ``seconds`` long at ``fps`` (default: the project's):
         the photo's own pose held on every frame, no driving video (undoable; undo brings the
@@ -387,8 +400,10 @@ class Document(QObject):
             self._model_pose = (key, model_pose(pose, view))
         return self._model_pose[1]
 
-    def make_job(self, frames: tuple[int, ...] | None = None, output_dir: Path | None = None) -> RenderJob:
-        """A frozen snapshot for rendering ``frames`` (default: the in/out range)."""
+    def make_job(self, frames: tuple[int, ...] | None = None, output_dir: Path | None = None,
+                 for_keys: bool = False) -> RenderJob:
+        """A frozen snapshot for rendering ``frames`` (default: the in/out range); refuses frames
+        whose pose is still being extracted, unless the job only names cache keys (``for_keys``)."""
         p = self.project
         if self.reference_rgb is None:
             raise StudioError("No reference photo", "Open a photo of the person to animate first (Reference panel).")
@@ -396,6 +411,16 @@ class Document(QObject):
             raise StudioError("No driving motion", "Open a driving video first (Driving panel).")
         if frames is None:
             frames = tuple(self.timeline.range_frames())
+        from studio.extract.range_first import pending_frames
+
+        waiting = np.intersect1d(pending_frames(p.pose), np.asarray(frames, np.int64))
+        if waiting.size and not for_keys:
+            raise StudioError(
+                "The pose is still being extracted",
+                f"{waiting.size} of the frames to render (from frame {int(waiting[0])}) have no pose yet; "
+                "the rest of the clip is being extracted in the background. Render the frames that have "
+                "one (set the in/out range), or wait for the extraction to finish.",
+            )
         return RenderJob(
             reference=self.reference_rgb,
             pose=p.pose,
@@ -420,9 +445,9 @@ class Document(QObject):
         from studio.core.render import cache_key
 
         backend = backend_named(self.settings.backend)
-        whole = self.make_job(tuple(range(n)))
+        whole = self.make_job(tuple(range(n)), for_keys=True)
         keys = [cache_key(whole, backend, k) for k in range(n)]
-        ranged = self.make_job()
+        ranged = self.make_job(for_keys=True)
         if not backend.capabilities.independent_frames and len(ranged.frames) != n:
             ranged = dataclasses.replace(ranged)
             for k, i in enumerate(ranged.frames):

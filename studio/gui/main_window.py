@@ -272,7 +272,7 @@ class MainWindow(QMainWindow):
         """Once the inputs settle, let the worker prepare the renderer for this reference."""
         if self.controller.busy or self.doc.reference_rgb is None or self.doc.timeline.frame_count == 0:
             return
-        self.controller.prepare(self.doc.make_job((self.doc.timeline.current,)))
+        self.controller.prepare(self.doc.make_job((self.doc.timeline.current,), for_keys=True))
 
     def render_panel_render(self) -> None:
         """Ctrl+R: start a render."""

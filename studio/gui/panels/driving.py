@@ -17,6 +17,7 @@ from studio.gui.errors import hub
 from studio.gui.extraction import extract_in_helper
 from studio.gui.panels.drop import DropTarget
 from studio.gui.tasks import Task
+from studio.gui.extraction import extract_first_in_helper
 from studio.gui.undo import MoveKeypointCommand
 from studio.gui.widgets.pose_overlay import PoseCanvas
 
@@ -31,14 +32,27 @@ def extract_tracks(path: Path, progress, cancel):
     return run_in_helper(extract_in_helper, (Path(path),), progress, cancel)
 
 
+def extract_first_tracks(path: Path, frame_range, playhead: int, progress, cancel):
+    """Worker function: range-first extraction of the frames to show first (or the cached whole
+    clip) in a helper process: ``(path, pose, face, complete)``."""
+    from studio.gui.helper_task import run_in_helper
+
+    return run_in_helper(extract_first_in_helper, (Path(path), frame_range, int(playhead)), progress, cancel)
+
+
 class DrivingPanel(DropTarget):
     """The driving video with its pose, at the playhead."""
 
-    def __init__(self, document, driving_frames, parent: QWidget | None = None, extractor=extract_tracks) -> None:
+    def __init__(self, document, driving_frames, parent: QWidget | None = None, extractor=extract_tracks,
+                 first_extractor=None) -> None:
         super().__init__(VIDEO_SUFFIXES, self.open_path, parent)
         self.doc = document
         self.frames = driving_frames
         self.extractor = extractor
+        #: Range-first extraction (the frames to show first); ``None`` extracts the whole clip at
+        #: once. On by default with the default extractor.
+        self.first_extractor = first_extractor if first_extractor is not None else (
+            extract_first_tracks if extractor is extract_tracks else None)
         self.setObjectName("DrivingPanel")
         self.canvas = PoseCanvas("Drop a driving video here\nor click Open video…")
         self.canvas.editable = True
@@ -104,20 +118,52 @@ class DrivingPanel(DropTarget):
             self.open_path(Path(path))
 
     def open_path(self, path: Path) -> Task:
-        """Extract the pose of the video at ``path`` in the background, then use it."""
+        """Extract the pose of the video at ``path`` in the background, then use it. With
+        range-first extraction the first seconds get their pose first and are shown at once;
+        the rest of the clip follows in the background (:meth:`_extend`)."""
         self.cancel()
         self.progress.setRange(0, 0)
         self.progress.setFormat(f"Reading {Path(path).name}…")
         self._prog_row.setVisible(True)
-        extractor = self.extractor
-        task = Task(lambda progress, cancel: extractor(Path(path), progress, cancel), "extract", self)
+        if self.first_extractor is not None:
+            first = self.first_extractor
+            # a new clip starts with no range and the playhead at 0: its first seconds come first
+            task = Task(lambda progress, cancel: first(Path(path), None, 0, progress, cancel), "extract", self)
+            task.succeeded.connect(self._first_extracted)
+        else:
+            extractor = self.extractor
+            task = Task(lambda progress, cancel: extractor(Path(path), progress, cancel), "extract", self)
+            task.succeeded.connect(self._extracted)
         task.progress.connect(self._progress)
-        task.succeeded.connect(self._extracted)
         task.failed.connect(hub().report)
-        task.finished.connect(lambda: self._prog_row.setVisible(False))
+        task.finished.connect(lambda: self._prog_row.setVisible(self.is_extracting()))
         self.task = task
         task.start()
         return task
+
+    def is_extracting(self) -> bool:
+        """Whether an extraction (first frames or the rest of the clip) is running."""
+        return self.task is not None and self.task.is_running()
+
+    def _first_extracted(self, result) -> None:
+        path, pose, face, complete = result
+        self.doc.set_driving(path, pose, face)
+        if not complete:
+            self._extend(path, pose)
+
+    def _extend(self, path: Path, pose) -> Task:
+        """Extract the whole clip in the background and fill in the frames still pending."""
+        extractor = self.extractor
+        task = Task(lambda progress, cancel: extractor(Path(path), progress, cancel), "extract", self)
+        task.progress.connect(self._progress)
+        task.succeeded.connect(lambda res: self.doc.complete_driving(pose, res[1], res[2]))
+        task.failed.connect(hub().report)
+        task.finished.connect(lambda: self._prog_row.setVisible(self.is_extracting()))
+        self._prog_row.setVisible(True)
+        self.task = task
+        task.start()
+        return task
+
 
     def cancel(self) -> None:
         """Stop a running extraction."""

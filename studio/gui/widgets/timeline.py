@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPaintEv
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from studio.core.frame_cache import FrameState
-from studio.core.tracks import FLAG_EDITED, FLAG_NO_PERSON
+from studio.core.tracks import FLAG_EDITED, FLAG_NO_PERSON, FLAG_PENDING
 
 COLORS = {
     FrameState.EMPTY: QColor(48, 50, 56),
@@ -24,6 +24,8 @@ COLORS = {
     FrameState.FINAL: QColor(70, 180, 90),
 }
 RENDERING = QColor(70, 130, 230)
+#: Frames whose pose is not extracted yet (range-first extraction fills them in the background).
+PENDING_COLOR = QColor(110, 112, 124)
 _FINAL, _PREVIEW = int(FrameState.FINAL), int(FrameState.PREVIEW)
 _FILL = {int(k): v for k, v in COLORS.items()}
 _HATCH = QBrush(COLORS[FrameState.PREVIEW].darker(130), Qt.BrushStyle.BDiagPattern)
@@ -240,7 +242,8 @@ class TimelineWidget(QWidget):
             return
         if self._flags is None or len(self._flags) != len(pose):
             self._flags = np.asarray(pose.flags).copy()
-        for bit, color in ((FLAG_NO_PERSON, QColor(230, 70, 60)), (FLAG_EDITED, QColor(120, 170, 255))):
+        for bit, color in ((FLAG_NO_PERSON, QColor(230, 70, 60)), (FLAG_EDITED, QColor(120, 170, 255)),
+                           (FLAG_PENDING, PENDING_COLOR)):
             idx = np.flatnonzero(self._flags & bit)
             for i in idx:
                 if i < self.doc.timeline.frame_count:

@@ -1,0 +1,100 @@
+"""Range-first extraction: the frames the artist is looking at get a pose within seconds, the
+rest of the clip follows in the background.
+
+:func:`first_range` picks the frames to do first (the in/out range, else a few seconds around
+the playhead); :func:`extract_first` extracts them into a whole-clip track whose other frames are
+flagged :data:`~studio.core.tracks.FLAG_PENDING`; :func:`merge_complete` later copies the
+whole-clip extraction into that same track in place (frames the artist edited meanwhile are
+kept), so undo commands that refer to the track keep working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studio.core.cancel import CancelToken
+from studio.core.tracks import FLAG_EDITED, FLAG_PENDING, FaceTrack, PoseTrack
+
+#: Seconds of frames extracted first around the playhead (when there is no in/out range).
+FIRST_SECONDS = 6.0
+
+
+def first_range(n: int, fps: float, frame_range: tuple[int, int] | None = None, playhead: int = 0,
+                seconds: float = FIRST_SECONDS) -> tuple[int, int]:
+    """``(start, stop)`` frames to extract first: the in/out range if set, else ``seconds``
+    of frames starting a second before the playhead, inside ``0..n``."""
+    if frame_range is not None:
+        start, stop = max(0, frame_range[0]), min(n, frame_range[1])
+        if start < stop:
+            return start, stop
+    span = max(1, int(round(seconds * fps)))
+    start = max(0, min(int(playhead) - int(round(fps)), n - span))
+    return start, min(n, start + span)
+
+
+@dataclass
+class FirstTracks:
+    """The result of :func:`extract_first`: whole-clip tracks, ``complete`` when every frame has
+    been extracted (a cached extraction, or a range that covers the clip)."""
+
+    pose: PoseTrack
+    face: FaceTrack
+    done: tuple[int, int]
+    complete: bool
+
+
+def extract_first(path: str | Path, frame_range: tuple[int, int] | None = None, playhead: int = 0,
+                  progress=None, cancel: CancelToken | None = None) -> FirstTracks:
+    """Extract :func:`first_range` of the video at ``path`` (or load the whole clip's cached
+    extraction); other frames are :data:`FLAG_PENDING` with no person."""
+    from studio.extract.cache import ExtractionCache
+    from studio.extract.extractor import ExtractionResult, ExtractOptions, cache_key, extract_frames
+    from studio.media.video import VideoReader
+
+    options = ExtractOptions()
+    hit = ExtractionCache().load(cache_key(path, options))
+    if hit is not None:
+        res = ExtractionResult.from_dict(hit)
+        return FirstTracks(res.pose, res.face, (0, len(res.pose)), True)
+    with VideoReader(path) as reader:
+        n, fps, size = reader.frame_count, reader.fps, reader.size
+        start, stop = first_range(n, fps, frame_range, playhead)
+        res = extract_frames(reader.iter_frames(start, stop), fps, size, total=stop - start, options=options,
+                             progress=progress, cancel=cancel)
+    pose = PoseTrack.empty(n, size[0], size[1], fps)
+    face = FaceTrack.empty(n, size[0], size[1], fps)
+    pose.flags[:] = FLAG_PENDING  # not "no person": not looked at yet
+    face.flags[:] = FLAG_PENDING
+    _copy(pose, res.pose, slice(start, stop))
+    _copy(face, res.face, slice(start, stop))
+    return FirstTracks(pose, face, (start, stop), start == 0 and stop == n)
+
+
+def _copy(dst, src, where: slice | np.ndarray) -> None:
+    """Copy every per-frame array of ``src`` into ``dst`` at ``where`` (in place)."""
+    for k in dst._arrays:  # noqa: SLF001 - the track's own field list
+        getattr(dst, k)[where] = getattr(src, k) if isinstance(where, slice) else getattr(src, k)[where]
+
+
+def pending_frames(pose: PoseTrack | None) -> np.ndarray:
+    """Indices of frames not extracted yet."""
+    if pose is None:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(pose.flags & FLAG_PENDING)
+
+
+def merge_complete(pose: PoseTrack, face: FaceTrack | None, full_pose: PoseTrack, full_face: FaceTrack | None
+                   ) -> bool:
+    """Fill ``pose``/``face`` in place from the whole-clip extraction, keeping frames the artist
+    edited; returns False (nothing changed) when the tracks do not belong together."""
+    if len(pose) != len(full_pose) or (pose.width, pose.height) != (full_pose.width, full_pose.height):
+        return False
+    keep = (pose.flags & FLAG_EDITED) != 0
+    take = np.flatnonzero(~keep)
+    _copy(pose, full_pose, take)
+    if face is not None and full_face is not None and len(face) == len(full_face):
+        _copy(face, full_face, take)
+    return True
