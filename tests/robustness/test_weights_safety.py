@@ -87,8 +87,10 @@ def test_pipeline_refuses_a_planted_pickle_in_every_position(pristine: Path, tmp
     from studio.backends.xdyna.pipeline import XDynaPipeline
 
     marker = tmp_path / "pwned"
-    loaded = {str(p) for p in resolve(pristine).weights.values()}
-    assert {Path(p).suffix for p in loaded} == {".ckpt", ".bin", ".safetensors"} and len(loaded) == 7
+    sources = resolve(pristine)
+    loaded = {str(p) for p in [*sources.weights.values(), *sources.unet_bases.values()]}
+    # the seven components plus the UNet's base file animatediff_v15_v1_ipplus.pth (read as the official code does)
+    assert {Path(p).suffix for p in loaded} == {".ckpt", ".bin", ".safetensors", ".pth"} and len(loaded) == 8
     for i, rel in enumerate(_positions(pristine)):
         release = tmp_path / f"release{i}"
         shutil.copytree(pristine, release)
@@ -102,7 +104,7 @@ def test_pipeline_refuses_a_planted_pickle_in_every_position(pristine: Path, tmp
                 XDynaPipeline.from_release(release, device="cpu", dtype="float32", **tiny_kwargs())
             assert info.value.title == "Checkpoint refused", (rel, info.value)
             assert_clear(info.value, path.name)
-        else:  # a file the release ships but the studio never opens (AnimateDiff .pth, ControlNet inits)
+        else:  # a file the release ships but the studio never opens (the ControlNet initialisations)
             XDynaPipeline.from_release(release, device="cpu", dtype="float32", **tiny_kwargs())
         assert not marker.exists() and not marker.with_suffix(".sh").exists(), rel
         shutil.rmtree(release)

@@ -159,10 +159,14 @@ def test_converted_copy_loads_and_renders_identically(tmp_path, tiny):
     assert np.abs(c.video - a.video).max() < 0.05
 
 
-def test_weights_cli(tmp_path, release, capsys):
+def test_weights_cli(tmp_path, release, capsys, tiny):
     from studio.cli import main
 
-    assert main(["weights", "check", str(release)]) == 0
+    case = str(tiny.dir(CASE) / "case.json")  # the tiny resampler's size
+    assert main(["weights", "check", str(release), "--kwargs", case]) == 0
+    assert "every key and shape matches" in capsys.readouterr().out
+    assert main(["weights", "check", str(release)]) == 1  # official resampler size: shapes do not fit
+    assert "ip-adapter-plus_sd15.bin does not fit Resampler" in capsys.readouterr().out
     (release / "pretrained_weights" / CONTROLNET).unlink()
     assert main(["weights", "check", str(release)]) == 1
     assert "pose ControlNet checkpoint" in capsys.readouterr().out

@@ -134,6 +134,8 @@ def assemble_unet(
             "\n".join(missing),
         )
     out.state_dict = {k: merged[k] for k in expected}
+    out.provided = {str(bases[r]): 0 for r in ("unet_sd", "unet_motion") if r in bases}  # files read, in order
+    out.provided[str(checkpoint)] = 0
     for k in expected:
         out.provided[origin[k]] = out.provided.get(origin[k], 0) + 1
     return out

@@ -12,6 +12,7 @@ reports which file provided how many tensors of each component.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,11 +247,13 @@ def load_components(
     motion_module_kwargs: dict | None = None,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
+    place: Callable[[str, nn.Module], nn.Module] | None = None,
 ) -> Components:
     """Read and check every component. ``face=None`` loads the S-Face ControlNet if present.
 
     With ``device``/``dtype`` each component is moved there before the next one is read
     (otherwise components stay on the CPU, mapped from their files, in the checkpoint dtype).
+    ``place(name, model)`` replaces that move (``bench/release_load.py`` simulates a device).
     """
     plan = _plan(src, face, resampler_kwargs, motion_module_kwargs)
     models: dict[str, nn.Module] = {}
@@ -262,7 +265,9 @@ def load_components(
         del sd
         for p in model.parameters():
             p.requires_grad_(False)
-        if device is not None:
+        if place is not None:
+            model = place(name, model)
+        elif device is not None:
             materialise(model, device, dtype or torch.float32)
         models[name] = model.eval()
     return Components(

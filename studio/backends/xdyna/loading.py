@@ -251,7 +251,7 @@ def load_into(
     return model.eval()
 
 
-class _MappedPages:
+class MappedPages:
     """The checkpoint files mapped into this process (from ``/proc/self/maps``; Linux only)."""
 
     def __init__(self) -> None:
@@ -297,7 +297,7 @@ def materialise(module: nn.Module, device: torch.device | str, dtype: torch.dtyp
     a float16 load of a float32 file peaks near the float16 size, not at both sizes together.
     A tensor that needs no copy (CPU float32 from a float32 file) stays mapped.
     """
-    pages = _MappedPages()
+    pages = MappedPages()
     done: dict[int, torch.Tensor] = {}  # id of a source parameter/buffer -> its moved version
 
     def move(t: torch.Tensor) -> torch.Tensor:
