@@ -203,9 +203,12 @@ class XDynaPipeline:
         ``resampler_kwargs``/``motion_module_kwargs`` override the release's hyper-parameters
         (only needed for non-standard models such as the tiny test weights).
         """
-        dev = pick_device(device)  # each component goes there as it is read (never two copies)
+        # each component is cast where __init__ keeps it (its "home") as it is read, so no component is
+        # ever held twice; Placement then moves them to the device
+        dev = pick_device(device)
+        home = dev if dev.type == "meta" else torch.device("cpu")
         comps = load_components(resolve(folder), face, resampler_kwargs, motion_module_kwargs,
-                                device=dev, dtype=pick_dtype(dev, dtype))
+                                device=home, dtype=pick_dtype(dev, dtype))
         return cls(comps, device, dtype)
 
     # ------------------------------------------------------------------ encoders
