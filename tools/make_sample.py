@@ -6,6 +6,13 @@ repository root::
 
     python tools/make_sample.py            # writes resources/sample/
     python tools/make_sample.py --out DIR  # somewhere else
+    python tools/make_sample.py --real     # the real-media sample: resources/sample_real/
+
+The real-media sample (``studio render --sample real``) is example 2 of the official X-Dyna
+repository (github.com/bytedance/X-Dyna, Apache-2.0): its reference photo and the first 20 s of
+its driving video, copied from ``--from DIR`` (default ``../shared/fixtures/real_dance``), with
+the photo's detected pose stored in the project. The driving video's tracks are not stored: the
+first open or render extracts them and the extraction cache keeps them for every later run.
 """
 
 from __future__ import annotations
@@ -196,12 +203,65 @@ script with OpenCV, so it is ours to ship.
 """
 
 
+REAL_README = """# Real-media sample
+
+Made by `tools/make_sample.py --real`. Example 2 of the official X-Dyna repository
+(github.com/bytedance/X-Dyna, commit 9a54f8e, `assets/`, Apache-2.0): a real person dancing.
+
+- `reference.jpg`: the official reference photo of the example (512x896).
+- `driving.mp4`: the first 20 s of the official driving video (160 frames at 8 fps, 512x896,
+  H.264).
+- `real.studio.json`: the project (draft renderer, 512x896, retargeting on) with the photo's
+  detected pose. The driving tracks are extracted on the first open or render and then come
+  from the extraction cache (keyed by the video's content), so later opens are instant.
+
+`studio render --sample real -o out.mp4` renders it; `studio render --sample real --side-by-side`
+shows the driving video, the pose the model sees and the result.
+"""
+
+
+def make_real(src: Path, out: Path) -> None:
+    """The real-media sample in ``out`` from the clips in ``src`` (reference_2.jpg, driving_2.mp4)."""
+    import shutil
+
+    from studio.extract.image import detect_image
+    from studio.media.image import read_image
+
+    photo, video = src / "reference_2.jpg", src / "driving_2.mp4"
+    for f in (photo, video):
+        if not f.is_file():
+            raise SystemExit(f"{f} is missing: pass the folder of the real dance clips with --from DIR")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(photo, out / "reference.jpg")
+    shutil.copyfile(video, out / "driving.mp4")
+    ref_pose, ref_face = detect_image(read_image(out / "reference.jpg"))
+    project = Project(
+        reference_image=out / "reference.jpg",
+        driving_video=out / "driving.mp4",
+        fps=8.0,
+        reference_pose=ref_pose,
+        reference_face=ref_face,
+        settings=RenderSettings(backend="draft", width=W, height=H),
+    )
+    project.save(out / "real.studio.json")
+    (out / "README.md").write_text(REAL_README, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the sample project; prints the files and their sizes."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "resources" / "sample")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--real", action="store_true", help="make the real-media sample (resources/sample_real)")
+    ap.add_argument("--from", dest="src", type=Path, default=ROOT.parent / "shared" / "fixtures" / "real_dance",
+                    help="folder with reference_2.jpg and driving_2.mp4 (for --real)")
     args = ap.parse_args(argv)
-    out: Path = args.out
+    if args.real:
+        out = args.out or ROOT / "resources" / "sample_real"
+        make_real(args.src, out)
+        for f in sorted(out.iterdir()):
+            print(f"{f.name:28s} {f.stat().st_size / 1024:8.1f} KiB")
+        return 0
+    out: Path = args.out or ROOT / "resources" / "sample"
     out.mkdir(parents=True, exist_ok=True)
     ref = draw_figure(draw_background(), REST)
     cv2.imwrite(str(out / "reference.png"), cv2.cvtColor(ref, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])

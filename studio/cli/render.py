@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
     src.add_argument("--image", type=Path, help="the reference photo (with --video)")
     src.add_argument("--video", type=Path, help="the driving video (with --image)")
     src.add_argument("--project", type=Path, help="a .studio.json project file")
-    src.add_argument("--sample", action="store_true", help="the bundled sample project")
+    src.add_argument("--sample", nargs="?", const="drawn", choices=SAMPLES,
+                     help="a bundled sample project: 'drawn' (default, a drawn figure) or 'real' (a real "
+                     "dancer; its pose is extracted on the first run, then cached)")
     live = p.add_argument_group("live photo (no driving video)")
     live.add_argument("--live-photo", action="store_true",
                       help="hold the photo's own pose on every frame (with --image or --project): X-Dyna adds "
@@ -131,10 +133,13 @@ def _parse_range(text: str) -> tuple[int | None, int | None]:
 
 
 # -- building the job -------------------------------------------------------------------------------
-def sample_project_path() -> Path:
-    """The bundled sample project (``resources/sample/sample.studio.json``)."""
-    root = Path(__file__).resolve().parents[2] / "resources" / "sample"
-    path = root / "sample.studio.json"
+#: The bundled samples: name -> project file under ``resources/``.
+SAMPLES: dict[str, str] = {"drawn": "sample/sample.studio.json", "real": "sample_real/real.studio.json"}
+
+
+def sample_project_path(name: str = "drawn") -> Path:
+    """The bundled sample project called ``name`` (see :data:`SAMPLES`)."""
+    path = Path(__file__).resolve().parents[2] / "resources" / SAMPLES[name]
     if not path.is_file():
         raise StudioError(
             "Sample project missing",
@@ -156,7 +161,7 @@ def _project_from_args(args: argparse.Namespace) -> Project:
     if args.project:
         return Project.load(args.project)
     if args.sample:
-        return Project.load(sample_project_path())
+        return Project.load(sample_project_path(args.sample))
     if not (args.image and args.video):
         raise StudioError("Missing input", "--image and --video go together: give both.")
     for p in (args.image, args.video):

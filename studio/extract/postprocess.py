@@ -67,9 +67,10 @@ def fill_pose_gaps(pose: PoseTrack, max_gap: int = 8) -> PoseTrack:
 
     Gaps longer than ``max_gap`` frames, gaps at the clip's ends and gaps across a shot cut stay
     missing. Filled points get the lower confidence of their two neighbours; frames that gained
-    data get ``FLAG_INTERPOLATED`` (and lose ``FLAG_NO_PERSON`` when their body was filled); a
-    frame where a hand that was missing altogether is filled in gets that hand's
-    ``FLAG_HAND_FILLED`` bit (the fill is marked per hand).
+    data get ``FLAG_INTERPOLATED`` (and lose ``FLAG_NO_PERSON`` when their body was filled); on a
+    frame with a detected person, a hand that was missing altogether and is filled in gets that
+    hand's ``FLAG_HAND_FILLED`` bit (the fill is marked per hand; on a frame whose whole person
+    was filled, ``FLAG_INTERPOLATED`` without hand bits says everything there is filled).
     """
     out = pose.copy()
     shots = _shot_ids(pose.flags)
@@ -87,10 +88,10 @@ def fill_pose_gaps(pose: PoseTrack, max_gap: int = 8) -> PoseTrack:
                 touched |= filled
     has_body = (out.body_conf > 0).any(axis=1)
     out.flags[touched] |= FLAG_INTERPOLATED
-    gained_hand = (out.hands_conf > 0).any(axis=2) & ~had_hand
+    gained = touched & has_body & ((out.flags & FLAG_NO_PERSON) != 0)
+    gained_hand = (out.hands_conf > 0).any(axis=2) & ~had_hand & ~gained[:, None]
     for side in range(2):
         out.flags[gained_hand[:, side]] |= FLAG_HAND_FILLED[side]
-    gained = touched & has_body & ((out.flags & FLAG_NO_PERSON) != 0)
     out.flags[gained] &= np.uint8(~FLAG_NO_PERSON & 0xFF)
     return out
 

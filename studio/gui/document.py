@@ -27,6 +27,7 @@ from studio.core.timeline import Timeline
 from studio.core.tracks import FaceTrack, PoseTrack
 from studio.core.weights_folder import WeightsFolder, resolve_weights_dir
 from studio.extract.model_view import ModelView, model_pose
+from studio.extract.quality import PoseQuality, pose_quality
 from studio.gui.undo import RangeCommand, SettingsCommand, StateCommand
 
 #: In-memory budget of the frame cache (older final frames spill to disk when a folder is set).
@@ -84,6 +85,7 @@ class Document(QObject):
         self._rendered_key: dict[int, str] = {}
         self._keys: list[str] | None = None
         self._model_pose: tuple[tuple, PoseTrack] | None = None
+        self._quality: tuple[tuple, PoseQuality] | None = None
         self._dirty = False
         self._loading = False
         self._cache_from_any_thread.connect(self._relay_cache, Qt.ConnectionType.QueuedConnection)
@@ -399,6 +401,17 @@ class Document(QObject):
         if self._model_pose is None or self._model_pose[0] != key:
             self._model_pose = (key, model_pose(pose, view))
         return self._model_pose[1]
+
+    def pose_quality(self) -> PoseQuality | None:
+        """Per-frame pose quality of the driving tracks (:func:`studio.extract.quality.pose_quality`),
+        kept until the tracks change; ``None`` without a driving pose."""
+        pose, face = self.project.pose, self.project.face
+        if pose is None or len(pose) == 0:
+            return None
+        key = (pose.fingerprint(), face.fingerprint() if face is not None else None)
+        if self._quality is None or self._quality[0] != key:
+            self._quality = (key, pose_quality(pose, face))
+        return self._quality[1]
 
     def make_job(self, frames: tuple[int, ...] | None = None, output_dir: Path | None = None,
                  for_keys: bool = False) -> RenderJob:

@@ -31,6 +31,7 @@ from studio.gui.playback import Playback
 from studio.gui.render_controller import RenderController
 from studio.gui.session import Autosaver, RecentFiles, app_settings
 from studio.gui.widgets.timeline import TimelineWidget
+from studio.gui.widgets.quality_strip import PoseQualityStrip
 from studio.gui.widgets.waveform import WaveformStrip
 from studio.gui.widgets.transport import TransportBar
 from studio.gui.widgets.viewer import PreviewViewer
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self.viewer = PreviewViewer(self.doc, self.frames)
         self.timeline = TimelineWidget(self.doc)
         self.waveform = WaveformStrip(self.doc, self.timeline)
+        self.quality_strip = PoseQualityStrip(self.doc, self.timeline)
         self._make_actions()
         self.transport = TransportBar(self.doc.timeline, [
             self.a_start, self.a_back, self.a_play, self.a_fwd, self.a_end, self.a_loop,
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.viewer, 1)
         lay.addWidget(self.transport)
         lay.addWidget(self.timeline)
+        lay.addWidget(self.quality_strip)
         lay.addWidget(self.waveform)
         self.setCentralWidget(central)
 
@@ -239,9 +242,13 @@ class MainWindow(QMainWindow):
         self.a_clear_range = self._action("Clear In/Out", tl.clear_range, "Alt+X")
         self.a_loop = self._action("Loop", tl.set_loop, "Ctrl+L", checkable=True, tip="Loop playback (Ctrl+L)")
         self.a_loop.setChecked(tl.loop)
+        self.a_next_problem = self._action("Next Problem Frame", lambda: self.goto_problem(1), "Alt+Right",
+                                           tip="Jump to the next frame with a pose problem (Alt+Right)")
+        self.a_prev_problem = self._action("Previous Problem Frame", lambda: self.goto_problem(-1), "Alt+Left",
+                                           tip="Jump to the previous frame with a pose problem (Alt+Left)")
         for a in (self.a_play, self.a_j, self.a_k, self.a_l, None, self.a_back, self.a_fwd, self.a_back10,
-                  self.a_fwd10, self.a_start, self.a_end, None, self.a_set_in, self.a_set_out,
-                  self.a_clear_range, self.a_loop):
+                  self.a_fwd10, self.a_start, self.a_end, None, self.a_prev_problem, self.a_next_problem, None,
+                  self.a_set_in, self.a_set_out, self.a_clear_range, self.a_loop):
             m_play.addSeparator() if a is None else m_play.addAction(a)
 
         m_render = mb.addMenu("&Render")
@@ -273,6 +280,21 @@ class MainWindow(QMainWindow):
         if self.controller.busy or self.doc.reference_rgb is None or self.doc.timeline.frame_count == 0:
             return
         self.controller.prepare(self.doc.make_job((self.doc.timeline.current,), for_keys=True))
+
+    def goto_problem(self, direction: int) -> int | None:
+        """Move the playhead to the next (``direction`` > 0) or previous pose-problem frame (missing
+        person, hand or face, low-confidence body); returns it, or ``None`` (status bar says so)."""
+        q = self.doc.pose_quality()
+        tl = self.doc.timeline
+        if q is None:
+            return None
+        i = q.next_problem(tl.current) if direction > 0 else q.previous_problem(tl.current)
+        if i is None:
+            self.statusBar().showMessage("No more problem frames that way", 3000)
+            return None
+        tl.set_current(i)
+        self.statusBar().showMessage(f"Frame {i}: {q.describe(i)}", 5000)
+        return i
 
     def render_panel_render(self) -> None:
         """Ctrl+R: start a render."""
@@ -330,6 +352,8 @@ class MainWindow(QMainWindow):
         self.frames.set_video(video if video is not None and Path(video).exists() else None)
         self.viewer.refresh()
         self.driving_panel.refresh()
+        if self.doc.project.pose is None and video is not None and Path(video).exists():
+            self.driving_panel.open_path(Path(video))  # tracks not in the file: extract (disk-cached)
 
     def save(self) -> bool:
         """File > Save (asks for a file the first time)."""

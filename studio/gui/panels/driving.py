@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.tracks import FLAG_NO_PERSON
+from studio.extract.quality import sface_note
 from studio.gui.errors import hub
 from studio.gui.extraction import extract_in_helper
 from studio.gui.panels.drop import DropTarget
@@ -61,6 +62,12 @@ class DrivingPanel(DropTarget):
         self.open_btn.clicked.connect(self.choose)
         self.info = QLabel()
         self.info.setWordWrap(True)
+        self.quality = QLabel()
+        self.quality.setObjectName("extractionSummary")
+        self.quality.setWordWrap(True)
+        self.quality.setToolTip("Extraction summary: frames with the person, each hand and the face found "
+                                "(filled = interpolated from neighbouring frames); the quality strip under "
+                                "the timeline shows the same per frame")
         self.body_box = QCheckBox("Body")
         self.hands_box = QCheckBox("Hands")
         self.face_box = QCheckBox("Face box")
@@ -96,6 +103,7 @@ class DrivingPanel(DropTarget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
+        lay.addWidget(self.quality)
         lay.addWidget(self._prog_row)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(layers)
@@ -106,6 +114,7 @@ class DrivingPanel(DropTarget):
         document.driving_changed.connect(self._follow_video)
         document.driving_changed.connect(self.refresh)
         document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
+        document.settings_changed.connect(lambda: self._show(document.timeline.current))
         driving_frames.frame_ready.connect(self._on_frame)
         self.refresh()
 
@@ -164,7 +173,6 @@ class DrivingPanel(DropTarget):
         task.start()
         return task
 
-
     def cancel(self) -> None:
         """Stop a running extraction."""
         if self.task is not None and self.task.is_running():
@@ -200,10 +208,15 @@ class DrivingPanel(DropTarget):
                 f"live photo ({p.live_seconds:g} s, the photo's pose held)" if p.is_live_photo else "pose only (no video)"
             warn = f" · ⚠ no person on {missing} frame{'s' if missing != 1 else ''}" if missing else ""
             self.info.setText(f"{name} · {len(pose)} frames · {pose.fps:g} fps{warn}")
+        q = self.doc.pose_quality()
+        self.quality.setText(q.summary() if q is not None else "")
+        self.quality.setVisible(q is not None)
         self.canvas.set_image(None)
         self._show(self.doc.timeline.current)
 
     def _show(self, i: int) -> None:
+        q = self.doc.pose_quality()
+        self.canvas.note = sface_note(q, i, self.doc.settings.face_controlnet) if q is not None else ""
         self.canvas.set_pose(self.doc.project.pose, self.doc.project.face, i)
         img = self.frames.request(i) if self.doc.project.driving_video else None
         if img is not None:

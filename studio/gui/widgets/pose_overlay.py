@@ -57,6 +57,7 @@ class PoseCanvas(ImageView):
         self.show_face = True
         self.editable = False
         self.handles_only = False
+        self.note = ""  # shown in a strip at the bottom when no warning is (e.g. the S-Face note)
         self._drag: Part | None = None
         self._drag_pos: tuple[float, float] | None = None
         self._hover: Part | None = None
@@ -246,6 +247,8 @@ class PoseCanvas(ImageView):
             self._strip(p, r, QColor(200, 50, 40, 230), f"No person found on frame {f}")
         elif flags & FLAG_EDITED:
             self._strip(p, r, QColor(60, 110, 200, 200), f"Frame {f} edited by hand")
+        elif self.note:
+            self._strip(p, r, QColor(150, 100, 20, 220), self.note)
 
     def _dot(self, p: QPainter, part: Part, xy: np.ndarray, color: QColor, radius: float) -> None:
         if part == self._hover or part == self._drag:
@@ -258,8 +261,10 @@ class PoseCanvas(ImageView):
 
     @staticmethod
     def _strip(p: QPainter, r: QRectF, color: QColor, text: str) -> None:
-        h = max(18.0, p.fontMetrics().height() + 6)
+        fm = p.fontMetrics()
+        lines = max(1, math.ceil(fm.horizontalAdvance(text) / max(1.0, r.width() - 8)))
+        h = max(18.0, lines * fm.height() + 6)
         strip = QRectF(r.left(), r.bottom() - h, r.width(), h)
         p.fillRect(strip, color)
         p.setPen(QColor(255, 255, 255))
-        p.drawText(strip, Qt.AlignmentFlag.AlignCenter, text)
+        p.drawText(strip.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
