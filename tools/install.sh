@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the studio into ./.venv (Python 3.11).
 # Usage: bash tools/install.sh [--dev] [--cpu | --cuda]
-#   --dev   also installs the test tools (pytest, pytest-qt, hypothesis, scikit-image, pyinstaller,
+#   --dev   also installs the render farm (ray) and the test tools (pytest, pytest-qt, hypothesis, scikit-image, pyinstaller,
 #           import-linter).
 #   --cuda  (the default) torch==2.13.0 from PyPI. On Linux x86_64 that is PyTorch's CUDA build,
 #           several GB with the nvidia-* libraries it pulls in; it also runs without a GPU.
@@ -18,7 +18,7 @@ extras="xdyna"
 torch_build="cuda"
 for arg in "$@"; do
   case "$arg" in
-    --dev) extras="xdyna,dev" ;;
+    --dev) extras="xdyna,farm,dev" ;;
     --cpu) torch_build="cpu" ;;
     --cuda|--gpu) torch_build="cuda" ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;

@@ -154,35 +154,25 @@ class SplitBackend:
     def _denoise(self, job: RenderJob, key: str, info: dict[str, Any], cancel: CancelToken) -> Iterator[Any]:
         """The reference/static loop of :func:`~studio.backends.xdyna.denoise.denoise_windows` with
         the windows' predictions made by the pool; yields events, then the final latents."""
-        import torch
-
         from studio.backends.xdyna.backend import plan_for
-        from studio.backends.xdyna.denoise import WindowFusion, guide
-        from studio.backends.xdyna.preview import latents_to_rgb_preview
-        from studio.backends.xdyna.sampler import DDIMSchedule
+        from studio.backends.xdyna.split import SplitDenoiser
 
         steps = job.settings.steps
-        plan = plan_for(job)
-        sched = DDIMSchedule()
-        x = torch.from_numpy(np.array(info["latents"], np.float32))[:, :, 1:].clone()
+        den = SplitDenoiser(info, plan_for(job), steps)
         every = tuple(range(job.n_frames))
-        for step_index, t in enumerate(sched.timesteps(steps)):
+        for step_index in range(steps):
             cancel.raise_if_cancelled()
-            windows = plan.windows(int(info["offsets"][step_index]))
+            windows = den.windows(step_index)
             blocks = divide(len(windows), self.pool.size)
-            preds = self.pool.predict(key, step_index, x.numpy(), windows, blocks)
+            x = den.x
+            preds = self.pool.predict(key, step_index, x, windows, blocks)
             self.last_step_bytes = transfer_bytes(x.shape[2], tuple(x.shape[3:]), windows, self.pool.size,
                                                   info["halves"])
-            fusion = WindowFusion(x, plan.weighting, info["halves"])
-            for block, block_preds in zip(blocks, preds):  # blocks are contiguous: step order
-                for i, pred in zip(block, block_preds):
-                    fusion.add(windows[i], torch.from_numpy(np.array(pred)))
-            fused = fusion.result()
-            eps = fused if fused.shape[0] == 1 else guide(fused, info["guidance"])  # as Denoiser.guide
-            x, x0 = sched.step(eps, t, x, steps)
+            ordered = [p for block_preds in preds for p in block_preds]  # blocks are contiguous: step order
+            preview = den.step(step_index, windows, ordered)
             yield Progress(step_index + 1, steps, "denoise")
-            yield StepPreview(every, latents_to_rgb_preview(x0, tuple(info["size"])), step_index)
-        yield x.numpy()
+            yield StepPreview(every, preview, step_index)
+        yield den.x
 
 
 class LocalSplitPool:

@@ -43,14 +43,6 @@ def for_worker(job: RenderJob) -> RenderJob:
     return dataclasses.replace(job, output_dir=None)
 
 
-@dataclasses.dataclass
-class _Split:
-    """One split render's state on this worker."""
-
-    prepared: Any  # studio.backends.xdyna.pipeline.PreparedRender
-    pipe: Any
-
-
 class Worker:
     """A farm worker's state: backends kept across jobs, the running job's cancel token."""
 
@@ -59,7 +51,7 @@ class Worker:
         self._backends: dict[str, Backend] = {}
         self._cancel = CancelToken()
         self._lock = threading.Lock()
-        self._splits: dict[str, _Split] = {}
+        self._splits: dict[str, Any] = {}  # key -> studio.backends.xdyna.split.WorkerState
 
     def backend(self, name: str) -> Backend:
         """The worker's backend called ``name`` (built on first use, then kept)."""
@@ -100,30 +92,19 @@ class Worker:
 
     # -- one clip split across workers -----------------------------------------------------------
     def split_prepare(self, key: str, job: RenderJob) -> dict[str, Any]:
-        """Build the render state of X-Dyna ``job`` under ``key``; returns what the driver needs:
-        the initial latents ``(1, 4, N + 1, h, w)`` (frame 0 = reference), the per-step window
-        offsets, the guidance scale and the output size."""
-        from studio.backends.xdyna.backend import XDynaBackend, plan_for
+        """Prepare X-Dyna ``job`` under ``key`` (see :func:`studio.backends.xdyna.split.prepare_split`);
+        returns what the driver needs (initial latents, window offsets, guidance, size)."""
+        from studio.backends.xdyna.backend import XDynaBackend
+        from studio.backends.xdyna.split import prepare_split
 
         backend = self.backend("xdyna")
         if not isinstance(backend, XDynaBackend):
             raise StudioError("Split render needs X-Dyna", "Only X-Dyna renders can be split across workers.")
-        s = job.settings
-        weights = backend._weights_for(job)
-        pipe = backend.pipeline(weights, s.device, s.dtype)
-        plan = plan_for(job)
-        call = backend.pipeline_call(job, plan, backend.uses_face(job, pipe, weights))
-        prepared = pipe.prepare(**call)
-        self._splits = {key: _Split(prepared, pipe)}  # one split render at a time per worker
-        return {
-            "latents": prepared.latents.float().cpu().numpy(),
-            "offsets": [int(o) for o in prepared.draws.window_offsets],
-            "guidance": float(prepared.denoiser.guidance_scale),
-            "halves": int(prepared.denoiser.halves),
-            "size": (int(call["pose"].shape[1]), int(call["pose"].shape[2])),
-        }
+        state, info = prepare_split(backend, job)
+        self._splits = {key: state}  # one split render at a time per worker
+        return info
 
-    def _split(self, key: str) -> _Split:
+    def _split(self, key: str) -> Any:
         if key not in self._splits:
             raise StudioError(
                 "Split render lost its worker state",
@@ -134,47 +115,17 @@ class Worker:
 
     def split_predict(self, key: str, step_index: int, x: np.ndarray, windows: list[list[int]],
                       mine: list[int]) -> list[np.ndarray]:
-        """Noise predictions ``(H, 4, 1 + F, h, w)`` float32 of the step's windows ``mine``
-        (indices into all the step's ``windows``) at step ``step_index``, for the clip latents
-        ``x`` (1, 4, N, h, w) the driver sent (``H``: the CFG halves that run).
+        """Noise predictions of the step's windows ``mine`` (indices into ``windows``) for the clip
+        latents ``x`` (see :func:`studio.backends.xdyna.split.predict_windows`)."""
+        from studio.backends.xdyna.split import predict_windows
 
-        ControlNet residuals are computed in the batches a single-process render uses (each
-        frame with the first window of the step that needs it): frames shared with earlier
-        windows of other workers are computed here in those windows' batches, so every
-        prediction is bit-identical to the single-process one."""
-        import torch
-
-        sp = self._split(key)
-        den, latents = sp.prepared.denoiser, sp.prepared.latents
-        t = den.schedule.timesteps(sp.prepared.steps)[step_index]
-        xt = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(latents.device)
-        ref = latents[:, :, 0]
-        needed = {f for i in mine for f in windows[i]}
-        with torch.no_grad():
-            res = den.residuals(xt, t, windows)
-            if den.branches and den.reuse_residuals:
-                seen: set[int] = set()
-                for i, frames in enumerate(windows[: max(mine) + 1]):
-                    batch = [f for f in frames if f not in seen]
-                    seen.update(frames)
-                    if i not in mine and needed.intersection(batch):
-                        res.fill(batch)
-            out = []
-            for i in sorted(mine):
-                frames = windows[i]
-                current = xt.index_select(2, den.index(frames, xt.device))
-                out.append(den.predict(ref, current, t, res, frames).cpu().numpy())
-            return out
+        return predict_windows(self._split(key), step_index, x, windows, mine)
 
     def split_decode(self, key: str, latents: np.ndarray) -> np.ndarray:
         """``(1, 4, F, h, w)`` final latents -> ``(F, H, W, 3)`` uint8 frames (VAE)."""
-        import torch
+        from studio.backends.xdyna.split import decode_latents
 
-        from studio.backends.xdyna.preview import to_uint8
-
-        sp = self._split(key)
-        with torch.no_grad():
-            return to_uint8(sp.pipe.decode(torch.from_numpy(np.ascontiguousarray(latents, np.float32))))
+        return decode_latents(self._split(key), latents)
 
     def split_end(self, key: str) -> None:
         """Forget split render ``key``."""
