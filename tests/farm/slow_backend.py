@@ -24,20 +24,25 @@ def frame_for(job: RenderJob, k: int) -> np.ndarray:
 
 
 class SlowBackend:
-    """Independent frames in chunks of ``chunk``, ``pause`` seconds per chunk."""
+    """Independent frames in chunks of ``chunk``, ``pause`` seconds per chunk. With ``log`` set,
+    each render appends one line to that file first: the output frame indices it was asked for."""
 
     name = "draft"  # queued as draft jobs
     capabilities = Capabilities(needs_weights=False, step_previews=False, independent_frames=True)
 
-    def __init__(self, chunk: int = 2, pause: float = 0.4) -> None:
+    def __init__(self, chunk: int = 2, pause: float = 0.4, log: str | None = None) -> None:
         self.chunk = chunk
         self.pause = pause
+        self.log = log
 
     def available(self) -> tuple[bool, str]:
         return True, ""
 
     def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
         n = job.n_frames
+        if self.log is not None:
+            with open(self.log, "a", encoding="utf-8") as f:
+                f.write(",".join(map(str, job.frames)) + "\n")
         for start in range(0, n, self.chunk):
             cancel.raise_if_cancelled()
             time.sleep(self.pause)
