@@ -238,3 +238,14 @@ def test_float16_cast_gives_the_file_pages_back(tmp_path: Path) -> None:
     grew = int(run.stdout.strip().splitlines()[-1])
     size = path.stat().st_size
     assert grew < 0.75 * size, f"peak grew by {grew / size:.2f}x the file"
+
+
+def test_converted_copy_of_a_partial_release_holds_the_assembled_unet(partial: Path, tmp_path: Path) -> None:
+    from studio.backends.xdyna.convert import convert_release
+
+    convert_release(partial, tmp_path / "converted", **_kwargs(partial))
+    comps = load_components(resolve(tmp_path / "converted"), face=False)
+    memory = GEN.components_in_memory("small", partial_unet=True)
+    _assert_same_models(comps, memory)
+    (count,) = comps.provenance["unet"].values()
+    assert count == len(comps.unet.state_dict())

@@ -77,7 +77,7 @@ def _is_constructor_value(key: str) -> bool:
 def _constructor_value(key: str, current: torch.Tensor) -> torch.Tensor:
     if key.endswith("pos_encoder.pe"):
         return current.detach()  # a real buffer computed by the constructor (meta when only checking)
-    return torch.zeros(current.shape, dtype=current.dtype, device=current.device)
+    return torch.zeros(current.shape, dtype=current.dtype)  # real even when the model is on meta
 
 
 def assemble_unet(

@@ -4,7 +4,9 @@ The copy is a flat folder: ``<component>.safetensors`` with keys already matched
 studio's models, ``<component>_config.json``, the tokenizer files, and a manifest
 (:data:`~.layout.MANIFEST`) that also records the resampler and motion-module settings.
 :meth:`XDynaPipeline.from_release` accepts it like the release tree. Every state dict is
-checked against its model (keys and shapes, on the meta device) before anything is written.
+checked against its model (keys and shapes, on the meta device) before anything is written; the
+UNet is assembled from its base files and the X-Dyna checkpoint first (:mod:`.assembly`), so the
+copy holds the complete UNet even when the release's checkpoint holds only the trained keys.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import torch
 
 from studio.backends.xdyna import components as C
+from studio.backends.xdyna.assembly import assemble_unet
 from studio.backends.xdyna.layout import MANIFEST, MANIFEST_FORMAT, REQUIRED, resolve
 from studio.backends.xdyna.loading import check_state_dict, read_state_dict
 from studio.core.errors import StudioError
@@ -86,11 +89,15 @@ def convert_release(
         if progress is not None:
             progress(name)
         config = sources.configs.get(name)
-        model = _model_on_meta(name, config, kwargs)
-        sd = read_state_dict(weights, "image_proj" if name == "image_proj" and not sources.converted else None)
-        renames = C._VAE_LEGACY if name == "vae" else None
-        prefixes = {"text_encoder": ("text_model.",), "image_encoder": ("vision_model.",)}.get(name, ())
-        sd = check_state_dict(model, sd, weights, prefixes, renames)
+        if name == "unet":  # assembled from its base files and the X-Dyna checkpoint (real buffers)
+            model = C.build_unet(C.read_config(config), kwargs["motion_module_kwargs"], None, config)
+            sd = assemble_unet(model, weights, sources.unet_bases).state_dict
+        else:
+            model = _model_on_meta(name, config, kwargs)
+            sd = read_state_dict(weights, "image_proj" if name == "image_proj" and not sources.converted else None)
+            renames = C._VAE_LEGACY if name == "vae" else None
+            prefixes = {"text_encoder": ("text_model.",), "image_encoder": ("vision_model.",)}.get(name, ())
+            sd = check_state_dict(model, sd, weights, prefixes, renames)
         save_file(_unshare(sd, fp16), str(dst / f"{name}.safetensors"))
         entry = {"weights": f"{name}.safetensors"}
         if config is not None:
