@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the studio window.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show technical details of errors")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show technical details of errors and the native libraries' log lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"studio.cli.{name}").register(sub)
@@ -76,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             report_error(err, verbose="-v" in argv or "--verbose" in argv)
             return 2
     args = parser.parse_args(argv)
+    if args.verbose:  # keep the native libraries' own log lines too (studio.core.native_logs)
+        from studio.core.native_logs import VERBOSE_ENV
+
+        os.environ[VERBOSE_ENV] = "1"
     if args.command is None:
         from studio.gui.app import run_gui  # Qt is imported only here
 

@@ -129,6 +129,10 @@ class HandLandmarkModel:
         from mediapipe.python._framework_bindings import validated_graph_config
         from mediapipe.python.solution_base import SolutionBase
 
+        from studio.extract.mp_runtime import install_quiet_graphs
+
+        install_quiet_graphs()  # native log lines of the graph kept off the terminal
+
         outer = text_format.Parse(
             'input_stream: "IMAGE:image" input_stream: "ROI:roi" output_stream: "LANDMARKS:landmarks" '
             'input_side_packet: "MODEL_COMPLEXITY:model_complexity" '

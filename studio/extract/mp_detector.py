@@ -12,12 +12,14 @@ mediapipe wheel; nothing is downloaded.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from studio.core.errors import StudioError
+from studio.core.native_logs import quiet_native_logs
 from studio.core.tracks import N_HAND
 from studio.extract.detector import FrameDetection
 from studio.extract.hand_crop import (
@@ -37,7 +39,10 @@ _ELBOWS = (13, 14)  # BlazePose left/right elbow
 def _import_mediapipe() -> Any:
     try:
         import cv2  # noqa: F401  (mediapipe needs it; checked here for a clear message)
-        import mediapipe as mp
+
+        from studio.extract.mp_runtime import import_mediapipe
+
+        mp = import_mediapipe()  # its native log lines kept off the terminal
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise StudioError(
             "Pose detection is not available",
@@ -137,6 +142,10 @@ class MediaPipeDetector:
                 f"model_complexity is {model_complexity!r}; use 0, 1 or 2.",
             )
         mp = _import_mediapipe()
+        # the graphs' native threads log while they start and first see frames: keep those lines
+        # off the terminal for the detector's whole life (studio.core.native_logs)
+        self._quiet = ExitStack()
+        self._quiet.enter_context(quiet_native_logs())
         self.static_image_mode = static_image_mode
         self.pose_max_side = int(pose_max_side)
         self.hand_crop = int(hand_crop)
@@ -258,6 +267,7 @@ class MediaPipeDetector:
         self._hand_model = None
         self._face = None
         self._counter = None
+        self._quiet.close()
 
     def __enter__(self) -> "MediaPipeDetector":
         return self

@@ -22,8 +22,9 @@ _WORK_SIZE = 320  # long side of the image GrabCut works on
 def selfie_probability(rgb: np.ndarray) -> np.ndarray:
     """``(H, W)`` float32 person probability from MediaPipe SelfieSegmentation."""
     try:
-        import mediapipe as mp
+        from studio.extract.mp_runtime import import_mediapipe
 
+        mp = import_mediapipe()  # its native log lines kept off the terminal
         with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
             result = seg.process(np.ascontiguousarray(rgb))
     except Exception as exc:  # noqa: BLE001 - mediapipe raises many kinds
