@@ -66,6 +66,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--schedule", choices=("reference", "static", "stream"), help="window schedule")
     p.add_argument("--overlap", type=int, help="frames shared by neighbouring 16-frame windows")
     p.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8 (e.g. 512x896)")
+    frame = p.add_argument_group("framing (where the photo and the video sit on the canvas)")
+    frame.add_argument("--fit", nargs="?", const="fit", choices=("official", "center", "fit"),
+                       help="framing preset: official (photo centre-cropped, video top-cropped), center "
+                       "(video centre-cropped), fit (nothing cropped; the default of a bare --fit)")
+    frame.add_argument("--photo-offset", type=_parse_offset, metavar="X,Y",
+                       help="move the photo by X,Y fractions of the canvas (e.g. 0.1,0 = a tenth to the right)")
+    frame.add_argument("--photo-scale", type=float, metavar="S",
+                       help="scale the photo about the canvas centre (1 = the official fit; 0.25..4)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--prompt", help='text that steers the X-Dyna render (default: the project\'s, else "")')
@@ -105,6 +113,15 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _parse_panels(text: str) -> tuple[str, ...]:
     try:
         return parse_panels(text)
+    except StudioError as err:
+        raise argparse.ArgumentTypeError(err.description) from None
+
+
+def _parse_offset(text: str) -> tuple[float, float]:
+    from studio.extract.framing import parse_offset
+
+    try:
+        return parse_offset(text)
     except StudioError as err:
         raise argparse.ArgumentTypeError(err.description) from None
 
@@ -197,7 +214,8 @@ def hold_photo_pose(project: Project, settings: RenderSettings) -> None:
 
     project.pose, project.face = live_tracks(project.reference_pose, project.reference_face,
                                              float(project.live_seconds or 4.0), float(project.fps or 25.0),
-                                             settings.width, settings.height)
+                                             settings.width, settings.height, settings.photo_offset,
+                                             settings.photo_scale)
     project.frame_range = None
 
 
@@ -234,6 +252,14 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
         d["backend"] = "xdyna"  # weights only make sense for the X-Dyna renderer
     if args.size is not None:
         d["width"], d["height"] = args.size
+    if getattr(args, "fit", None):
+        from studio.extract.framing import preset_changes
+
+        d.update(preset_changes(args.fit, _photo_size(args), (d["width"], d["height"])))
+    if getattr(args, "photo_offset", None) is not None:
+        d["photo_offset"] = args.photo_offset
+    if getattr(args, "photo_scale", None) is not None:
+        d["photo_scale"] = args.photo_scale
     try:
         return RenderSettings.model_validate(d)
     except ValidationError as exc:
@@ -243,6 +269,17 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
             f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']} (got {err.get('input')!r}).",
             str(exc),
         ) from exc
+
+
+def _photo_size(args: argparse.Namespace) -> tuple[int, int] | None:
+    """``(width, height)`` of the photo named by ``args`` (for the ``fit`` preset)."""
+    photo = getattr(args, "photo_path", None) or getattr(args, "image", None)
+    if photo is None:
+        return None
+    from studio.media.image import read_image
+
+    img = read_image(photo)
+    return img.shape[1], img.shape[0]
 
 
 def _frame_indices(project: Project, args: argparse.Namespace) -> tuple[int, ...]:
@@ -434,6 +471,7 @@ def run(args: argparse.Namespace) -> int:
     if not (is_sequence_target(args.output) and not args.side_by_side):
         exporter_for(args.output)  # an unsupported extension fails before any work
     project = _project_from_args(args)
+    args.photo_path = project.reference_image  # the fit preset scales to the photo
     _extract_missing(project, quiet)
     if project.is_live_photo:
         hold_photo_pose(project, build_settings(project.settings, args))

@@ -18,6 +18,12 @@ HOW_TO_COMPUTE = frozenset({"device", "dtype", "low_vram", "sequential_cfg", "to
 #: never read by a renderer (the pose track's One-Euro smoothing is an extraction option:
 #: ``studio extract --no-smoothing``), yet it changed the fingerprint and so threw caches away.
 RETIRED = frozenset({"smoothing"})
+#: Framing fields and their defaults (the official placement). At their defaults they are left out
+#: of the fingerprint, so renders made before framing existed keep their cache keys.
+FRAMING_DEFAULTS = {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "top"}
+#: How driving frames may be fitted onto the canvas: the official top-biased crop (S-Face mode),
+#: a centre crop, or the whole frame letterboxed.
+VideoFit = Literal["top", "center", "fit"]
 
 
 class RenderSettings(BaseModel):
@@ -26,6 +32,11 @@ class RenderSettings(BaseModel):
     ``device``, ``dtype``, ``low_vram``, ``sequential_cfg`` and ``torch_compile`` are *how* to
     compute, not *what*: they are excluded from :meth:`fingerprint` (fp16 on a GPU and fp32 on a
     CPU target the same frames; the memory options change results only at float-noise level).
+
+    Framing: ``photo_scale`` scales the photo about the canvas centre (1 = the official centre
+    crop that fills the canvas) and ``photo_offset`` then moves it by fractions of the canvas
+    (``(0.1, 0)`` = a tenth of the width to the right); ``video_fit`` is how driving frames are
+    cropped onto the canvas.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,6 +60,9 @@ class RenderSettings(BaseModel):
     low_vram: bool = False
     sequential_cfg: bool = False
     torch_compile: bool = False
+    photo_offset: tuple[float, float] = (0.0, 0.0)
+    photo_scale: float = Field(1.0, ge=0.25, le=4.0)
+    video_fit: VideoFit = "top"
 
     @model_validator(mode="before")
     @classmethod
@@ -65,7 +79,22 @@ class RenderSettings(BaseModel):
             raise ValueError(f"overlap {v} must be smaller than the window size {ctx}")
         return v
 
+    @field_validator("photo_offset")
+    @classmethod
+    def _offset_on_canvas(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(-1.0 <= float(c) <= 1.0 for c in v):
+            raise ValueError(f"photo offset {v} must be between -1 and 1 (fractions of the canvas)")
+        return (float(v[0]), float(v[1]))
+
+    @property
+    def default_framing(self) -> bool:
+        """Whether the photo and video are placed as the official code places them."""
+        return all(getattr(self, k) == v for k, v in FRAMING_DEFAULTS.items())
+
     def fingerprint(self) -> str:
         """A short hash of the fields that change the rendered pixels."""
         d = self.model_dump(exclude=HOW_TO_COMPUTE)
+        for key, default in FRAMING_DEFAULTS.items():
+            if d.get(key) == default:
+                del d[key]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

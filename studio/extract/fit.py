@@ -10,6 +10,10 @@ The official X-Dyna code fits images three ways (see ``xdyna_official.md`` secti
   ``int(w / W * H)`` tall (or ``int(h / H * W)`` wide).
 - ``"stretch"``: driving frames in pose-only mode: resized to the render size without keeping
   the aspect ratio.
+- ``"fit"`` (studio framing preset): the whole frame is shown, letterboxed with black bars.
+
+:meth:`CanvasFit.placed` moves and scales an image on the canvas (the artist's photo framing):
+its crop may then reach outside the image, which is filled by repeating the edge pixels.
 
 :class:`CanvasFit` holds the crop and maps track coordinates (normalised to the source frame)
 into the render canvas, so pose maps drawn from a track line up with the fitted frames.
@@ -26,14 +30,16 @@ from studio.core.errors import StudioError
 from studio.core.tracks import FaceTrack, PoseTrack
 
 FitMode = Literal["center", "top", "stretch"]
-FIT_MODES: tuple[str, ...] = ("center", "top", "stretch")
+FIT_MODES: tuple[str, ...] = ("center", "top", "stretch", "fit")
 
 
 @dataclass(frozen=True)
 class CanvasFit:
     """How a ``src_w`` x ``src_h`` image is cropped to ``crop`` and resized to ``dst_w`` x ``dst_h``.
 
-    ``crop`` is ``(x0, y0, crop_w, crop_h)`` in source pixels.
+    ``crop`` is ``(x0, y0, crop_w, crop_h)`` in source pixels (whole pixels inside the image for
+    the official modes; it may be fractional and reach outside the image after :meth:`placed` or
+    in ``"fit"`` mode).
     """
 
     src_w: int
@@ -41,7 +47,7 @@ class CanvasFit:
     dst_w: int
     dst_h: int
     mode: str
-    crop: tuple[int, int, int, int]
+    crop: tuple[float, float, float, float]
 
     @classmethod
     def create(cls, src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str = "center") -> "CanvasFit":
@@ -67,6 +73,14 @@ class CanvasFit:
             else:
                 ch, cw = h, int(h / th * tw)
             crop = ((w - cw) // 2, (h - ch) // 4, cw, ch)
+        elif mode == "fit":
+            aspect = tw / th
+            if w / h > aspect:  # bars above and below
+                ch_f = w / aspect
+                crop = (0, -(ch_f - h) / 2, w, ch_f)
+            else:  # bars left and right
+                cw_f = h * aspect
+                crop = (-(cw_f - w) / 2, 0, cw_f, h)
         else:
             raise StudioError(
                 "Unknown fit mode", f"Fit mode {mode!r} is not one of {', '.join(FIT_MODES)}."
@@ -87,7 +101,35 @@ class CanvasFit:
                 f"{self.src_w}x{self.src_h}. Create a CanvasFit for the image's own size.",
             )
         x0, y0, cw, ch = self.crop
-        return cv2.resize(np.ascontiguousarray(a[y0:y0 + ch, x0:x0 + cw]), (self.dst_w, self.dst_h))
+        if self._inside_whole_pixels():
+            x0, y0, cw, ch = (int(v) for v in self.crop)
+            return cv2.resize(np.ascontiguousarray(a[y0:y0 + ch, x0:x0 + cw]), (self.dst_w, self.dst_h))
+        # canvas pixel centre (u + 0.5) samples the source at x0 + (u + 0.5) * cw / dst_w (as cv2.resize)
+        sx, sy = cw / self.dst_w, ch / self.dst_h
+        m = np.array([[sx, 0.0, x0 + 0.5 * sx - 0.5], [0.0, sy, y0 + 0.5 * sy - 0.5]], np.float64)
+        border = cv2.BORDER_CONSTANT if self.mode == "fit" else cv2.BORDER_REPLICATE
+        return cv2.warpAffine(np.ascontiguousarray(a), m, (self.dst_w, self.dst_h),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0)
+
+    def _inside_whole_pixels(self) -> bool:
+        x0, y0, cw, ch = self.crop
+        whole = all(float(v).is_integer() for v in self.crop)
+        return whole and x0 >= 0 and y0 >= 0 and x0 + cw <= self.src_w and y0 + ch <= self.src_h
+
+    def placed(self, offset: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> "CanvasFit":
+        """This fit with the image scaled by ``scale`` about the canvas centre, then moved by
+        ``offset`` (fractions of the canvas width and height; +x right, +y down)."""
+        ox, oy = float(offset[0]), float(offset[1])
+        scale = float(scale)
+        if not scale > 0:
+            raise StudioError("Invalid photo scale", f"The scale {scale:g} must be positive (1 = the official fit).")
+        if ox == 0 and oy == 0 and scale == 1:
+            return self
+        x0, y0, cw, ch = self.crop
+        ncw, nch = cw / scale, ch / scale
+        cx, cy = x0 + cw / 2 - ox * ncw, y0 + ch / 2 - oy * nch
+        return CanvasFit(self.src_w, self.src_h, self.dst_w, self.dst_h, self.mode,
+                         (cx - ncw / 2, cy - nch / 2, ncw, nch))
 
     # -- coordinates ------------------------------------------------------------------------
 

@@ -33,23 +33,24 @@ def frame_count(seconds: float, fps: float) -> int:
     return max(1, int(round(seconds * fps)))
 
 
-def _canvas_fit(track_w: int, track_h: int, width: int, height: int) -> CanvasFit:
+def _canvas_fit(track_w: int, track_h: int, width: int, height: int, offset=(0.0, 0.0), scale=1.0) -> CanvasFit:
     from studio.extract.model_view import REFERENCE_FIT
 
-    return CanvasFit.create(track_w, track_h, width, height, REFERENCE_FIT)
+    return CanvasFit.create(track_w, track_h, width, height, REFERENCE_FIT).placed(offset, scale)
 
 
-def held_pose(reference_pose: PoseTrack | None, n: int, fps: float, width: int, height: int) -> PoseTrack:
+def held_pose(reference_pose: PoseTrack | None, n: int, fps: float, width: int, height: int,
+              offset: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> PoseTrack:
     """The photo's pose (frame 0 of ``reference_pose``) on ``n`` frames, normalised to the
-    ``width`` x ``height`` canvas the way the photo is fitted onto it; every frame is flagged
-    :data:`FLAG_HELD`."""
+    ``width`` x ``height`` canvas the way the photo is placed on it (the official fit, then the
+    framing ``offset``/``scale``); every frame is flagged :data:`FLAG_HELD`."""
     if reference_pose is None or len(reference_pose) == 0 or not np.isfinite(reference_pose.body[0]).any():
         raise StudioError(
             "No person found in the photo",
             "A live photo holds the photo's own pose, but no person was detected in it. Use a photo "
             "where the person's body is visible.",
         )
-    one = _canvas_fit(reference_pose.width, reference_pose.height, width, height).pose_to_canvas(
+    one = _canvas_fit(reference_pose.width, reference_pose.height, width, height, offset, scale).pose_to_canvas(
         reference_pose.slice(0, 1))
     return PoseTrack(
         body=np.repeat(one.body[:1], n, axis=0), body_conf=np.repeat(one.body_conf[:1], n, axis=0),
@@ -58,12 +59,14 @@ def held_pose(reference_pose: PoseTrack | None, n: int, fps: float, width: int, 
     )
 
 
-def held_face(reference_face: FaceTrack | None, n: int, fps: float, width: int, height: int) -> FaceTrack | None:
+def held_face(reference_face: FaceTrack | None, n: int, fps: float, width: int, height: int,
+              offset: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> FaceTrack | None:
     """The photo's face on ``n`` frames, on the canvas like :func:`held_pose` (``None`` without a
     face: S-Face is then off)."""
     if reference_face is None or len(reference_face) == 0 or not reference_face.has_face()[0]:
         return None
-    one = _canvas_fit(reference_face.width, reference_face.height, width, height).face_to_canvas(reference_face)
+    one = _canvas_fit(reference_face.width, reference_face.height, width, height, offset, scale).face_to_canvas(
+        reference_face)
     kw = {k: np.repeat(getattr(one, k)[:1], n, axis=0) for k in one._arrays}  # noqa: SLF001
     return FaceTrack(**kw, width=int(width), height=int(height), fps=float(fps))
 
@@ -75,8 +78,10 @@ def is_held(pose: PoseTrack | None) -> bool:
 
 
 def live_tracks(reference_pose: PoseTrack | None, reference_face: FaceTrack | None, seconds: float, fps: float,
-                width: int, height: int) -> tuple[PoseTrack, FaceTrack | None]:
+                width: int, height: int, offset: tuple[float, float] = (0.0, 0.0), scale: float = 1.0
+                ) -> tuple[PoseTrack, FaceTrack | None]:
     """The held pose and face of a live photo ``seconds`` long at ``fps`` on a ``width`` x
-    ``height`` canvas."""
+    ``height`` canvas, with the photo framed by ``offset``/``scale``."""
     n = frame_count(seconds, fps)
-    return held_pose(reference_pose, n, fps, width, height), held_face(reference_face, n, fps, width, height)
+    return (held_pose(reference_pose, n, fps, width, height, offset, scale),
+            held_face(reference_face, n, fps, width, height, offset, scale))

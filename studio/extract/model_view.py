@@ -50,6 +50,9 @@ class ModelView:
     retarget: give the driving skeleton the reference person's proportions (needs
         ``reference_pose``; without one the pose is only fitted).
     options: the retargeting options (anchor, placement, confidence threshold).
+    photo_offset, photo_scale: the artist's placement of the photo on the canvas
+        (:meth:`~studio.extract.fit.CanvasFit.placed`; the default is the official fit).
+    video_fit: how driving frames are fitted onto the canvas (default: the official top crop).
     """
 
     width: int
@@ -57,6 +60,9 @@ class ModelView:
     reference_pose: PoseTrack | None = None
     retarget: bool = True
     options: RetargetOptions = RetargetOptions()
+    photo_offset: tuple[float, float] = (0.0, 0.0)
+    photo_scale: float = 1.0
+    video_fit: str = DRIVING_FIT
 
     def __post_init__(self) -> None:
         if int(self.width) <= 0 or int(self.height) <= 0:
@@ -65,7 +71,14 @@ class ModelView:
     @classmethod
     def for_job(cls, job: "RenderJob") -> "ModelView":
         """The view of a render job (its size, retarget setting and reference pose)."""
-        return cls(job.settings.width, job.settings.height, job.reference_pose, bool(job.settings.retarget))
+        return cls.for_settings(job.settings, job.reference_pose)
+
+    @classmethod
+    def for_settings(cls, settings, reference_pose: PoseTrack | None = None) -> "ModelView":
+        """The view of render ``settings`` (size, retargeting, framing) and a reference pose."""
+        s = settings
+        return cls(s.width, s.height, reference_pose, bool(s.retarget), photo_offset=tuple(s.photo_offset),
+                   photo_scale=float(s.photo_scale), video_fit=s.video_fit)
 
     @property
     def retargets(self) -> bool:
@@ -75,14 +88,21 @@ class ModelView:
 
     def driving_fit(self, driving: PoseTrack) -> CanvasFit:
         """How frames of ``driving``'s size map onto the output canvas."""
-        return CanvasFit.create(driving.width, driving.height, self.width, self.height, DRIVING_FIT)
+        return CanvasFit.create(driving.width, driving.height, self.width, self.height, self.video_fit)
 
     def reference_fit(self) -> CanvasFit | None:
         """How the reference photo maps onto the output canvas (``None`` without a reference)."""
         ref = self.reference_pose
         if ref is None:
             return None
-        return CanvasFit.create(ref.width, ref.height, self.width, self.height, REFERENCE_FIT)
+        return photo_fit(ref.width, ref.height, self)
+
+
+def photo_fit(photo_w: int, photo_h: int, view: "ModelView") -> CanvasFit:
+    """How a ``photo_w`` x ``photo_h`` photo lands on ``view``'s canvas: the official centre fit,
+    then the artist's scale and offset."""
+    return CanvasFit.create(photo_w, photo_h, view.width, view.height, REFERENCE_FIT).placed(
+        view.photo_offset, view.photo_scale)
 
 
 def model_pose(driving: PoseTrack, view: ModelView) -> PoseTrack:

@@ -249,7 +249,7 @@ class Document(QObject):
         fps = float(fps or self.project.fps or 25.0)
         s = self.settings
         pose, face = live_tracks(self.project.reference_pose, self.project.reference_face, seconds, fps,
-                                 s.width, s.height)
+                                 s.width, s.height, s.photo_offset, s.photo_scale)
         new = DrivingState(None, pose, face, fps, None, float(seconds))
         self.undo_stack.push(StateCommand(f"Make a {seconds:g} s live photo", self._apply_driving,
                                           self._driving_state(), new))
@@ -298,8 +298,9 @@ class Document(QObject):
     def _apply_settings(self, new: RenderSettings) -> None:
         old = self.project.settings
         self.project.settings = new
-        if self.project.is_live_photo and (old.width, old.height) != (new.width, new.height):
-            self._hold_photo_pose()  # the held tracks live on the canvas
+        placement = ("width", "height", "photo_offset", "photo_scale")
+        if self.project.is_live_photo and any(getattr(old, k) != getattr(new, k) for k in placement):
+            self._hold_photo_pose()  # the held tracks live on the canvas, where the photo is
         self._keys = None
         self.settings_changed.emit()
         self.keys_changed.emit()
@@ -311,7 +312,8 @@ class Document(QObject):
         p, s = self.project, self.settings
         if p.reference_pose is None or p.live_seconds is None:
             return
-        p.pose, p.face = live_tracks(p.reference_pose, p.reference_face, p.live_seconds, p.fps, s.width, s.height)
+        p.pose, p.face = live_tracks(p.reference_pose, p.reference_face, p.live_seconds, p.fps, s.width, s.height,
+                                     s.photo_offset, s.photo_scale)
         self._keys = None
         self.driving_changed.emit()
 
@@ -384,9 +386,8 @@ class Document(QObject):
 
     # -- rendering --------------------------------------------------------------------------------
     def model_view(self) -> ModelView:
-        """The output canvas and retargeting through which the model sees the driving pose."""
-        s = self.settings
-        return ModelView(s.width, s.height, self.project.reference_pose, bool(s.retarget))
+        """The output canvas, framing and retargeting through which the model sees the driving pose."""
+        return ModelView.for_settings(self.settings, self.project.reference_pose)
 
     def model_pose(self) -> PoseTrack | None:
         """The driving pose as the model sees it (:func:`studio.extract.model_view.model_pose`),
@@ -397,7 +398,7 @@ class Document(QObject):
         view = self.model_view()
         ref = view.reference_pose
         key = (pose.fingerprint(), ref.fingerprint() if ref is not None else None, view.width,
-               view.height, view.retarget)
+               view.height, view.retarget, view.photo_offset, view.photo_scale, view.video_fit)
         if self._model_pose is None or self._model_pose[0] != key:
             self._model_pose = (key, model_pose(pose, view))
         return self._model_pose[1]

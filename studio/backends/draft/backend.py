@@ -59,11 +59,14 @@ class DraftBackend:
             job.reference_fingerprint(),
             job.reference_pose.fingerprint() if job.reference_pose is not None else "detect",
             f"{job.settings.width}x{job.settings.height}",
+            f"{tuple(job.settings.photo_offset)}x{job.settings.photo_scale}",
         ))
         with self._lock:
             if self._cached is not None and self._cached[0] == key:
                 return self._cached[1]
-        rig = prepare_rig(job.reference, job.reference_pose, job.settings.width, job.settings.height)
+        s = job.settings
+        rig = prepare_rig(job.reference, job.reference_pose, s.width, s.height, offset=tuple(s.photo_offset),
+                          scale=s.photo_scale)
         with self._lock:
             self._cached = (key, rig)
         return rig

@@ -16,9 +16,11 @@ from studio.core.tracks import PoseTrack
 from studio.extract.fit import CanvasFit
 
 
-def fit_reference(rgb: np.ndarray, width: int, height: int) -> tuple[np.ndarray, CanvasFit]:
-    """The reference photo fitted to ``width x height`` and the fit that did it."""
-    fit = CanvasFit.create(rgb.shape[1], rgb.shape[0], width, height, "center")
+def fit_reference(rgb: np.ndarray, width: int, height: int, offset: tuple[float, float] = (0.0, 0.0),
+                  scale: float = 1.0) -> tuple[np.ndarray, CanvasFit]:
+    """The reference photo fitted to ``width x height`` (then moved by ``offset`` and scaled by
+    ``scale``: the artist's framing, see :meth:`CanvasFit.placed`) and the fit that did it."""
+    fit = CanvasFit.create(rgb.shape[1], rgb.shape[0], width, height, "center").placed(offset, scale)
     return np.ascontiguousarray(fit.apply(rgb)), fit
 
 

@@ -50,8 +50,10 @@ def reference_pixels(pose: PoseTrack, fit: CanvasFit, source: str = "the referen
 
 
 def prepare_rig(reference: np.ndarray, reference_pose: PoseTrack | None, width: int, height: int,
-                source: str = "the reference photo") -> Rig:
-    """Everything the per-frame warp needs, computed once for one photo and render size."""
+                source: str = "the reference photo", offset: tuple[float, float] = (0.0, 0.0),
+                scale: float = 1.0) -> Rig:
+    """Everything the per-frame warp needs, computed once for one photo, render size and framing
+    (``offset``/``scale`` of the photo on the canvas)."""
     if reference.ndim != 3 or reference.shape[2] != 3 or reference.dtype != np.uint8:
         raise StudioError(
             "Unsupported reference image",
@@ -60,7 +62,7 @@ def prepare_rig(reference: np.ndarray, reference_pose: PoseTrack | None, width: 
         )
     if reference_pose is None:
         reference_pose = detect_reference_pose(reference)
-    rgb, fit = fit_reference(reference, width, height)
+    rgb, fit = fit_reference(reference, width, height, offset, scale)
     ref = reference_pixels(reference_pose, fit, source)
     alpha = person_mask(rgb, ref)
     check_mask(alpha, source)

@@ -220,7 +220,10 @@ class XDynaBackend:
         pose = conditioning.pose_maps(job)
         local, glob = conditioning.sface_maps(job) if use_face else (None, None)
         return dict(
-            reference=np.ascontiguousarray(job.reference), pose=pose, face_local=local, face_global=glob,
+            # framed photos go in already placed on the canvas; the official fit is done by the pipeline
+            reference=np.ascontiguousarray(conditioning.reference_image(job) if conditioning.photo_is_placed(job)
+                                           else job.reference),
+            pose=pose, face_local=local, face_global=glob,
             num_inference_steps=s.steps, guidance_scale=s.cfg, seed=s.seed, plan=plan, use_face=use_face,
             prompt=s.prompt, negative_prompt=s.negative_prompt,
         )

@@ -24,7 +24,7 @@ from studio.core.errors import StudioError
 from studio.core.jobs import RenderJob
 from studio.core.tracks import PoseTrack
 from studio.extract.fit import CanvasFit, fit_image
-from studio.extract.model_view import DRIVING_FIT, REFERENCE_FIT
+from studio.extract.model_view import REFERENCE_FIT, ModelView, photo_fit
 from studio.extract.pose_map import draw_track_frame
 
 
@@ -34,15 +34,24 @@ def render_size(job: RenderJob) -> tuple[int, int]:
 
 
 def reference_image(job: RenderJob) -> np.ndarray:
-    """The reference photo fitted to the render size, ``(H, W, 3)`` uint8."""
+    """The reference photo placed on the render canvas, ``(H, W, 3)`` uint8: the official centre
+    fit, moved and scaled by the job's framing (``photo_offset``/``photo_scale``)."""
     w, h = render_size(job)
-    return fit_image(job.reference, w, h, REFERENCE_FIT)
+    if not photo_is_placed(job):
+        return fit_image(job.reference, w, h, REFERENCE_FIT)
+    return photo_fit(job.reference.shape[1], job.reference.shape[0], ModelView.for_job(job)).apply(job.reference)
+
+
+def photo_is_placed(job: RenderJob) -> bool:
+    """Whether the artist moved or scaled the photo away from the official fit."""
+    s = job.settings
+    return tuple(s.photo_offset) != (0.0, 0.0) or s.photo_scale != 1.0
 
 
 def driving_fit(job: RenderJob) -> CanvasFit:
     """How driving frames (size ``job.pose.width x height``) map onto the render canvas."""
     w, h = render_size(job)
-    return CanvasFit.create(job.pose.width, job.pose.height, w, h, DRIVING_FIT)
+    return CanvasFit.create(job.pose.width, job.pose.height, w, h, job.settings.video_fit)
 
 
 def canvas_pose(job: RenderJob) -> PoseTrack:
@@ -110,7 +119,7 @@ def sface_maps(job: RenderJob) -> tuple[np.ndarray, np.ndarray]:
     if job.face is None:
         raise StudioError("No face track", "S-Face conditioning needs the driving face track; extract it first.")
     fit = driving_fit(job)
-    face_fit = CanvasFit.create(job.face.width, job.face.height, fit.dst_w, fit.dst_h, DRIVING_FIT)
+    face_fit = CanvasFit.create(job.face.width, job.face.height, fit.dst_w, fit.dst_h, job.settings.video_fit)
     local, glob = [], []
     for i, frame in zip(job.frames, driving_frames(job)):
         lo, gl = sface_for_frame(frame, job.face, i, face_fit)
