@@ -1,7 +1,7 @@
 """A thin strip under the timeline showing the pose quality of every frame (mirrors
 :mod:`studio.extract.quality`): one row each for the person, the left hand, the right hand and the
-face (nothing drawn = found, amber = filled in from neighbouring frames, red = missing), and a
-row marking low confidence (violet). Problem frames are what Alt+Left / Alt+Right jump between.
+face (dim green = found, amber = filled in from neighbouring frames, red = missing), and a row
+marking low confidence (violet). Problem frames are what Alt+Left / Alt+Right jump between.
 
 It shares the frame geometry of the :class:`~studio.gui.widgets.timeline.TimelineWidget` it sits
 under (like the waveform strip), so more strips can be stacked the same way.
@@ -20,6 +20,7 @@ FILL_COLOR = QColor(225, 165, 50)
 MISSING_COLOR = QColor(230, 70, 60)
 LOW_COLOR = QColor(170, 110, 235)
 ROW_BG = QColor(40, 42, 48)
+FOUND_COLOR = QColor(52, 110, 66)
 PLAYHEAD = QColor(255, 90, 70)
 
 
@@ -103,7 +104,7 @@ class PoseQualityStrip(QWidget):
         fw = self._frame_w(n)
         for k, (filled, missing) in enumerate(masks):
             y = 1 + k * (self.ROW_H + self.GAP)
-            p.fillRect(QRectF(left, y, fw * n, self.ROW_H), ROW_BG)
+            p.fillRect(QRectF(left, y, fw * n, self.ROW_H), FOUND_COLOR if filled else ROW_BG)
             color = LOW_COLOR if k == len(ROWS) - 1 else MISSING_COLOR
             for mask, c in ((filled, FILL_COLOR), (missing, color)):
                 for a, b in _runs(mask[:n]):
