@@ -34,6 +34,12 @@ class RenderActor:
         """The actor's process id."""
         return os.getpid()
 
+    def torch_threads(self) -> int:
+        """The torch CPU threads of this actor (Ray sets one per CPU it reserves)."""
+        from studio.backends.xdyna.split import torch_threads
+
+        return torch_threads()
+
     def ping(self) -> bool:
         """Whether the actor answers."""
         return True

@@ -25,6 +25,12 @@ from studio.core.jobs import RenderJob
 from studio.core.windows import WindowPlan
 
 
+def torch_threads() -> int:
+    """The CPU threads torch uses in this process. Bit-identity with a single-process render
+    holds at equal thread counts: more threads may group float reductions differently."""
+    return int(torch.get_num_threads())
+
+
 @dataclass(eq=False)
 class WorkerState:
     """One split render's state on a worker."""
