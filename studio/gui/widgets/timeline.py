@@ -1,5 +1,9 @@
 """The timeline under the viewer (mirrors :mod:`studio.core.timeline`): a frame ruler, the
-playhead, in/out markers, a cache bar and a strip marking frames with no person.
+playhead, in/out markers, a cache bar and a strip marking frames with no person or edited.
+
+More strips stack under it as their own widgets that share its frame geometry (:meth:`x_of`,
+:meth:`frame_at`): the pose-quality strip (:mod:`studio.gui.widgets.quality_strip`) and the
+waveform (:mod:`studio.gui.widgets.waveform`).
 
 It only observes the document's :class:`~studio.core.timeline.Timeline` and cache, and calls
 ``Timeline.set_current`` while the user drags. Cache bar colours: final = green, preview-only
