@@ -60,13 +60,16 @@ class Denoiser:
     sequential_cfg: bool = False
     placement: Any = None  # a .placement.Placement, or None (everything stays where it is)
     preview: Any = None  # a .preview.PreviewSink, or None
+    texts_equal: bool | None = None  # whether the uncond and cond text embeddings are equal
 
     def __post_init__(self) -> None:
         # guidance 1 makes the uncond half irrelevant: only the cond half runs
         self.active_halves: tuple[int, ...] = (1,) if self.guidance_scale == 1.0 else (0, 1)
         texts = [self.text_embeds[h] for h in self.active_halves]
-        # compared once per render (torch.equal waits for the device)
-        self.texts_equal = len(texts) == 2 and bool(torch.equal(texts[0], texts[1]))
+        if len(texts) < 2:
+            self.texts_equal = False
+        elif self.texts_equal is None:  # compared once per render (torch.equal waits for the device)
+            self.texts_equal = bool(torch.equal(texts[0], texts[1]))
         self._texts = texts
         self._hidden = self.hidden_states[list(self.active_halves)] if len(self.active_halves) == 1 \
             else self.hidden_states

@@ -65,3 +65,13 @@ def set_chunk_tokens(model: torch.nn.Module, chunk_tokens: int) -> int:
             module.chunk_tokens = int(chunk_tokens)
             count += 1
     return count
+
+
+def chunk_all(model: torch.nn.Module, chunk_tokens: int = FF_CHUNK_TOKENS) -> int:
+    """Make every diffusers ``FeedForward`` in ``model`` (e.g. a ControlNet's) chunked; returns how many."""
+    count = 0
+    for module in model.modules():
+        if type(module) is FeedForward:
+            chunked(module, chunk_tokens)
+            count += 1
+    return count

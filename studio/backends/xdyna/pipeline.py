@@ -46,6 +46,7 @@ from studio.backends.xdyna.components import Components, load_components, to_dev
 from studio.backends.xdyna.placement import Placement
 from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_windows
 from studio.backends.xdyna.draws import Draws
+from studio.backends.xdyna.feedforward import chunk_all
 from studio.backends.xdyna.inputs import ConditionFrames, as_frames, fit_reference
 from studio.backends.xdyna.layout import resolve
 from studio.backends.xdyna.preview import to_uint8
@@ -157,6 +158,9 @@ class XDynaPipeline:
         self.text_encoder = to_device(c.text_encoder, home, self.dtype)
         self.image_encoder = to_device(c.image_encoder, home, self.dtype)
         self.image_proj = to_device(c.image_proj, home, self.dtype)
+        for model in (self.controlnet, self.controlnet_face):  # their transformers' feed-forwards too
+            if model is not None:
+                chunk_all(model)
         self.tokenizer = c.tokenizer
         self.schedule = DDIMSchedule()
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
@@ -385,8 +389,8 @@ class XDynaPipeline:
         den = Denoiser(
             self._unet_run, self.schedule, branches, (text_u, text_c), hidden, guidance_scale,
             controlnet_conditioning_scale, reuse_controlnet, trace=trace, cancel=cancel, callback=callback,
-            sequential_cfg=opts.sequential_cfg or opts.low_vram,
-            placement=self.placement if opts.low_vram else None, preview=preview,
+            sequential_cfg=opts.sequential_cfg or opts.low_vram, placement=self.placement, preview=preview,
+            texts_equal=prompt == negative_prompt,  # same text, same embedding: no device round trip
         )
         return PreparedRender(den, latents, blurred, plan, draws, n, num_inference_steps)
 
