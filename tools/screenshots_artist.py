@@ -93,12 +93,16 @@ def main() -> int:
             _spin(app, 1.0)
         if "waveform" in args.only:
             shoot("waveform")
-        if "framing" in args.only and hasattr(doc, "set_framing"):
-            doc.set_framing(photo_offset=(0.12, 0.05), photo_scale=0.8)
+        if "framing" in args.only:
+            win.render_panel.frame_btn.setChecked(True)  # Pose pane: the placed photo under the skeleton
+            win.framing.move_by(0.1, 0.04)
+            win.framing.scale_by(0.85)
             win.controller.start()
             _wait(app, lambda: not win.controller.busy, timeout=600)
             _spin(app, 1.0)
             shoot("framing")
+            win.render_panel.frame_btn.setChecked(False)
+            doc.apply_framing_preset("official")
         if "live_photo" in args.only:
             win.make_live_photo(4.0)
             win.controller.start()

@@ -295,6 +295,20 @@ class Document(QObject):
             return
         self.undo_stack.push(SettingsCommand(self, self.project.settings, new))
 
+    def apply_framing_preset(self, name: str) -> None:
+        """Frame the photo and the video with preset ``name`` (``official``, ``center``, ``fit``;
+        :mod:`studio.extract.framing`) as one undoable edit."""
+        from studio.extract.framing import preset_changes
+
+        s = self.settings
+        photo = (self.reference_rgb.shape[1], self.reference_rgb.shape[0]) if self.reference_rgb is not None else None
+        new = RenderSettings.model_validate({**s.model_dump(), **preset_changes(name, photo, (s.width, s.height))})
+        if new == s:
+            return
+        cmd = SettingsCommand(self, s, new, merge=False)
+        cmd.setText(f"Frame with the {name} preset")
+        self.undo_stack.push(cmd)
+
     def _apply_settings(self, new: RenderSettings) -> None:
         old = self.project.settings
         self.project.settings = new

@@ -28,10 +28,12 @@ from studio.gui.panels.driving import DrivingPanel
 from studio.gui.panels.reference import ReferencePanel
 from studio.gui.panels.render import RenderPanel
 from studio.gui.playback import Playback
+from studio.gui.queue_dock import QueuePanel
 from studio.gui.render_controller import RenderController
 from studio.gui.session import Autosaver, RecentFiles, app_settings
 from studio.gui.widgets.timeline import TimelineWidget
 from studio.gui.widgets.quality_strip import PoseQualityStrip
+from studio.gui.framing import FramingTool
 from studio.gui.widgets.waveform import WaveformStrip
 from studio.gui.widgets.transport import TransportBar
 from studio.gui.widgets.viewer import PreviewViewer
@@ -136,11 +138,19 @@ class MainWindow(QMainWindow):
         kw = {"extractor": extractor} if extractor is not None else {}
         self.driving_panel = DrivingPanel(self.doc, self.frames, **kw)
         self.render_panel = RenderPanel(self.doc, self.controller)
+        from studio.farm.queue import RenderQueue, default_queue_path
+
+        self.queue_panel = QueuePanel(RenderQueue(self.data_dir / "queue.sqlite" if data_dir else default_queue_path()))
+        self.render_panel.queue_btn.clicked.connect(lambda: self.add_to_queue())
+        self.framing = FramingTool(self.doc, self.viewer, self)
+        self.render_panel.frame_btn.toggled.connect(self.framing.set_active)
+        self.framing.active_changed.connect(self.render_panel.frame_btn.setChecked)
         self.docks: dict[str, QDockWidget] = {}
         for name, title, widget, area in (
             ("reference", "Reference", self.reference_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("driving", "Driving", self.driving_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("render", "Render", self.render_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("queue", "Queue", self.queue_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
@@ -258,6 +268,9 @@ class MainWindow(QMainWindow):
                                              lambda: self.render_panel.render(from_scratch=True), "Ctrl+Shift+R")
         m_render.addAction(self.a_render)
         m_render.addAction(self.a_render_scratch)
+        self.a_queue = self._action("Add to &Queue", lambda: self.add_to_queue(), "Ctrl+Shift+Q",
+                                    tip="Queue a render of the in/out range (see the Queue dock)")
+        m_render.addAction(self.a_queue)
         m_render.addAction(self.a_cancel)
 
         self.m_view = mb.addMenu("&View")
@@ -301,6 +314,26 @@ class MainWindow(QMainWindow):
         self.render_panel.render()
 
     # -- projects ---------------------------------------------------------------------------------------
+    def add_to_queue(self) -> int | None:
+        """Render > Add to Queue: queue the in/out range with the current settings. Its frames go
+        to a folder of their own beside the project (``<project>.renders/queue-<time>``, or in the
+        data folder for an unsaved project); returns the job id (``None`` when refused)."""
+        import time
+
+        p = self.doc.project
+        base = p.default_render_dir() or self.data_dir / "queue_renders"
+        folder = base / time.strftime("queue-%Y%m%d-%H%M%S")
+        try:
+            job = self.doc.make_job(output_dir=folder)
+            job_id = self.queue_panel.queue.add(job, folder, p.path, fps=float(p.fps or 25.0))
+        except StudioError as err:
+            hub().report(err)
+            return None
+        self.queue_panel.refresh()
+        self.docks["queue"].show()
+        self.statusBar().showMessage(f"Queued job {job_id}: {job.n_frames} frames -> {folder}", 6000)
+        return job_id
+
     def _title(self) -> None:
         self.setWindowTitle(f"{self.doc.title()} — X-Dyna Studio")
 
@@ -473,6 +506,8 @@ class MainWindow(QMainWindow):
         self.autosaver.stop()
         self.autosaver.discard()
         self.controller.shutdown()
+        self.queue_panel.timer.stop()
+        self.queue_panel.stop_runner()
         self.frames.close()
         for panel in (self.reference_panel, self.driving_panel):
             if panel.task is not None and panel.task.is_running():

@@ -81,7 +81,8 @@ SETTING_LABELS = {
     "weighting": "overlap weighting", "face_controlnet": "S-Face", "retarget": "retargeting",
     "smoothing": "pose smoothing", "prompt": "prompt", "negative_prompt": "negative prompt",
     "device": "device", "dtype": "precision", "low_vram": "low-VRAM mode", "sequential_cfg": "sequential CFG",
-    "torch_compile": "torch.compile",
+    "torch_compile": "torch.compile", "photo_offset": "photo position", "photo_scale": "photo size",
+    "video_fit": "video crop",
 }
 #: Consecutive changes of the same settings within this many seconds are one undo step (typing
 #: "30" into a spin box is one edit, not two).
@@ -94,6 +95,8 @@ def _shown(value: Any) -> str:
         return f"“{value[:24]}…”" if len(value) > 24 else f"“{value}”"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
     return str(value)
 
 
@@ -118,20 +121,22 @@ def describe_settings_change(old: BaseModel, new: BaseModel) -> str:
 
 class SettingsCommand(QUndoCommand):
     """Replace the render settings ``old`` with ``new`` (consecutive edits of the same fields
-    within :data:`MERGE_SECONDS` merge into one step)."""
+    within :data:`MERGE_SECONDS` merge into one step, unless ``merge`` is off: a preset or a
+    named action is a step of its own)."""
 
-    def __init__(self, document, old: BaseModel, new: BaseModel) -> None:
+    def __init__(self, document, old: BaseModel, new: BaseModel, merge: bool = True) -> None:
         super().__init__(describe_settings_change(old, new))
         self.doc, self.old, self.new = document, old, new
+        self.merge = merge
         a, b = old.model_dump(), new.model_dump()
         self.fields = frozenset(k for k in b if a.get(k) != b[k])
         self.stamp = time.monotonic()
 
     def id(self) -> int:  # noqa: D102 - Qt API
-        return _SETTINGS_ID
+        return _SETTINGS_ID if self.merge else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802, D102 - Qt API
-        if not isinstance(other, SettingsCommand) or other.fields != self.fields:
+        if not isinstance(other, SettingsCommand) or not other.merge or other.fields != self.fields:
             return False
         if other.stamp - self.stamp > MERGE_SECONDS:
             return False

@@ -22,6 +22,8 @@ BACKENDS = (("draft", "Draft (instant, no weights)"), ("xdyna", "X-Dyna (diffusi
 SCHEDULES = (("reference", "Reference (official windows)"), ("stream", "Stream (window by window)"),
              ("static", "Static (no wrap-around)"))
 WEIGHTINGS = (("flat", "Flat (official average)"), ("pyramid", "Pyramid (fade the overlaps)"))
+FRAMINGS = (("official", "Official (photo filled, video top crop)"), ("center", "Centre (video centre crop)"),
+            ("fit", "Fit (nothing cropped)"), ("custom", "Custom (dragged on the Pose pane)"))
 DEVICES = (("auto", "Auto (GPU if present)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"))
 DTYPES = (("auto", "Auto (fp16 on GPU, fp32 on CPU)"), ("float32", "float32"), ("float16", "float16"),
           ("bfloat16", "bfloat16"))
@@ -45,6 +47,11 @@ TIPS = {
                  "edges). No cost in time or memory.",
     "size": "Render size. Time and activation memory grow with the pixel count (896x512 is about 3.5x "
             "512x256); the weights' memory does not.",
+    "framing": "Where the photo and the driving video sit on the output canvas. Official: as the X-Dyna code "
+               "(photo centre-cropped to fill, video top-cropped); Centre: video centre-cropped; Fit: nothing "
+               "cropped (photo edges repeated, video letterboxed). No time or memory cost.",
+    "frame_btn": "Drag on the Pose pane to move the photo, scroll to scale it; the skeleton follows live. "
+                 "No time or memory cost; the frames render again.",
     "retarget": "Give the dancer's skeleton the photo person's proportions. Negligible cost (numpy, once per "
                 "render).",
     "face_controlnet": "S-Face: the second ControlNet keeps the face expression of the driving video (the "
@@ -155,6 +162,11 @@ class RenderPanel(QWidget):
             w.setRange(64, 2048)
             w.setSingleStep(8)
         self.retarget = QCheckBox("Retarget the motion to the reference body")
+        self.framing = QComboBox()
+        for key, label in FRAMINGS:
+            self.framing.addItem(label, key)
+        self.frame_btn = QToolButton(text="Frame on Pose pane")
+        self.frame_btn.setCheckable(True)
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("(empty, as in the official examples)")
         self.negative_prompt = QLineEdit()
@@ -173,13 +185,16 @@ class RenderPanel(QWidget):
         self.sequential_cfg = QCheckBox("Sequential CFG")
         self.torch_compile = QCheckBox("torch.compile the UNet")
         for name in ("prompt", "negative_prompt", "steps", "cfg", "schedule", "overlap", "weighting", "retarget",
-                     "device", "dtype", "low_vram", "sequential_cfg", "torch_compile"):
+                     "device", "dtype", "low_vram", "sequential_cfg", "torch_compile", "framing", "frame_btn"):
             getattr(self, name).setToolTip(TIPS[name])
         self.face.setToolTip(TIPS["face_controlnet"])
         for w in (self.width_, self.height_):
             w.setToolTip(TIPS["size"])
         self.render_btn = QPushButton("Render")
         self.render_btn.setDefault(True)
+        self.queue_btn = QPushButton("Add to queue")
+        self.queue_btn.setToolTip("Queue a render of the in/out range with these settings; the Queue dock "
+                                  "shows it, and `studio queue run` (or Run queue) renders it")
         self.cancel_btn = QPushButton("Cancel")
         self.scratch_btn = QToolButton(text="From scratch")
         self.scratch_btn.setToolTip("Render the in/out range again, replacing its finished frames "
@@ -214,6 +229,10 @@ class RenderPanel(QWidget):
         form.addRow("Weighting", self.weighting)
         form.addRow("Size (W×H)", size_row)
         form.addRow("", self.retarget)
+        framing_row = QHBoxLayout()
+        framing_row.addWidget(self.framing, 1)
+        framing_row.addWidget(self.frame_btn)
+        form.addRow("Framing", framing_row)
         form.addRow("Prompt", self.prompt)
         form.addRow("Negative", self.negative_prompt)
         form.addRow("", self.face)
@@ -227,6 +246,7 @@ class RenderPanel(QWidget):
         compute.addRow("", self.torch_compile)
         buttons = QHBoxLayout()
         buttons.addWidget(self.render_btn, 1)
+        buttons.addWidget(self.queue_btn)
         buttons.addWidget(self.scratch_btn)
         buttons.addWidget(self.cancel_btn)
         lay = QVBoxLayout(self)
@@ -252,6 +272,7 @@ class RenderPanel(QWidget):
         self.width_.editingFinished.connect(lambda: self._set(width=self.width_.value() // 8 * 8))
         self.height_.editingFinished.connect(lambda: self._set(height=self.height_.value() // 8 * 8))
         self.retarget.toggled.connect(lambda v: self._set(retarget=v))
+        self.framing.activated.connect(lambda _: self._frame(self.framing.currentData()))
         self.prompt.editingFinished.connect(lambda: self._set(prompt=self.prompt.text()))
         self.negative_prompt.editingFinished.connect(lambda: self._set(negative_prompt=self.negative_prompt.text()))
         self.weighting.currentIndexChanged.connect(lambda _: self._set(weighting=self.weighting.currentData()))
@@ -306,6 +327,7 @@ class RenderPanel(QWidget):
             self.width_.setValue(s.width)
             self.height_.setValue(s.height)
             self.retarget.setChecked(s.retarget)
+            self.framing.setCurrentIndex(self.framing.findData(self._framing_name()))
             if self.prompt.text() != s.prompt:
                 self.prompt.setText(s.prompt)
             if self.negative_prompt.text() != s.negative_prompt:
@@ -333,6 +355,28 @@ class RenderPanel(QWidget):
         self.weights_status.setStyleSheet("" if ok or not xdyna else "color: #e0a040;")
         self.weights_status.setVisible(xdyna)
         self._summarise()
+
+    def _framing_name(self) -> str:
+        """The preset the document's framing matches, else ``custom``."""
+        from studio.extract.framing import PRESETS, preset_changes
+
+        s, rgb = self.doc.settings, self.doc.reference_rgb
+        photo = (rgb.shape[1], rgb.shape[0]) if rgb is not None else None
+        for name in PRESETS:
+            want = preset_changes(name, photo, (s.width, s.height))
+            if all(getattr(s, k) == v for k, v in want.items()):
+                return name
+        return "custom"
+
+    def _frame(self, name: str) -> None:
+        if name == "custom":
+            self.frame_btn.setChecked(True)  # custom framing is made by dragging
+            return
+        try:
+            self.doc.apply_framing_preset(name)
+        except StudioError as err:
+            hub().report(err)
+            self.refresh()
 
     def _summarise(self) -> None:
         tl, s = self.doc.timeline, self.doc.settings
