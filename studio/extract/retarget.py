@@ -99,7 +99,8 @@ def retarget_body(drv_px: np.ndarray, drv_conf: np.ndarray, ref_px: np.ndarray, 
     """Retarget ``(N, 18, 2)`` driving points (pixels) to a reference body ``(18, 2)`` (pixels).
 
     Returns the new body points and, if given, the moved ``(N, 2, 21, 2)`` hands (each hand
-    follows its wrist and is scaled by its forearm's factor). Missing points stay NaN.
+    follows its wrist, or its elbow when the wrist is below the threshold, and is scaled by its
+    forearm's factor; a hand with neither is dropped). Missing points stay NaN.
     """
     if options.anchor not in ANCHORS:
         raise StudioError("Invalid retarget anchor", f"Anchor {options.anchor!r} is not one of {ANCHORS}.")
@@ -157,11 +158,15 @@ def retarget_body(drv_px: np.ndarray, drv_conf: np.ndarray, ref_px: np.ndarray, 
         hands_out = np.full_like(hands, np.nan)
         for side, wrist in enumerate(_WRIST_OF_HAND):
             s = scales[wrist]
+            elbow = wrist - 1
             for i in range(len(drv)):
                 if np.isfinite(out[i, wrist]).all() and ok[i, wrist]:
                     hands_out[i, side] = out[i, wrist] + (hands[i, side] - drv[i, wrist]) * s
-                else:
-                    hands_out[i, side] = hands[i, side]
+                elif np.isfinite(out[i, elbow]).all() and ok[i, elbow]:
+                    # wrist too doubtful to be drawn: the hand hangs from the retargeted elbow
+                    hands_out[i, side] = out[i, elbow] + (hands[i, side] - drv[i, elbow]) * s
+                # else: no retargeted arm to carry the hand, it is dropped (NaN) rather than
+                # left floating where the dancer's hand was
     return out, hands_out
 
 
@@ -201,4 +206,5 @@ def retarget_track(driving: PoseTrack, reference: PoseTrack, options: RetargetOp
     out.hands = back(hands)
     missing = ~np.isfinite(out.body).all(axis=-1)
     out.body_conf[missing] = 0.0
+    out.hands_conf[~np.isfinite(out.hands).all(axis=-1)] = 0.0
     return out

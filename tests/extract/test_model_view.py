@@ -151,3 +151,21 @@ def test_gui_export_and_cli_side_by_side_give_the_same_pixels(tmp_path: Path) ->
 def test_side_by_side_resizes_panels_to_the_result_height() -> None:
     out = side_by_side(np.zeros((32, 20, 3), np.uint8), np.full((64, 40, 3), 9, np.uint8))
     assert out.shape == (32, 40, 3) and out[:, :20].min() == 9
+
+
+def test_a_hand_whose_wrist_is_doubtful_hangs_from_the_elbow_or_is_dropped() -> None:
+    pose = _driving()
+    pose.body_conf[1, 4] = 0.1  # right wrist below the retargeting threshold on frame 1
+    pose.body_conf[3, [3, 4]] = 0.1  # right elbow and wrist doubtful on frame 3
+    view = ModelView(W, H, _reference())
+    got = model_pose(pose, view)
+    px = got.hands[1, 1] * [W, H]
+    elbow = got.body[1, 3] * [W, H]
+    drv = CanvasFit.create(100, 200, W, H, "top").to_canvas_px(pose.hands[1, 1])
+    drv_elbow = CanvasFit.create(100, 200, W, H, "top").to_canvas_px(pose.body[1, 3])
+    # the hand keeps its shape and its place relative to the (retargeted) elbow, scaled alike
+    rel, drv_rel = px - elbow, drv - drv_elbow
+    ratio = np.linalg.norm(rel, axis=-1) / np.linalg.norm(drv_rel, axis=-1)
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4)
+    assert (got.hands_conf[1, 1] > 0).all()
+    assert not (got.hands_conf[3, 1] > 0).any() and np.isnan(got.hands[3, 1]).all()

@@ -90,3 +90,17 @@ def test_pose_pane_shows_and_edits_what_the_model_sees(make_window, sample_proje
     np.testing.assert_array_equal(np.delete(doc.pose.body, 3, axis=0), np.delete(before, 3, axis=0))
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_array_equal(np.nan_to_num(doc.pose.body), np.nan_to_num(before))
+
+
+def test_the_window_and_a_render_job_see_the_same_pose(make_window, sample_project):
+    """The Pose pane and the GUI export use the document's view; a render uses the job's: equal."""
+    from studio.extract.model_view import ModelView, model_pose_for_job
+
+    w = make_window(show=False)
+    w.open_project(sample_project)
+    doc = w.doc
+    job = doc.make_job()
+    view, job_view = doc.model_view(), ModelView.for_job(job)
+    assert (view.width, view.height, view.retarget) == (job_view.width, job_view.height, job_view.retarget)
+    np.testing.assert_array_equal(doc.model_pose().body, model_pose_for_job(job).body)
+    np.testing.assert_array_equal(doc.model_pose().hands, model_pose_for_job(job).hands)
