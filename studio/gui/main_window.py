@@ -319,10 +319,11 @@ class MainWindow(QMainWindow):
         to a folder of their own beside the project (``<project>.renders/queue-<time>``, or in the
         data folder for an unsaved project); returns the job id (``None`` when refused)."""
         import time
+        import uuid
 
         p = self.doc.project
         base = p.default_render_dir() or self.data_dir / "queue_renders"
-        folder = base / time.strftime("queue-%Y%m%d-%H%M%S")
+        folder = base / f"queue-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         try:
             job = self.doc.make_job(output_dir=folder)
             job_id = self.queue_panel.queue.add(job, folder, p.path, fps=float(p.fps or 25.0))
