@@ -16,8 +16,9 @@ compares them frame by frame with ``OFFICIAL_POSE``:
   point drawn on the canvas); the same image analysis of our maps is printed too, as a check of
   the analysis (it misses hands whose forearm is not drawn). Reported: the share of frames with
   the left / right hand drawn (ours vs official), the share of the official's hand frames on
-  which ours draws that hand too, and the median chamfer distance between our and the official
-  hand dots on frames where both draw that hand (agreement near the wrists);
+  which ours draws that hand too, and the chamfer distance between our and the official hand dots
+  on frames where both draw that hand (agreement near the wrists: the median, and the share of
+  those hands within 5 px);
 - extraction fps (frames / detection seconds) with the machine's load average.
 """
 
@@ -201,7 +202,9 @@ def rows(s: ClipStats) -> dict[str, str]:
         "right hand drawn, ours / official": f"{_pct(share[1][0])} / {_pct(share[1][1])}",
         "ours where official has the hand (L / R / all)": f"{_pct(both[0])} / {_pct(both[1])} / {_pct(both_all)}",
         "same, by image analysis of our maps": _pct(seen_all),
-        "hand chamfer median (px)": f"{np.median(s.hand_chamfer):.2f}" if s.hand_chamfer else "-",
+        "hand chamfer median (px), share <= 5 px": (
+            f"{np.median(s.hand_chamfer):.2f}, {_pct(np.mean(np.asarray(s.hand_chamfer) <= 5.0))}"
+            if s.hand_chamfer else "-"),
         "extraction fps (load)": f"{s.fps:.1f} ({s.load:.1f})",
     }
 
