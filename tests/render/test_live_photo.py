@@ -164,7 +164,7 @@ def test_xdyna_live_photo_conditions_every_frame_on_the_photo(xdyna_backend) -> 
     from studio.extract.pose_map import draw_track_frame
     from studio.extract.sface import sface_for_frame
 
-    job = live_job()
+    job = live_job(0.5, 8.0, steps=1)  # 4 frames, one step: the conditioning is what is checked
     n = job.n_frames
     # what the model sees is the photo's skeleton where the photo sits on the canvas, every frame
     seen = model_pose_for_job(job)
