@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget,
+    QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget,
 )
 
 from studio import __version__
@@ -444,16 +444,18 @@ class MainWindow(QMainWindow):
         self._after_load()
         return True
 
-    def make_live_photo(self, seconds: float | None = None) -> bool:
-        """File > Make a Live Photo…: asks for the length (unless ``seconds`` is given) and holds
-        the photo's pose for it (undoable)."""
+    def make_live_photo(self, seconds: float | None = None, fps: float | None = None) -> bool:
+        """File > Make a Live Photo…: asks for the length and frame rate (unless ``seconds`` is
+        given) and holds the photo's pose for it (undoable)."""
         if seconds is None:
-            seconds, ok = QInputDialog.getDouble(self, "Live photo", "Length in seconds (at the project's "
-                                                 f"{self.doc.project.fps:g} fps):", 4.0, 0.5, 60.0, 1)
-            if not ok:
+            from studio.gui.dialogs.live_photo_dialog import LivePhotoDialog
+
+            dlg = LivePhotoDialog(self.doc.project.live_seconds or 4.0, fps or self.doc.project.fps or 25.0, self)
+            if dlg.exec() != dlg.DialogCode.Accepted:
                 return False
+            seconds, fps = dlg.values()
         try:
-            self.doc.set_live_photo(seconds)
+            self.doc.set_live_photo(seconds, fps)
         except StudioError as err:
             hub().report(err)
             return False
