@@ -1,4 +1,5 @@
-"""``studio export SRC -o DST``: convert a video or a PNG-sequence folder to another format."""
+"""``studio export SRC -o DST``: convert a video or a PNG-sequence folder to another format (a
+video's sound goes along into MP4/WebM; ``--scale`` resizes with Lanczos)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.media.audio import slice_for_frames
 from studio.media.exporters import EXPORTERS, exporter_for
+from studio.media.panels import check_scale, even, scale_frame
 from studio.media.source import open_frames
 
 
@@ -28,6 +31,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--fps", type=float,
                    help="output frame rate; the same frames are retimed (default: the video's rate, "
                    "or 25 for a PNG folder)")
+    p.add_argument("--scale", type=float, default=1.0, metavar="S",
+                   help="resize by S, 0.25 to 2 (Lanczos; default 1)")
+    p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep a source video's sound in MP4 (AAC) / WebM (Opus) outputs (default: on; only "
+                   "when --fps keeps the video's rate, since retimed frames would drift from it)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
 
@@ -39,10 +47,18 @@ def run(args: argparse.Namespace) -> int:
     src, dst = Path(args.source), Path(args.output)
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
         raise StudioError("Cannot export onto the source", f"{dst} is the source itself; choose another output.")
+    check_scale(args.scale)
     exporter = exporter_for(args.output)
     with open_frames(src, fps=args.fps) as reader:
         fps = args.fps or reader.fps
         total = reader.frame_count
+        sound = None
+        same_rate = abs(fps - reader.fps) < 1e-6
+        if args.audio and exporter.supports_audio and same_rate and not src.is_dir():
+            sound = slice_for_frames(src, 0, total, reader.fps)
+        frames = iter(reader)
+        if abs(args.scale - 1.0) > 1e-9:
+            frames = (scale_frame(f, args.scale) for f in frames)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -54,10 +70,12 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(done - bar.n)
 
         try:
-            out = exporter.write(iter(reader), fps, args.output, progress=progress, frame_count=total)
+            out = exporter.write(frames, fps, args.output, progress=progress, frame_count=total, audio=sound)
         finally:
             if bar is not None:
                 bar.close()
     w, h = reader.size
-    print(f"wrote {out} ({total} frames, {w}x{h}, {fps:g} fps, {exporter.name})")
+    w, h = (w, h) if abs(args.scale - 1.0) < 1e-9 else (even(w * args.scale), even(h * args.scale))
+    print(f"wrote {out} ({total} frames, {w}x{h}, {fps:g} fps, {exporter.name}"
+          f"{', with sound' if sound is not None else ''})")
     return 0

@@ -101,3 +101,29 @@ def test_envelope_follows_the_tone(tone_video: Path) -> None:
 def test_frame_outside_the_video_is_named(tone_video: Path) -> None:
     with pytest.raises(StudioError, match="Frame 500 is outside tone.mp4"):
         slice_for_frames(tone_video, 500, 10, FPS)
+
+
+def test_studio_export_keeps_the_sound_and_scales(tone_video: Path, tmp_path: Path) -> None:
+    import argparse
+
+    from studio.cli import export as cli_export
+    from studio.media.video import VideoReader
+
+    parser = argparse.ArgumentParser(prog="studio")
+    cli_export.register(parser.add_subparsers(dest="command"))
+
+    def run(*argv):
+        args = parser.parse_args(["export", *map(str, argv)])
+        return args.func(args)
+
+    assert run(tone_video, "-o", tmp_path / "a.webm", "--scale", "0.5", "--no-progress") == 0
+    assert audio_codec(tmp_path / "a.webm") == "opus"
+    assert _onset(decode_mono(tmp_path / "a.webm", rate=RATE), RATE) == pytest.approx(TONE_AT, abs=0.25 / FPS)
+    with VideoReader(tmp_path / "a.webm") as r:
+        assert r.size == (32, 24)
+    assert run(tone_video, "-o", tmp_path / "b.mp4", "--no-audio", "--no-progress") == 0
+    assert audio_codec(tmp_path / "b.mp4") is None
+    assert run(tone_video, "-o", tmp_path / "c.mp4", "--fps", "12", "--no-progress") == 0  # retimed: no sound
+    assert audio_codec(tmp_path / "c.mp4") is None
+    with pytest.raises(StudioError, match="between 0.25 and 2"):
+        run(tone_video, "-o", tmp_path / "d.mp4", "--scale", "3")

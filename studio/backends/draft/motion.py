@@ -32,7 +32,8 @@ def driving_poses(job: RenderJob, ref_pose: np.ndarray) -> np.ndarray:
             f"The render asks for driving frame(s) {bad[:5]} but the pose track has {n} frames "
             f"(0..{n - 1}). Re-run the extraction or change the frame range.",
         )
-    body = body_pixels(job.pose, track_fit(job.pose, job.settings.width, job.settings.height))
+    s = job.settings
+    body = body_pixels(job.pose, track_fit(job.pose, s.width, s.height, s.video_fit))
     if job.settings.retarget:
         conf = np.isfinite(body).all(axis=2).astype(np.float64)  # missing points are NaN already
         options = RetargetOptions(anchor="hips", place="reference", threshold=0.5)
