@@ -64,3 +64,24 @@ def test_the_official_map_analysis_finds_and_sides_hands(measured) -> None:
         assert np.hypot(xs.mean() - wrist[0], ys.mean() - wrist[1]) < 25
     no_hands = draw_pose(pose.body[0], pose.body_conf[0], None, None, 200, 400)
     assert not any(m.any() for m in bench.hand_masks(no_hands))  # the knee dot is not a hand
+
+
+def test_the_real_sample_project_is_complete() -> None:
+    """``studio render --sample real``: the project, its photo, its video and the photo's pose."""
+    import argparse
+
+    from studio.cli import render as cli_render
+    from studio.core.project import Project
+
+    parser = argparse.ArgumentParser(prog="studio")
+    cli_render.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["render", "--sample", "real", "-o", "out.mp4"])
+    assert args.sample == "real"
+    assert parser.parse_args(["render", "--sample", "-o", "out.mp4"]).sample == "drawn"
+    project = Project.load(cli_render.sample_project_path("real"))
+    assert project.reference_image is not None and project.reference_image.is_file()
+    assert project.driving_video is not None and project.driving_video.is_file()
+    assert project.driving_video.stat().st_size < 3 << 20  # small enough to ship
+    assert project.pose is None  # extracted on first use, then cached
+    ref = project.reference_pose
+    assert ref is not None and (ref.body_conf[0, [1, 2, 5]] > 0.3).all()  # retargeting needs these
