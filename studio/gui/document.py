@@ -332,13 +332,19 @@ class Document(QObject):
         self.driving_changed.emit()
 
     def set_weights_dir(self, path: Path | None) -> None:
-        """The project's X-Dyna weights folder (changes X-Dyna cache keys); a folder chosen here is
-        also remembered as the preference for projects that name none."""
-        self.project.weights_dir = Path(path) if path else None
+        """The project's X-Dyna weights folder (changes X-Dyna cache keys; undoable); a folder
+        chosen here is also remembered as the preference for projects that name none."""
+        new = Path(path) if path else None
+        if new == self.project.weights_dir:
+            return
         if path:
             self.set_weights_preference(path)
+        text = f"Use the weights in {new.name or new}" if new is not None else "Clear the weights folder"
+        self.undo_stack.push(StateCommand(text, self._apply_weights_dir, self.project.weights_dir, new))
+
+    def _apply_weights_dir(self, path: Path | None) -> None:
+        self.project.weights_dir = path
         self._keys = None
-        self.mark_dirty()
         self.settings_changed.emit()
         self.keys_changed.emit()
 

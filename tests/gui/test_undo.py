@@ -135,3 +135,13 @@ def test_live_photo_is_undoable_and_follows_the_render_size(doc: Document) -> No
     assert not doc.project.is_live_photo and doc.pose is video_pose and doc.timeline.frame_count == 48
     doc.undo_stack.redo()
     assert doc.project.live_seconds == 2.0 and doc.timeline.frame_count == 24
+
+
+def test_weights_folder_is_undoable(doc: Document, tmp_path: Path) -> None:
+    doc.set_weights_dir(tmp_path / "pretrained_weights")
+    assert doc.undo_stack.undoText() == "Use the weights in pretrained_weights"
+    assert doc.project.weights_dir == tmp_path / "pretrained_weights" and doc.dirty
+    doc.undo_stack.undo()
+    assert doc.project.weights_dir is None and not doc.dirty
+    doc.set_weights_dir(None)  # no change: no step
+    assert doc.undo_stack.count() == 1
