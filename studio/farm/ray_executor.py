@@ -205,10 +205,14 @@ class RayExecutor:
                     self._started = True
             except Exception as exc:  # noqa: BLE001 - connection problems of every kind
                 where = f"the Ray cluster at {self.address}" if self.address else "a local Ray cluster"
+                hint = ""
+                if self.address:
+                    hint = (" A cluster started with `ray start --head` checks a token: set RAY_AUTH_MODE=token "
+                            "and RAY_AUTH_TOKEN to the head's `ray get-auth-token` here.")
                 raise StudioError(
                     "Cannot start the render farm",
                     f"Could not connect to {where} ({type(exc).__name__}: {exc}). Check the address "
-                    "(`ray status` on the head machine) or run without --address for a local cluster.",
+                    f"(`ray status` on the head machine) or run without --address for a local cluster.{hint}",
                     repr(exc),
                 ) from exc
         resources = ray.cluster_resources()
