@@ -90,3 +90,30 @@ def test_queue_survives_sigkill_of_queue_run(tmp_path):
     final = _frames(out)
     assert sorted(final) == [f"frame_{i:06d}.png" for i in range(n)]
     assert all(final[name] == kept[name] for name in kept)  # finished frames were reused, not rendered again
+
+
+def test_queue_commands_in_process(tmp_path, monkeypatch, capsys):
+    from studio.cli import main
+
+    monkeypatch.setenv("STUDIO_QUEUE", str(tmp_path / "q.sqlite"))
+    assert main(["queue", "list"]) == 0
+    assert "the queue is empty" in capsys.readouterr().out
+    assert main(["queue", "add", "--sample", "-o", str(tmp_path / "x.mp4"), "--split"]) == 2
+    assert "cannot be split" in capsys.readouterr().err
+    assert main(["queue", "add", "--sample", "-o", str(tmp_path / "x.avi")]) == 2  # unsupported format, nothing queued
+    assert main(["queue", "add", str(tmp_path / "missing.studio.json"), "-o", str(tmp_path / "x.mp4")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["queue", "add", "--sample", "-o", str(tmp_path / "a.mp4"), "--frames", "0:4"]) == 0
+    assert main(["queue", "add", "--sample", "-o", str(tmp_path / "b"), "--frames", "4:8"]) == 0
+    capsys.readouterr()
+    q = RenderQueue(tmp_path / "q.sqlite")
+    a, b = (e.id for e in q.entries())
+    assert q.job(a).output_dir == tmp_path / "a.mp4.frames" and q.job(b).output_dir == tmp_path / "b"
+    assert main(["queue", "move", str(b), "-1"]) == 0
+    assert [e.id for e in q.entries()] == [b, a]
+    assert main(["queue", "cancel", str(a)]) == 0
+    assert main(["queue", "cancel", str(a)]) == 2
+    assert "already finished" in capsys.readouterr().err
+    assert main(["queue", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "cancelled" in out and "queued" in out and "4/4" not in out
