@@ -24,6 +24,11 @@ START_TIMEOUT = 120.0
 
 def _serve(factories: BackendFactories, commands: Any, events: Any) -> None:  # the helper process
     """Run ``render`` commands on a :class:`Worker` until ``quit`` (or the driver goes away)."""
+    import signal
+
+    # Ctrl-C in a terminal reaches the whole process group: the runner decides what a stop means
+    # (its jobs go back to the queue) and cancels this helper's job through the pipe
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = Worker(factories)
     jobs: list[RenderJob | None] = []
     ready = threading.Condition()

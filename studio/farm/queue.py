@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL,
     project TEXT,
     output TEXT NOT NULL,
+    render_dir TEXT NOT NULL,
     fps REAL NOT NULL DEFAULT 25.0,
     backend TEXT NOT NULL,
     n_frames INTEGER NOT NULL,
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 """
 
-_COLUMNS = ("id", "position", "state", "project", "output", "fps", "backend", "n_frames", "split",
+_COLUMNS = ("id", "position", "state", "project", "output", "render_dir", "fps", "backend", "n_frames", "split",
             "done_frames", "message", "attempts", "cancel_requested", "runner_pid", "created", "updated")
 
 
@@ -88,6 +89,7 @@ class QueueEntry:
     state: str
     project: str | None
     output: str
+    render_dir: str
     fps: float
     backend: str
     n_frames: int
@@ -199,9 +201,10 @@ class RenderQueue:
         with self._tx() as con:
             top = con.execute("SELECT COALESCE(MAX(position), 0) FROM jobs").fetchone()[0]
             cur = con.execute(
-                "INSERT INTO jobs (position, state, project, output, fps, backend, n_frames, split, job, created, "
-                "updated) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (top + 1, str(project) if project else None, str(output), float(fps), job.settings.backend,
+                "INSERT INTO jobs (position, state, project, output, render_dir, fps, backend, n_frames, split, job, "
+                "created, updated) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (top + 1, str(project) if project else None, str(output), str(Path(job.output_dir).absolute()),
+                 float(fps), job.settings.backend,
                  job.n_frames, int(split), text, now, now),
             )
             return int(cur.lastrowid)

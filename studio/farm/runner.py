@@ -84,6 +84,7 @@ class QueueRunner:
         self.stop_event = threading.Event()
         self._threads: dict[int, threading.Thread] = {}
         self._tokens: dict[int, CancelToken] = {}
+        self._dirs: dict[int, str] = {}  # running job -> its render folder
         self._lock = threading.Lock()
         self.summary = RunSummary()
 
@@ -120,11 +121,16 @@ class QueueRunner:
             for job_id in [i for i, t in self._threads.items() if not t.is_alive()]:
                 self._threads.pop(job_id)
                 self._tokens.pop(job_id, None)
+                self._dirs.pop(job_id, None)
 
     def _start_next(self) -> bool:
         """Start the first queued job if a worker for it is free (strict queue order)."""
         entry = self.queue.next_queued()
         if entry is None:
+            return False
+        with self._lock:
+            busy_dirs = set(self._dirs.values())
+        if entry.render_dir in busy_dirs:  # two jobs never write one render folder at once
             return False
         lease = None
         if entry.split:
@@ -145,6 +151,7 @@ class QueueRunner:
         with self._lock:
             self._threads[claimed.id] = thread
             self._tokens[claimed.id] = token
+            self._dirs[claimed.id] = claimed.render_dir
         thread.start()
         return True
 

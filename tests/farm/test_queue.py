@@ -153,3 +153,37 @@ def test_killed_helper_requeues_the_job_and_loses_no_frame(tmp_path, queue):
     assert not set(renders[1]) & on_disk  # the second attempt rendered only what was missing
     files = sorted(p.name for p in (tmp_path / "r").glob("frame_*.png"))
     assert files == [f"frame_{i:06d}.png" for i in range(n)]
+
+
+def test_jobs_sharing_a_render_folder_never_run_at_once(tmp_path, queue):
+    log = tmp_path / "log.txt"
+    folder = tmp_path / "same"
+    a = queue.add(make_job(4, seed=1, output_dir=folder), folder)
+    b = queue.add(make_job(4, seed=2, output_dir=folder), folder)
+
+    class TwoSlots:  # an executor with room for two jobs, each on its own helper
+        name, capacity = "two", 2
+
+        def __init__(self) -> None:
+            self.helpers = [_executor(log, 0.2), _executor(log, 0.2)]
+
+        def acquire(self, backend):
+            return next((lease for lease in (h.acquire(backend) for h in self.helpers) if lease), None)
+
+        def acquire_split(self):
+            return None
+
+    ex = TwoSlots()
+    seen: list[set[int]] = []
+    runner = QueueRunner(queue, ex, on_event=lambda e, ev: seen.append(
+        {x.id for x in queue.entries() if x.state == "running"}))
+    try:
+        summary = runner.run()
+    finally:
+        for h in ex.helpers:
+            h.close()
+    assert summary.done == [a, b]
+    assert all(len(running) <= 1 for running in seen)
+    job = queue.job(b)  # the later job's frames are what the folder holds
+    for k, i in enumerate(job.frames):
+        np.testing.assert_array_equal(read_png(folder / f"frame_{i:06d}.png"), frame_for(job, k))

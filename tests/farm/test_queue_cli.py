@@ -55,22 +55,31 @@ def test_queue_survives_sigkill_of_queue_run(tmp_path):
     n = entry.n_frames
     assert n == 48 * REPEAT
 
-    run = subprocess.Popen([sys.executable, "-m", "studio", "queue", "run", "--local"], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        while True:  # kill the runner and its helper process at once, mid-render
-            e = q.entry(entry.id)
-            assert e.state in ("queued", "running") and time.monotonic() < deadline, e
-            if e.state == "running" and 16 <= e.done_frames:
+    def run_until(frames: int, sig: int) -> None:
+        """Start `studio queue run`, and send ``sig`` to its process group (the runner and its
+        helper, as a terminal's Ctrl-C or a crash would) once ``frames`` frames are done."""
+        run = subprocess.Popen([sys.executable, "-m", "studio", "queue", "run", "--local"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                e = q.entry(entry.id)
+                assert e.state in ("queued", "running") and time.monotonic() < deadline, e
+                if e.state == "running" and frames <= e.done_frames:
+                    os.killpg(run.pid, sig)
+                    break
+                time.sleep(0.02)
+            run.wait(60)
+        finally:
+            if run.poll() is None:
                 os.killpg(run.pid, signal.SIGKILL)
-                break
-            time.sleep(0.02)
-        run.wait(30)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(30)
+                run.wait(30)
+
+    run_until(8, signal.SIGINT)  # Ctrl-C: the job goes back to the queue at once, no attempt counted
+    stopped = q.entry(entry.id)
+    assert (stopped.state, stopped.attempts) == ("queued", 0) and "runner stopped" in stopped.message
+    assert 8 <= stopped.done_frames < n
+    run_until(stopped.done_frames + 8, signal.SIGKILL)  # a crash: the job is left 'running'
     killed = q.entry(entry.id)
     assert killed.state == "running" and 0 < killed.done_frames < n  # what the crash left behind
     # frames the manifest recorded before the kill (a PNG renamed into place just before the kill
