@@ -61,21 +61,20 @@ def _device_sink(dtype):
     totals = {"bytes": 0, "checksum": 0.0}
 
     def place(name, model):
-        pages = MappedPages()
-        for mod in model.modules():
-            for attr in ("_parameters", "_buffers"):
-                table = getattr(mod, attr)
-                for key, t in list(table.items()):
-                    if t is None:
-                        continue
-                    half = t.detach().to(dtype if t.is_floating_point() else t.dtype)
-                    if half.is_floating_point():
-                        totals["checksum"] += float(half.sum(dtype=torch.float32))
-                    totals["bytes"] += half.numel() * half.element_size()
-                    pages.release(t.detach())
-                    meta = half.to("meta")
-                    table[key] = torch.nn.Parameter(meta, requires_grad=False) if attr == "_parameters" else meta
-                    del half
+        with MappedPages() as pages:  # the same per-tensor copy materialise() makes for a real device
+            for mod in model.modules():
+                for attr in ("_parameters", "_buffers"):
+                    table = getattr(mod, attr)
+                    for key, t in list(table.items()):
+                        if t is None:
+                            continue
+                        half = pages.copy(t.detach(), "cpu", dtype if t.is_floating_point() else t.dtype)
+                        if half.is_floating_point():
+                            totals["checksum"] += float(half.sum(dtype=torch.float32))
+                        totals["bytes"] += half.numel() * half.element_size()
+                        meta = half.to("meta")
+                        table[key] = torch.nn.Parameter(meta, requires_grad=False) if attr == "_parameters" else meta
+                        del half
         return model
 
     return place, totals

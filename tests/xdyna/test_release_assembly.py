@@ -114,7 +114,7 @@ def test_cpu_float32_load_keeps_every_weight_mapped_from_its_file(partial: Path)
 
     def mapped(t: torch.Tensor) -> bool:
         ptr = t.data_ptr()
-        return any(lo <= ptr < hi for lo, hi in pages.ranges)
+        return any(lo <= ptr < hi for lo, hi, _, _ in pages.ranges)
 
     for name in NAMES:
         params = list(getattr(comps, name).named_parameters())

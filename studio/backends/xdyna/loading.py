@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import mmap
+import os
 import pickle
 import sys
 from collections.abc import Iterator, Mapping
@@ -252,12 +253,18 @@ def load_into(
 
 
 class MappedPages:
-    """The checkpoint files mapped into this process (from ``/proc/self/maps``; Linux only)."""
+    """The checkpoint files mapped into this process (from ``/proc/self/maps``; Linux only).
+
+    A mapped tensor that has to be copied anyway (a cast, a move to a GPU) is read with
+    ``pread`` from its file instead of through the mapping, so its pages never enter this
+    process's memory; :meth:`release` drops any that did.
+    """
 
     def __init__(self) -> None:
-        self.ranges: list[tuple[int, int]] = []
+        self.ranges: list[tuple[int, int, int, str]] = []  # start, end, file offset, path
         self.page = mmap.PAGESIZE
         self.madvise = None
+        self._fds: dict[str, int] = {}
         if not sys.platform.startswith("linux"):
             return
         try:
@@ -270,7 +277,46 @@ class MappedPages:
             parts = line.split(maxsplit=5)
             if len(parts) == 6 and parts[5].endswith(CHECKPOINT_SUFFIXES):
                 start, end = (int(x, 16) for x in parts[0].split("-"))
-                self.ranges.append((start, end))
+                self.ranges.append((start, end, int(parts[2], 16), parts[5]))
+
+    def __enter__(self) -> MappedPages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    def _where(self, tensor: torch.Tensor) -> tuple[int, int, int, str] | None:
+        """``(address, end address, file offset, path)`` of a mapped CPU tensor, else None."""
+        if self.madvise is None or tensor.device.type != "cpu" or tensor.numel() == 0:
+            return None
+        ptr = tensor.data_ptr()
+        end = ptr + tensor.numel() * tensor.element_size()
+        for lo, hi, offset, path in self.ranges:
+            if lo <= ptr and end <= hi:
+                return ptr, end, offset + ptr - lo, path
+        return None
+
+    def copy(self, tensor: torch.Tensor, device: torch.device | str, dtype: torch.dtype) -> torch.Tensor:
+        """``tensor`` on ``device`` in ``dtype``: read from its file when it is mapped and contiguous."""
+        where = self._where(tensor) if tensor.is_contiguous() else None
+        if where is None:
+            new = tensor.to(device=device, dtype=dtype)
+            self.release(tensor)
+            return new
+        ptr, end, offset, path = where
+        raw = torch.empty(tensor.shape, dtype=tensor.dtype)
+        view = memoryview(raw.reshape(-1).view(torch.uint8).numpy())
+        if path not in self._fds:
+            self._fds[path] = os.open(path, os.O_RDONLY)
+        done = 0
+        while done < end - ptr:
+            n = os.preadv(self._fds[path], [view[done:]], offset + done)
+            if n <= 0:  # the file shrank under us: read through the mapping instead
+                return tensor.to(device=device, dtype=dtype)
+            done += n
+        return raw.to(device=device, dtype=dtype)
 
     def release(self, tensor: torch.Tensor) -> None:
         """Drop the pages of a mapped, already copied ``tensor`` from this process's memory.
@@ -278,14 +324,11 @@ class MappedPages:
         Only mappings of checkpoint files are touched, and loaded tensors are never written:
         their pages are re-read from the file if anything used them again, so no value changes.
         """
-        if self.madvise is None or tensor.device.type != "cpu" or tensor.numel() == 0:
+        where = self._where(tensor)
+        if where is None:
             return
-        ptr = tensor.data_ptr()
-        end = ptr + tensor.numel() * tensor.element_size()
-        if not any(lo <= ptr and end <= hi for lo, hi in self.ranges):
-            return
-        first = -(-ptr // self.page) * self.page
-        last = end // self.page * self.page
+        first = -(-where[0] // self.page) * self.page
+        last = where[1] // self.page * self.page
         if last > first:
             self.madvise(first, last - first, 4)  # MADV_DONTNEED
 
@@ -293,19 +336,29 @@ class MappedPages:
 def materialise(module: nn.Module, device: torch.device | str, dtype: torch.dtype) -> nn.Module:
     """Move ``module`` to ``device``/``dtype`` one tensor at a time (integer buffers keep their dtype).
 
-    Every copied tensor that was mapped from a checkpoint file gives its pages back at once, so
-    a float16 load of a float32 file peaks near the float16 size, not at both sizes together.
-    A tensor that needs no copy (CPU float32 from a float32 file) stays mapped.
+    A tensor mapped from a checkpoint file that needs a copy is read from the file with
+    ``pread`` (:class:`MappedPages`), so a float16 load of a float32 file peaks near the float16
+    size, not at both sizes together. A tensor that needs no copy (CPU float32 from a float32
+    file) stays mapped.
     """
-    pages = MappedPages()
+    device = torch.device(device)
     done: dict[int, torch.Tensor] = {}  # id of a source parameter/buffer -> its moved version
 
     def move(t: torch.Tensor) -> torch.Tensor:
-        new = t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
-        if new is not t:
-            pages.release(t)
-        return new
+        target = dtype if t.is_floating_point() else t.dtype
+        if t.dtype == target and (t.device == device or device.type == "cpu" == t.device.type):
+            return t
+        if device.type == "meta":  # shapes only: nothing to read
+            return t.to(device=device, dtype=target)
+        return pages.copy(t, device, target)
 
+    with MappedPages() as pages:
+        _move_all(module, move, done)
+    return module.eval()
+
+
+def _move_all(module: nn.Module, move, done: dict[int, torch.Tensor]) -> None:
+    """Replace every parameter and buffer of ``module`` by ``move(tensor)`` (shared ones once)."""
     for mod in module.modules():
         for name, p in list(mod._parameters.items()):
             if p is not None:
@@ -317,4 +370,3 @@ def materialise(module: nn.Module, device: torch.device | str, dtype: torch.dtyp
                 if id(b) not in done:
                     done[id(b)] = move(b)
                 mod._buffers[name] = done[id(b)]
-    return module.eval()
