@@ -173,7 +173,8 @@ class MediaPipeDetector:
             if hands
             else []
         )
-        self._hand_model = HandLandmarkModel(0) if hands else None
+        # the lite landmark model for video (fast), the full one for single photos
+        self._hand_model = HandLandmarkModel(1 if static_image_mode else 0) if hands else None
         self._hand_track: list[np.ndarray | None] = [None, None]
         self.min_hand_presence = float(min_hand_presence)
         self.min_wrist_visibility = float(min_wrist_visibility)
