@@ -49,7 +49,8 @@ def test_cpu_flag_installs_the_cpu_build_from_the_cpu_index(tmp_path: Path, flag
     assert rc == 0, out
     torch_call = next(c for c in calls if "torch==" in c)
     assert torch_call == "-m pip install -q --extra-index-url https://download.pytorch.org/whl/cpu torch==2.13.0+cpu"
-    assert calls[-2] == ("-m pip install -q -e .[xdyna,dev]" if "--dev" in flags else "-m pip install -q -e .[xdyna]")
+    extras = set(calls[-2].removeprefix("-m pip install -q -e .[").removesuffix("]").split(","))
+    assert extras >= {"xdyna", "dev"} if "--dev" in flags else extras == {"xdyna"}
 
 
 def test_unknown_flag_is_refused(tmp_path: Path) -> None:
