@@ -120,7 +120,8 @@ class HandLandmarkModel:
     """MediaPipe's hand landmark model on a region of a full frame.
 
     ``model_complexity`` 0 is the lite model (fast), 1 the full one. :meth:`run` returns the 21
-    landmarks in frame pixels and the model's hand-presence score (0..1), whatever the score.
+    landmarks in frame pixels and the model's hand-presence score (0..1), whatever the score. The
+    graph keeps no state between frames (tracking is the caller's: :func:`roi_from_hand`).
     """
 
     def __init__(self, model_complexity: int = 0) -> None:
@@ -171,10 +172,6 @@ class HandLandmarkModel:
         pts = np.array([(p.x * w, p.y * h) for p in out.landmarks.landmark], np.float32)
         score = getattr(out, _PRESENCE_STREAM)
         return pts, float(score) if score is not None else 0.0
-
-    def reset(self) -> None:
-        """Nothing is tracked inside the graph; kept for symmetry with the other models."""
-        self._graph.reset()
 
     def close(self) -> None:
         """Release the graph."""
