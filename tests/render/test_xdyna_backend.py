@@ -39,8 +39,21 @@ def backend():
     from studio.backends.xdyna.backend import XDynaBackend
 
     w = json.loads((CASE / "case.json").read_text())["weights"]
+    # paced: the pipeline waits for the test at every event, so UNet calls counted at an event are exact
     return XDynaBackend(WEIGHTS, resampler_kwargs=w["resampler_kwargs"], motion_module_kwargs=_motion_kwargs(w),
-                        decode_chunk=4)
+                        decode_chunk=4, paced=True)
+
+
+@pytest.fixture(scope="module")
+def free_backend(backend):
+    """The same loaded pipeline, run as the GUI and CLI run it: never waiting for the consumer."""
+    from studio.backends.xdyna.backend import XDynaBackend
+
+    free = XDynaBackend(WEIGHTS, resampler_kwargs=backend.resampler_kwargs,
+                        motion_module_kwargs=backend.motion_module_kwargs, decode_chunk=4)
+    backend.pipeline(WEIGHTS, "cpu", "float32")  # loaded once, shared
+    free._pipe, free._pipe_key = backend._pipe, backend._pipe_key
+    return free
 
 
 class UNetCounter:
@@ -103,7 +116,8 @@ def test_reference_schedule_event_order_and_previews(backend, tmp_path):
     assert [type(e).__name__ for e in denoise] == ["Progress", "StepPreview"] * 2
     previews = [e for e in evs if isinstance(e, StepPreview)]
     assert [p.step for p in previews] == [0, 1]
-    assert previews[0].indices == tuple(range(20)) and previews[0].frames.shape == (20, 64, 64, 3)
+    # previews are at latent resolution (64 px / 8): the viewer scales them
+    assert previews[0].indices == tuple(range(20)) and previews[0].frames.shape == (20, 8, 8, 3)
     assert previews[0].frames.std() > 1  # a picture, not a constant
     first_frames = next(i for i, e in enumerate(evs) if isinstance(e, FramesReady))
     last_preview = max(i for i, e in enumerate(evs) if isinstance(e, StepPreview))
@@ -294,3 +308,27 @@ def test_abandoning_the_render_stops_the_pipeline_thread(backend, unet_calls):
     gen.close()
     assert not [t for t in threading.enumerate() if t.name == "studio-xdyna"]
     assert unet_calls.calls == 1  # the pipeline stopped at its next step
+
+
+def test_pipeline_never_waits_for_a_slow_consumer(free_backend, tmp_path, unet_calls):
+    """Holding the first preview does not stop the render: every UNet call and the decode run
+    meanwhile; the newest pending preview replaced older ones and no final frame was dropped."""
+    import time
+
+    job = xjob(20, tmp_path / "free", steps=3)
+    total = 3 * 2  # 3 steps x 2 reference windows of 20 frames
+    evs = []
+    gen = run_job(job, free_backend)
+    for e in gen:
+        evs.append(e)
+        if isinstance(e, StepPreview):
+            break
+    deadline = time.monotonic() + 300
+    while unet_calls.calls < total and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert unet_calls.calls == total  # the pipeline ran on while the consumer held one event
+    evs += list(gen)
+    assert isinstance(evs[-1], Finished)
+    steps = [e.step for e in evs if isinstance(e, StepPreview)]
+    assert steps[0] == 0 and steps == sorted(steps) and len(steps) < 3  # older pending previews replaced
+    assert sorted(frames_of(evs)) == list(range(20))  # every final frame arrived

@@ -2,15 +2,19 @@
 
 :class:`XDynaBackend` builds the conditioning from the job (see :mod:`.conditioning`), loads the
 pipeline once per weights folder/device/precision (kept on the instance, so the GUI's long-lived
-worker loads it once), and runs it in lockstep with its caller (:mod:`.lockstep`):
+worker loads it once), applies the settings' memory options (``low_vram``, ``sequential_cfg``,
+``torch_compile``: :class:`~.pipeline.RunOptions`), and runs it on a helper thread that never
+waits for its consumer (:mod:`.lockstep`: the newest preview wins, final frames queue):
 
 * ``reference`` / ``static`` schedules: every window is denoised at every step; after each step
-  a :class:`Progress` and a :class:`StepPreview` of every frame (decoded cheaply from the
-  predicted clean latents, no VAE). When denoising ends the final latents are saved beside the
+  a :class:`Progress`, and a :class:`StepPreview` of every frame at latent resolution (the
+  latent-to-RGB projection of the predicted clean latents, no VAE) whenever previews stay under
+  :data:`PREVIEW_SHARE` of the time. When denoising ends the final latents are saved beside the
   PNGs (so a render cancelled while decoding resumes without denoising again), then frames are
   VAE-decoded a few at a time, each chunk a :class:`FramesReady`.
 * ``stream`` schedule (:mod:`.stream`): window after window; each finished window's latents are
-  saved at once and every frame it makes final is emitted: all of its frames that no earlier
+  saved at once (step previews show only the window's frames that are not final yet) and every
+  frame it makes final is emitted: all of its frames that no earlier
   window finished (a later window's overlap frames are held to this result), so the first chunk
   is the whole first window, 16 frames with the default 16-frame windows, and arrives after one
   window's worth of work. A resumed render hands the saved windows back to
@@ -46,6 +50,13 @@ from studio.core.windows import WindowPlan
 DECODE_CHUNK = 4
 #: Saved-latents slot of the whole clip for the reference/static schedules.
 WHOLE_CLIP = 0
+#: Most of the render time step previews may take (measured; previews are skipped to stay below).
+PREVIEW_SHARE = 0.05
+
+
+def _latest_key(item: Any) -> type | None:
+    """Only the newest pending step preview and denoise progress matter; everything else is kept."""
+    return type(item) if isinstance(item, (StepPreview, Progress)) else None
 
 
 def _missing_modules() -> list[str]:
@@ -77,6 +88,9 @@ class XDynaBackend:
     resampler_kwargs, motion_module_kwargs: model hyper-parameters for non-standard releases
         (the tiny test weights); the official release needs neither.
     decode_chunk: frames decoded per :class:`FramesReady` in the reference/static schedules.
+    paced: the pipeline waits for the consumer at every event (:func:`.lockstep.lockstep`);
+        off by default, so the GPU never waits for the GUI. Tests that count model calls at an
+        event turn it on.
     """
 
     name = "xdyna"
@@ -84,11 +98,13 @@ class XDynaBackend:
                                 schedules=("reference", "static", "stream"))
 
     def __init__(self, weights_dir: Path | str | None = None, *, resampler_kwargs: dict | None = None,
-                 motion_module_kwargs: dict | None = None, decode_chunk: int = DECODE_CHUNK) -> None:
+                 motion_module_kwargs: dict | None = None, decode_chunk: int = DECODE_CHUNK,
+                 paced: bool = False) -> None:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else None
         self.resampler_kwargs = resampler_kwargs
         self.motion_module_kwargs = motion_module_kwargs
         self.decode_chunk = max(1, int(decode_chunk))
+        self.paced = bool(paced)
         self._lock = threading.Lock()
         self._pipe: Any = None
         self._pipe_key: tuple[str, str, str] | None = None
@@ -180,6 +196,9 @@ class XDynaBackend:
         yield Progress(0, 1, "load", f"Loading the X-Dyna weights from {weights}")
         t0 = time.perf_counter()
         pipe = self.pipeline(weights, s.device, s.dtype)
+        from studio.backends.xdyna.pipeline import RunOptions
+
+        pipe.configure(RunOptions.from_settings(s))  # low VRAM, sequential CFG, torch.compile
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         cancel.raise_if_cancelled()
 
@@ -230,31 +249,30 @@ class XDynaBackend:
 
     def _denoise(self, pipe: Any, call: dict, n: int, total_steps: int, cancel: CancelToken,
                  extra: dict | None = None, on_window: Any = None) -> Iterator[Any]:
-        """Run the pipeline in lockstep; yields its events, then ``("result", latents)`` last.
+        """Run the pipeline on a helper thread; yields its events, then ``("result", latents)`` last.
 
+        The pipeline never waits for the consumer (:func:`.lockstep.lockstep`): a pending preview
+        or progress event is replaced by a newer one, final frames queue. Previews are at latent
+        resolution, of the frames the step changed, and throttled to at most
+        :data:`PREVIEW_SHARE` of the render time (:class:`~.preview.PreviewSink`).
         ``on_window(emit, done)`` handles the stream schedule's finished windows."""
-        size = (call["pose"].shape[1], call["pose"].shape[2])  # (H, W)
-        every = tuple(range(n))
+        from studio.backends.xdyna.preview import PreviewSink
 
         def work(emit, token) -> None:
             def on_step(step_index: int, t: int, x0: Any) -> None:
                 emit(Progress(step_index + 1, total_steps, "denoise"))
-                emit(StepPreview(every, self._preview(x0, size), step_index))
 
-            kwargs = dict(call, cancel=token, callback=on_step, output_type="latent", **(extra or {}))
+            def on_preview(step_index: int, frames: tuple[int, ...], rgb: np.ndarray) -> None:
+                emit(StepPreview(frames, rgb, step_index))
+
+            kwargs = dict(call, cancel=token, callback=on_step, output_type="latent",
+                          preview=PreviewSink(on_preview, PREVIEW_SHARE), **(extra or {}))
             if on_window is not None:
                 kwargs["window_callback"] = lambda done: on_window(emit, done)
             out = pipe(**kwargs)
             emit(("result", out.latents))
 
-        yield from lockstep(work, cancel, "xdyna")
-
-    @staticmethod
-    def _preview(x0: Any, size: tuple[int, int]) -> np.ndarray:
-        """``(1, 4, F, h, w)`` predicted clean latents -> ``(F, H, W, 3)`` uint8 at ``size`` (H, W)."""
-        from studio.backends.xdyna.preview import latents_to_rgb_preview
-
-        return latents_to_rgb_preview(x0, size)
+        yield from lockstep(work, cancel, "xdyna", latest=_latest_key, paced=self.paced)
 
     def _decode(self, pipe: Any, latents: np.ndarray) -> np.ndarray:
         """``(1, 4, F, h, w)`` latents -> ``(F, H, W, 3)`` uint8 frames (VAE)."""

@@ -60,8 +60,10 @@ def windows_json(trace: Trace, call: dict, n_frames: int, steps: int) -> dict:
     return {"timesteps": [s["t"] for s in trace.steps], "steps": out_steps}
 
 
-def run_case(case_dir: str | Path, device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
-    """Run golden case ``case_dir``; returns ``{expected file stem: array}`` plus ``windows.json``."""
+def run_case(case_dir: str | Path, device: str = "cpu", dtype: str = "float32", options: Any = None) -> dict[str, Any]:
+    """Run golden case ``case_dir``; returns ``{expected file stem: array}`` plus ``windows.json``.
+
+    ``options`` (a :class:`~.pipeline.RunOptions`) turns memory/speed options on for the run."""
     from studio.backends.xdyna.pipeline import XDynaPipeline
 
     case = Path(case_dir)
@@ -75,6 +77,8 @@ def run_case(case_dir: str | Path, device: str = "cpu", dtype: str = "float32") 
         case / weights.get("root", "weights/pretrained_weights"), device=device, dtype=dtype, face=face,
         resampler_kwargs=weights.get("resampler_kwargs"), motion_module_kwargs=_motion_kwargs(weights),
     )
+    if options is not None:
+        pipe.configure(options)
     reference = np.asarray(Image.open(case / inputs["reference"]).convert("RGB"))
     pose = _read_images(case, inputs["pose"])
     local = _read_images(case, inputs["sface_local"]) if face else None

@@ -33,6 +33,7 @@ one after the other; an fp16 VAE decode that comes out non-finite is redone in f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ from studio.backends.xdyna.components import Components, load_components, to_dev
 from studio.backends.xdyna.placement import Placement
 from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_windows
 from studio.backends.xdyna.draws import Draws
-from studio.backends.xdyna.feedforward import chunk_all
+from studio.backends.xdyna.feedforward import FF_CHUNK_TOKENS, chunk_all, set_chunk_tokens
 from studio.backends.xdyna.inputs import ConditionFrames, as_frames, fit_reference
 from studio.backends.xdyna.layout import resolve
 from studio.backends.xdyna.preview import to_uint8
@@ -108,13 +109,15 @@ class RunOptions:
     run the CFG halves one after the other. ``sequential_cfg``: the CFG halves one after the other
     (batch 1 twice instead of batch 2). ``torch_compile``: ``torch.compile`` the UNet (the first
     steps are slow while it compiles). ``channels_last``: the convolutional models in
-    channels-last memory format (``None``: on CUDA only, where it is faster).
+    channels-last memory format (``None``: on CUDA only, where it is faster). ``ff_chunk_tokens``:
+    tokens per feed-forward chunk (0: unchunked; the result is the same either way).
     """
 
     low_vram: bool = False
     sequential_cfg: bool = False
     torch_compile: bool = False
     channels_last: bool | None = None
+    ff_chunk_tokens: int = FF_CHUNK_TOKENS
 
     @classmethod
     def from_settings(cls, settings: object) -> RunOptions:
@@ -179,6 +182,9 @@ class XDynaPipeline:
         """Apply memory/speed ``options`` for the next renders (moves models as the setting says)."""
         self.placement.set_low_vram(options.low_vram)
         self.placement.enter("unet")
+        for model in (self.unet, self.controlnet, self.controlnet_face):
+            if model is not None:
+                set_chunk_tokens(model, options.ff_chunk_tokens)
         channels_last = self.device.type == "cuda" if options.channels_last is None else options.channels_last
         if channels_last != bool(self.options.channels_last) or self.options.channels_last is None:
             fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -189,7 +195,7 @@ class XDynaPipeline:
             self._unet_run = torch.compile(self.unet)
         elif not options.torch_compile:
             self._unet_run = self.unet
-        self.options = RunOptions(options.low_vram, options.sequential_cfg, options.torch_compile, channels_last)
+        self.options = dataclasses.replace(options, channels_last=channels_last)
 
     @classmethod
     def from_release(
