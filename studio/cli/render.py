@@ -81,7 +81,7 @@ def register(subparsers: Any) -> None:
     out = p.add_argument_group("export")
     out.add_argument("--fps", type=float,
                      help="output frame rate, e.g. 8, 12, 24 or 30 (default: the driving video's); the clip "
-                     "keeps its duration, see --fps-mode")
+                     "keeps its duration, see --fps-mode. With --live-photo: the live photo's frame rate")
     out.add_argument("--fps-mode", choices=("repeat", "blend"), default="repeat",
                      help="how --fps converts: repeat/drop the frame on screen at each output time (default), "
                      "or blend the two nearest frames")
