@@ -201,7 +201,9 @@ class RayExecutor:
                 if self.address:
                     ray.init(address=self.address, log_to_driver=False)
                 else:
-                    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+                    # "local": always a new cluster of this process group, never one a `ray start` left
+                    # registered on this machine (a stale registration would make ray.init() wait for it)
+                    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
                     self._started = True
             except Exception as exc:  # noqa: BLE001 - connection problems of every kind
                 where = f"the Ray cluster at {self.address}" if self.address else "a local Ray cluster"
