@@ -92,3 +92,21 @@ def test_open_shows_the_first_seconds_then_fills_the_clip(make_window, sample_pr
     assert w.doc.undo_stack.count() == steps  # filling in is not an edit
     qtbot.waitUntil(lambda: not panel.is_extracting(), timeout=10_000)
     assert errors == []
+
+
+def test_a_project_saved_mid_extraction_finishes_it_on_open(make_window, sample_project, qtbot, clip, monkeypatch,
+                                                            tmp_path, errors):
+    from studio.core.project import Project
+    from studio.extract.range_first import extract_first
+
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    first = extract_first(clip)
+    assert not first.complete
+    p = Project.load(sample_project)
+    p.driving_video, p.pose, p.face, p.fps, p.frame_range = clip, first.pose, first.face, 4.0, None
+    saved = p.save(tmp_path / "half.studio.json")
+    w = make_window()
+    w.open_project(saved)
+    assert w.driving_panel.is_extracting()
+    qtbot.waitUntil(lambda: pending_frames(w.doc.pose).size == 0, timeout=60_000)
+    assert w.doc.timeline.frame_count == 40 and errors == []

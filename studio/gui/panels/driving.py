@@ -112,6 +112,7 @@ class DrivingPanel(DropTarget):
         self.canvas.keypoint_dragged.connect(self._dragged)
         document.timeline.current_changed.connect(self._show)
         document.driving_changed.connect(self._follow_video)
+        document.project_replaced.connect(self._resume_pending)
         document.driving_changed.connect(self.refresh)
         document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
         document.settings_changed.connect(lambda: self._show(document.timeline.current))
@@ -159,6 +160,16 @@ class DrivingPanel(DropTarget):
         self.doc.set_driving(path, pose, face)
         if not complete:
             self._extend(path, pose)
+
+    def _resume_pending(self) -> None:
+        """A project saved while its clip was still being extracted: finish the extraction."""
+        from studio.extract.range_first import pending_frames
+
+        p = self.doc.project
+        if p.pose is not None and p.driving_video is not None and Path(p.driving_video).is_file() \
+                and pending_frames(p.pose).size:
+            self.cancel()
+            self._extend(Path(p.driving_video), p.pose)
 
     def _extend(self, path: Path, pose) -> Task:
         """Extract the whole clip in the background and fill in the frames still pending."""
