@@ -75,3 +75,18 @@ def test_add_to_queue_without_a_photo_is_a_clear_error(make_window, errors):
     w = make_window()
     assert w.add_to_queue() is None and errors  # nothing to render yet: a clear error, nothing queued
     assert w.queue_panel.entries == []
+
+
+def test_run_queue_starts_a_runner_process_that_renders_the_job(make_window, sample_project, qtbot):
+    w = make_window()
+    assert w.open_project(sample_project)
+    w.doc.timeline.set_in(0)
+    w.doc.timeline.set_out(1)
+    job_id = w.add_to_queue()
+    panel = w.queue_panel
+    panel.run_btn.click()
+    assert not panel.run_btn.isEnabled()  # one runner at a time
+    qtbot.waitUntil(lambda: panel.queue.entry(job_id).state == "done", timeout=180_000)
+    qtbot.waitUntil(lambda: panel.run_btn.isEnabled(), timeout=60_000)  # the runner ends when the queue is empty
+    out = panel.queue.job(job_id).output_dir
+    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_000000.png", "frame_000001.png"]
