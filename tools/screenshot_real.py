@@ -64,6 +64,11 @@ def main() -> int:
         settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
         win = MainWindow(settings=settings, data_dir=tmp / "data", ask_save=lambda p: "discard")
         win.resize(w_px, h_px)
+        from PySide6.QtWidgets import QDockWidget
+
+        for dock in win.findChildren(QDockWidget):  # only the panels this screenshot is about
+            if dock.objectName() not in ("dock_reference", "dock_driving", "dock_render"):
+                dock.hide()
         win.show()
         app.processEvents()
         if not win.open_project(tmp / "sample_real" / "real.studio.json"):

@@ -2,8 +2,8 @@
 a warning strip on frames where no person was found; optional dragging of keypoints.
 
 With :attr:`PoseCanvas.handles_only` the skeleton itself is not painted (the image already is the
-pose map, as on the Pose pane); only small rings mark the keypoints that can be dragged, and
-the point being dragged is drawn with its bones.
+pose map, as on the Pose pane); small rings mark the body joints that can be dragged (hand points
+light up under the mouse), and the point being dragged is drawn with its bones.
 
 Dragging does not change the track: on release the widget emits :attr:`PoseCanvas.keypoint_dragged`
 and the owner pushes an undoable command (see :mod:`studio.gui.undo`).
@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from studio.core.tracks import FLAG_EDITED, FLAG_NO_PERSON, FaceTrack, PoseTrack
-from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, OPENPOSE_COLORS
+from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, HEAD_POINTS, OPENPOSE_COLORS
 from studio.gui.widgets.image_view import ImageView
 
 _LIMB_PENS = [QPen(QColor(*c, 220), 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap) for c in OPENPOSE_COLORS]
@@ -184,8 +184,9 @@ class PoseCanvas(ImageView):
         """Rings on the draggable keypoints; the dragged point with its bones at the drag place."""
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(_RING_PEN)
+        # rings on the body joints the map draws; hand points light up on hover instead
         for part, x, y in self._points():
-            if part != self._drag:
+            if part != self._drag and part[0] == "body" and part[1] not in HEAD_POINTS:
                 p.drawEllipse(self.to_widget(x, y), 3.5, 3.5)
         if self._drag is None:
             if self._hover is not None and (xy := self._xy(self._hover)) is not None:
