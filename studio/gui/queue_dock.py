@@ -38,6 +38,16 @@ def result_path(entry: QueueEntry) -> Path:
     return Path(entry.output)
 
 
+def runner_command(queue_file: Path) -> tuple[str, list[str]]:
+    """The program and arguments of ``studio queue run`` for ``queue_file``: this Python with
+    ``-m studio``, or in a packaged app the ``studio-cli`` executable beside the window's."""
+    args = ["queue", "--queue-file", str(queue_file), "run"]
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable).with_name("studio-cli" + (".exe" if sys.platform == "win32" else ""))
+        return str(exe), args
+    return sys.executable, ["-m", "studio", *args]
+
+
 class QueuePanel(QWidget):
     """The jobs of one queue file (see the module docstring)."""
 
@@ -198,7 +208,8 @@ class QueuePanel(QWidget):
         self.runner = QProcess(self)
         self.runner.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.runner.finished.connect(lambda *_: self.refresh())
-        self.runner.start(sys.executable, ["-m", "studio", "queue", "--queue-file", str(self.queue.path), "run"])
+        program, args = runner_command(self.queue.path)
+        self.runner.start(program, args)
         self.refresh()
 
     def stop_runner(self) -> None:

@@ -90,3 +90,17 @@ def test_run_queue_starts_a_runner_process_that_renders_the_job(make_window, sam
     qtbot.waitUntil(lambda: panel.run_btn.isEnabled(), timeout=60_000)  # the runner ends when the queue is empty
     out = panel.queue.job(job_id).output_dir
     assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_000000.png", "frame_000001.png"]
+
+
+def test_runner_command_in_a_packaged_app_uses_studio_cli(monkeypatch, tmp_path):
+    import sys
+
+    from studio.gui.queue_dock import runner_command
+
+    program, args = runner_command(tmp_path / "q.sqlite")
+    assert (program, args[:2]) == (sys.executable, ["-m", "studio"]) and args[-1] == "run"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bundle" / "studio"))
+    program, args = runner_command(tmp_path / "q.sqlite")
+    assert program.startswith(str(tmp_path / "bundle" / "studio-cli"))
+    assert args == ["queue", "--queue-file", str(tmp_path / "q.sqlite"), "run"]
