@@ -207,7 +207,8 @@ class RenderStore:
     def stale_frames(self) -> list[int]:
         """Driving indices of the job with a PNG on disk that is not this job's frame (rendered
         with other settings or pose, or set aside by :meth:`restart`): kept until overwritten."""
-        return [i for i in sorted(self._wanted) if not self._is_done(i) and (self.folder / frame_filename(i)).is_file()]
+        return [i for i in sorted(self._wanted)
+                if not self._is_done(i) and (self.folder / frame_filename(i)).is_file()]
 
     def path(self, position: int) -> Path:
         """The PNG path of output frame ``position``."""
