@@ -187,3 +187,43 @@ def test_jobs_sharing_a_render_folder_never_run_at_once(tmp_path, queue):
     job = queue.job(b)  # the later job's frames are what the folder holds
     for k, i in enumerate(job.frames):
         np.testing.assert_array_equal(read_png(folder / f"frame_{i:06d}.png"), frame_for(job, k))
+
+
+def test_cancel_in_the_queue_file_stops_the_running_job_and_keeps_its_frames(tmp_path, queue):
+    n = 20
+    job_id = queue.add(make_job(n, output_dir=tmp_path / "r"), tmp_path / "r")
+    ex = _executor(tmp_path / "log.txt", pause=0.3)
+    runner = QueueRunner(queue, ex)
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while queue.entry(job_id).done_frames < 2:
+            assert time.monotonic() < deadline, "the job made no progress"
+            time.sleep(0.05)
+        assert queue.cancel(job_id) == "running"  # as the Queue dock or `studio queue cancel` does
+        thread.join(60)
+    finally:
+        runner.stop()
+        thread.join(30)
+        ex.close()
+    e = queue.entry(job_id)
+    assert runner.summary.cancelled == [job_id] and e.state == "cancelled"
+    kept = sorted((tmp_path / "r").glob("frame_*.png"))
+    assert 2 <= len(kept) == e.done_frames < n
+
+
+def test_a_worker_keeps_its_backend_and_pipeline_across_jobs(tmp_path):
+    pytest.importorskip("torch")
+    from farm_helpers import tiny_xdyna_factory, xdyna_job
+
+    from studio.core.events import FramesReady
+    from studio.farm.worker import Worker
+
+    worker = Worker({"xdyna": tiny_xdyna_factory()})
+    pipes = []
+    for seed in (1, 2):
+        events = list(worker.render(xdyna_job(4, seed=seed, steps=1)))
+        assert sum(len(ev.indices) for ev in events if isinstance(ev, FramesReady)) == 4
+        pipes.append(worker.backend("xdyna")._pipe)  # noqa: SLF001 - the loaded pipeline
+    assert pipes[0] is not None and pipes[0] is pipes[1]
