@@ -127,6 +127,13 @@ class SplitBackend:
             yield Progress(1, 1, "load")
             cancel.raise_if_cancelled()
             info = infos[0]
+            if any(not np.array_equal(i["latents"], info["latents"]) for i in infos[1:]):
+                raise StudioError(
+                    "Workers disagree",
+                    "The workers of a split render prepared different initial latents: they do not run the "
+                    "same studio version or weights. Install the same version and weights on every machine of "
+                    "the cluster, or queue the job without --split.",
+                )
             if latents is None:
                 with contextlib.closing(self._denoise(job, key, info, cancel)) as steps:
                     for ev in steps:
