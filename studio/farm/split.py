@@ -127,7 +127,8 @@ class SplitBackend:
             yield Progress(1, 1, "load")
             cancel.raise_if_cancelled()
             info = infos[0]
-            if any(not np.array_equal(i["latents"], info["latents"]) for i in infos[1:]):
+            # equal on CPUs; GPUs of different models may differ in float rounding, different weights do not
+            if any(not np.allclose(i["latents"], info["latents"], rtol=0, atol=1e-2) for i in infos[1:]):
                 raise StudioError(
                     "Workers disagree",
                     "The workers of a split render prepared different initial latents: they do not run the "
