@@ -74,6 +74,10 @@ def register(subparsers: Any) -> None:
                        help="move the photo by X,Y fractions of the canvas (e.g. 0.1,0 = a tenth to the right)")
     frame.add_argument("--photo-scale", type=float, metavar="S",
                        help="scale the photo about the canvas centre (1 = the official fit; 0.25..4)")
+    frame.add_argument("--video-offset", type=_parse_offset, metavar="X,Y",
+                       help="move the driving video (and so the skeleton) by X,Y fractions of the canvas")
+    frame.add_argument("--video-scale", type=float, metavar="S",
+                       help="scale the driving video (and so the skeleton) about the canvas centre (0.25..4)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--prompt", help='text that steers the X-Dyna render (default: the project\'s, else "")')
@@ -258,8 +262,9 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
         d.update(preset_changes(args.fit, _photo_size(args), (d["width"], d["height"])))
     if getattr(args, "photo_offset", None) is not None:
         d["photo_offset"] = args.photo_offset
-    if getattr(args, "photo_scale", None) is not None:
-        d["photo_scale"] = args.photo_scale
+    for key in ("photo_scale", "video_offset", "video_scale"):
+        if getattr(args, key, None) is not None:
+            d[key] = getattr(args, key)
     try:
         return RenderSettings.model_validate(d)
     except ValidationError as exc:

@@ -20,7 +20,8 @@ HOW_TO_COMPUTE = frozenset({"device", "dtype", "low_vram", "sequential_cfg", "to
 RETIRED = frozenset({"smoothing"})
 #: Framing fields and their defaults (the official placement). At their defaults they are left out
 #: of the fingerprint, so renders made before framing existed keep their cache keys.
-FRAMING_DEFAULTS = {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "top"}
+FRAMING_DEFAULTS = {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "top",
+                    "video_offset": (0.0, 0.0), "video_scale": 1.0}
 #: How driving frames may be fitted onto the canvas: the official top-biased crop (S-Face mode),
 #: a centre crop, or the whole frame letterboxed.
 VideoFit = Literal["top", "center", "fit"]
@@ -36,7 +37,8 @@ class RenderSettings(BaseModel):
     Framing: ``photo_scale`` scales the photo about the canvas centre (1 = the official centre
     crop that fills the canvas) and ``photo_offset`` then moves it by fractions of the canvas
     (``(0.1, 0)`` = a tenth of the width to the right); ``video_fit`` is how driving frames are
-    cropped onto the canvas.
+    cropped onto the canvas, and ``video_offset``/``video_scale`` move and scale them after that
+    crop the same way (which moves and scales the skeleton the model sees).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -63,6 +65,8 @@ class RenderSettings(BaseModel):
     photo_offset: tuple[float, float] = (0.0, 0.0)
     photo_scale: float = Field(1.0, ge=0.25, le=4.0)
     video_fit: VideoFit = "top"
+    video_offset: tuple[float, float] = (0.0, 0.0)
+    video_scale: float = Field(1.0, ge=0.25, le=4.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -79,11 +83,11 @@ class RenderSettings(BaseModel):
             raise ValueError(f"overlap {v} must be smaller than the window size {ctx}")
         return v
 
-    @field_validator("photo_offset")
+    @field_validator("photo_offset", "video_offset")
     @classmethod
     def _offset_on_canvas(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not all(-1.0 <= float(c) <= 1.0 for c in v):
-            raise ValueError(f"photo offset {v} must be between -1 and 1 (fractions of the canvas)")
+            raise ValueError(f"offset {v} must be between -1 and 1 (fractions of the canvas)")
         return (float(v[0]), float(v[1]))
 
     @property

@@ -1,8 +1,10 @@
 """Framing presets: where the photo and the driving video sit on the output canvas.
 
-Framing is three render settings (:class:`~studio.core.settings.RenderSettings`):
+Framing is five render settings (:class:`~studio.core.settings.RenderSettings`):
 ``photo_offset`` and ``photo_scale`` place the photo (on top of the official centre fit, see
-:meth:`studio.extract.fit.CanvasFit.placed`), ``video_fit`` crops the driving frames. The presets:
+:meth:`studio.extract.fit.CanvasFit.placed`), ``video_fit`` crops the driving frames and
+``video_offset``/``video_scale`` move and scale them after the crop. The presets (which reset
+the offsets):
 
 * ``official``: the official X-Dyna placement (photo centre-cropped to fill the canvas, driving
   frames top-cropped as in its S-Face mode);
@@ -34,12 +36,13 @@ def preset_changes(name: str, photo_size: tuple[int, int] | None, canvas: tuple[
     """The settings changes of preset ``name`` for a photo of ``photo_size`` on ``canvas``."""
     if name not in PRESETS:
         raise StudioError("Unknown framing preset", f"{name!r} is not one of {', '.join(PRESETS)}.")
+    still = {"photo_offset": (0.0, 0.0), "video_offset": (0.0, 0.0), "video_scale": 1.0}
     if name == "official":
-        return {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "top"}
+        return {**still, "photo_scale": 1.0, "video_fit": "top"}
     if name == "center":
-        return {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "center"}
+        return {**still, "photo_scale": 1.0, "video_fit": "center"}
     scale = fit_scale(photo_size, canvas) if photo_size is not None else 1.0
-    return {"photo_offset": (0.0, 0.0), "photo_scale": round(max(0.25, scale), 4), "video_fit": "fit"}
+    return {**still, "photo_scale": round(max(0.25, scale), 4), "video_fit": "fit"}
 
 
 def parse_offset(text: str) -> tuple[float, float]:

@@ -53,6 +53,7 @@ class ModelView:
     photo_offset, photo_scale: the artist's placement of the photo on the canvas
         (:meth:`~studio.extract.fit.CanvasFit.placed`; the default is the official fit).
     video_fit: how driving frames are fitted onto the canvas (default: the official top crop).
+    video_offset, video_scale: the artist's placement of the driving frames after that fit.
     """
 
     width: int
@@ -63,6 +64,8 @@ class ModelView:
     photo_offset: tuple[float, float] = (0.0, 0.0)
     photo_scale: float = 1.0
     video_fit: str = DRIVING_FIT
+    video_offset: tuple[float, float] = (0.0, 0.0)
+    video_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if int(self.width) <= 0 or int(self.height) <= 0:
@@ -78,7 +81,8 @@ class ModelView:
         """The view of render ``settings`` (size, retargeting, framing) and a reference pose."""
         s = settings
         return cls(s.width, s.height, reference_pose, bool(s.retarget), photo_offset=tuple(s.photo_offset),
-                   photo_scale=float(s.photo_scale), video_fit=s.video_fit)
+                   photo_scale=float(s.photo_scale), video_fit=s.video_fit,
+                   video_offset=tuple(s.video_offset), video_scale=float(s.video_scale))
 
     @property
     def retargets(self) -> bool:
@@ -88,7 +92,7 @@ class ModelView:
 
     def driving_fit(self, driving: PoseTrack) -> CanvasFit:
         """How frames of ``driving``'s size map onto the output canvas."""
-        return CanvasFit.create(driving.width, driving.height, self.width, self.height, self.video_fit)
+        return video_fit(driving.width, driving.height, self)
 
     def reference_fit(self) -> CanvasFit | None:
         """How the reference photo maps onto the output canvas (``None`` without a reference)."""
@@ -96,6 +100,13 @@ class ModelView:
         if ref is None:
             return None
         return photo_fit(ref.width, ref.height, self)
+
+
+def video_fit(frame_w: int, frame_h: int, view: "ModelView") -> CanvasFit:
+    """How ``frame_w`` x ``frame_h`` driving frames land on ``view``'s canvas: the chosen crop,
+    then the artist's scale and offset of the video."""
+    return CanvasFit.create(frame_w, frame_h, view.width, view.height, view.video_fit).placed(
+        view.video_offset, view.video_scale)
 
 
 def photo_fit(photo_w: int, photo_h: int, view: "ModelView") -> CanvasFit:

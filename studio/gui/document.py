@@ -418,7 +418,8 @@ class Document(QObject):
         view = self.model_view()
         ref = view.reference_pose
         key = (pose.fingerprint(), ref.fingerprint() if ref is not None else None, view.width,
-               view.height, view.retarget, view.photo_offset, view.photo_scale, view.video_fit)
+               view.height, view.retarget, view.photo_offset, view.photo_scale, view.video_fit, view.video_offset,
+               view.video_scale)
         if self._model_pose is None or self._model_pose[0] != key:
             self._model_pose = (key, model_pose(pose, view))
         return self._model_pose[1]

@@ -1,4 +1,6 @@
-"""Framing on the Pose pane: drag to move the photo on the output canvas, scroll to scale it.
+"""Framing on the Pose pane: drag to move the photo on the output canvas, scroll to scale it;
+with Shift held, drag and scroll move and scale the driving video's crop instead (the skeleton the
+model sees moves with it).
 
 While the tool is active the Pose pane shows the photo as it is placed on the canvas, dimmed under
 the skeleton the model sees (which follows live: retargeting takes the limb lengths of the person
@@ -30,6 +32,11 @@ def framed_preview(photo_on_canvas: np.ndarray, pose_map: np.ndarray | None) -> 
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def _target(modifiers) -> str:
+    """What a drag or scroll frames: the video with Shift held, else the photo."""
+    return "video" if modifiers & Qt.KeyboardModifier.ShiftModifier else "photo"
+
+
 class FramingTool(QObject):
     """Drag/scroll framing on ``viewer``'s Pose pane for ``document``.
 
@@ -48,6 +55,7 @@ class FramingTool(QObject):
         self.active = False
         self._press: QPointF | None = None
         self._start_offset = (0.0, 0.0)
+        self._what = "photo"
         self.pane.installEventFilter(self)
         for sig in (document.settings_changed, document.reference_changed, document.driving_changed,
                     document.pose_edited, document.keys_changed, document.cache_changed,
@@ -63,7 +71,8 @@ class FramingTool(QObject):
         if on and not self.viewer.side_by_side():
             self.viewer.set_side_by_side(True)  # the Pose pane is shown side by side
         self.pane.setCursor(Qt.CursorShape.SizeAllCursor if on else Qt.CursorShape.ArrowCursor)
-        self.pane.setToolTip("Drag to move the photo on the canvas, scroll to scale it (Ctrl+Z undoes)" if on
+        self.pane.setToolTip("Drag to move the photo on the canvas, scroll to scale it; with Shift, the "
+                             "driving video instead (Ctrl+Z undoes)" if on
                              else "What the model sees: the retargeted pose on the output canvas. "
                                   "Drag a keypoint to correct it (Ctrl+Z undoes).")
         self.active_changed.emit(on)
@@ -73,17 +82,19 @@ class FramingTool(QObject):
             self.viewer.refresh()
 
     # -- editing ---------------------------------------------------------------------------------
-    def move_by(self, dx: float, dy: float, start: tuple[float, float] | None = None) -> None:
-        """Set the photo offset to ``start`` (default: the current offset) plus ``(dx, dy)``
-        canvas fractions, clamped to the canvas."""
-        x0, y0 = start if start is not None else self.doc.settings.photo_offset
+    def move_by(self, dx: float, dy: float, start: tuple[float, float] | None = None, what: str = "photo") -> None:
+        """Set the offset of ``what`` (``photo`` or ``video``) to ``start`` (default: its current
+        offset) plus ``(dx, dy)`` canvas fractions, clamped to the canvas."""
+        key = f"{what}_offset"
+        x0, y0 = start if start is not None else getattr(self.doc.settings, key)
         new = (round(min(1.0, max(-1.0, x0 + dx)), 4), round(min(1.0, max(-1.0, y0 + dy)), 4))
-        self._set(photo_offset=new)
+        self._set(**{key: new})
 
-    def scale_by(self, factor: float) -> None:
-        """Multiply the photo scale by ``factor`` (kept within 0.25..4)."""
-        new = round(min(4.0, max(0.25, self.doc.settings.photo_scale * factor)), 4)
-        self._set(photo_scale=new)
+    def scale_by(self, factor: float, what: str = "photo") -> None:
+        """Multiply the scale of ``what`` (``photo`` or ``video``) by ``factor`` (kept within 0.25..4)."""
+        key = f"{what}_scale"
+        new = round(min(4.0, max(0.25, getattr(self.doc.settings, key) * factor)), 4)
+        self._set(**{key: new})
 
     def _set(self, **changes) -> None:
         try:
@@ -97,11 +108,12 @@ class FramingTool(QObject):
         kind = e.type()
         if kind == QEvent.Type.MouseButtonPress and e.button() == Qt.MouseButton.LeftButton:
             self._press = e.position()
-            self._start_offset = tuple(self.doc.settings.photo_offset)
+            self._what = _target(e.modifiers())
+            self._start_offset = tuple(getattr(self.doc.settings, f"{self._what}_offset"))
             return True
         if kind == QEvent.Type.MouseMove and self._press is not None:
             (x0, y0), (x1, y1) = self.pane.to_image(self._press), self.pane.to_image(e.position())
-            self.move_by(x1 - x0, y1 - y0, self._start_offset)
+            self.move_by(x1 - x0, y1 - y0, self._start_offset, self._what)
             return True
         if kind == QEvent.Type.MouseButtonRelease and self._press is not None:
             self._press = None
@@ -109,7 +121,7 @@ class FramingTool(QObject):
         if kind == QEvent.Type.Wheel:
             steps = e.angleDelta().y() / 120.0
             if steps:
-                self.scale_by(SCALE_STEP ** steps)
+                self.scale_by(SCALE_STEP ** steps, _target(e.modifiers()))
             return True
         return False
 
@@ -134,5 +146,6 @@ class FramingTool(QObject):
         pose_map = self.viewer._pose_map(shown, i)  # noqa: SLF001
         s = self.doc.settings
         self.pane.set_image(framed_preview(photo, pose_map),
-                            ("framing", i, tuple(s.photo_offset), s.photo_scale, s.video_fit, s.width, s.height,
+                            ("framing", i, tuple(s.photo_offset), s.photo_scale, s.video_fit,
+                             tuple(s.video_offset), s.video_scale, s.width, s.height,
                              self.viewer._pose_gen))  # noqa: SLF001

@@ -93,7 +93,8 @@ def test_presets_and_offsets() -> None:
     assert fit_scale((512, 896), (512, 896)) == pytest.approx(1.0)
     assert fit_scale((1000, 1000), (500, 1000)) == pytest.approx(0.5)
     assert preset_changes("official", None, (512, 896)) == {"photo_offset": (0.0, 0.0), "photo_scale": 1.0,
-                                                            "video_fit": "top"}
+                                                            "video_fit": "top", "video_offset": (0.0, 0.0),
+                                                            "video_scale": 1.0}
     assert preset_changes("fit", (1000, 1000), (500, 1000))["photo_scale"] == pytest.approx(0.5)
     with pytest.raises(StudioError, match="not one of"):
         preset_changes("zoom", None, (1, 1))
@@ -169,3 +170,28 @@ def test_xdyna_reference_image_is_the_placed_photo() -> None:
     assert a.shape == b.shape == (128, 64, 3)
     expected = photo_fit(100, 200, ModelView.for_job(framed)).apply(photo)
     assert np.array_equal(b, expected) and not np.array_equal(a, b)
+
+
+def test_video_offset_and_scale_move_the_skeleton() -> None:
+    drive = PoseTrack.empty(2, 100, 200, 25.0)
+    drive.body[:] = reference_pose().body[0]
+    drive.body_conf[:] = 1.0
+    drive.flags[:] = 0
+    plain = model_pose(drive, ModelView(64, 128, None, False))
+    moved = model_pose(drive, ModelView(64, 128, None, False, video_offset=(-0.1, 0.2)))
+    assert np.allclose(moved.body - plain.body, [-0.1, 0.2], atol=1e-5)
+    small = model_pose(drive, ModelView(64, 128, None, False, video_scale=0.5))
+    assert np.allclose(small.body - 0.5, 0.5 * (plain.body - 0.5), atol=1e-5)  # about the canvas centre
+    s = RenderSettings(video_offset=(0.1, 0.0))
+    assert s.fingerprint() != RenderSettings().fingerprint() and not s.default_framing
+    assert preset_changes("official", None, (64, 128))["video_offset"] == (0.0, 0.0)
+
+
+def test_cli_video_framing_options() -> None:
+    from studio.cli import render as cli_render
+
+    parser = argparse.ArgumentParser(prog="studio")
+    cli_render.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["render", "--sample", "--video-offset", "0,-0.1", "--video-scale", "1.2", "-o", "x.mp4"])
+    s = cli_render.build_settings(RenderSettings(), args)
+    assert (s.video_offset, s.video_scale) == ((0.0, -0.1), 1.2)

@@ -4,6 +4,7 @@ skeleton following live, one undo step per drag."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 
@@ -76,3 +77,26 @@ def test_wheel_scales_while_framing(make_window, sample_project, qtbot):
                      Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(pane, ev)
     assert w.doc.settings.photo_scale == 1.05
+
+
+def test_shift_drag_moves_the_video_and_the_skeleton(make_window, sample_project, qtbot):
+    w = make_window()
+    w.open_project(sample_project)
+    doc, pane = w.doc, w.viewer.pose_view
+    w.framing.set_active(True)
+    qtbot.waitUntil(lambda: pane.isVisible() and pane.width() > 50, timeout=5000)
+    before = doc.model_pose().body.copy()
+    r = pane.image_rect()
+    start = QPoint(int(r.center().x()), int(r.center().y()))
+    end = QPoint(start.x(), int(r.center().y() + 0.1 * r.height()))
+    shift = Qt.KeyboardModifier.ShiftModifier
+    qtbot.mousePress(pane, Qt.MouseButton.LeftButton, shift, pos=start)
+    qtbot.mouseMove(pane, end)
+    qtbot.mouseRelease(pane, Qt.MouseButton.LeftButton, shift, pos=end)
+    assert doc.settings.photo_offset == (0.0, 0.0)
+    dy = doc.settings.video_offset[1]
+    assert abs(dy - 0.1) < 0.02
+    assert np.nanmedian(doc.model_pose().body[..., 1] - before[..., 1]) == pytest.approx(dy, abs=0.01)
+    assert doc.undo_stack.undoText().startswith("Set video position")
+    w.framing.scale_by(1.1, "video")
+    assert doc.settings.video_scale == 1.1

@@ -33,8 +33,10 @@ def body_pixels(track: PoseTrack, fit: CanvasFit) -> np.ndarray:
     return body
 
 
-def track_fit(track: PoseTrack, width: int, height: int, video_fit: str = "top") -> CanvasFit:
+def track_fit(track: PoseTrack, width: int, height: int, video_fit: str = "top",
+              offset: tuple[float, float] = (0.0, 0.0), scale: float = 1.0) -> CanvasFit:
     """The fit of ``track``'s source frame to the render size: a centre crop for the official
     ``top`` setting (so the draft warp never distorts the body), else the framing's own
-    ``video_fit`` (``center`` or the letterboxed ``fit``)."""
-    return CanvasFit.create(track.width, track.height, width, height, "center" if video_fit == "top" else video_fit)
+    ``video_fit`` (``center`` or the letterboxed ``fit``); then the video's ``offset``/``scale``."""
+    mode = "center" if video_fit == "top" else video_fit
+    return CanvasFit.create(track.width, track.height, width, height, mode).placed(offset, scale)

@@ -33,7 +33,8 @@ def driving_poses(job: RenderJob, ref_pose: np.ndarray) -> np.ndarray:
             f"(0..{n - 1}). Re-run the extraction or change the frame range.",
         )
     s = job.settings
-    body = body_pixels(job.pose, track_fit(job.pose, s.width, s.height, s.video_fit))
+    body = body_pixels(job.pose, track_fit(job.pose, s.width, s.height, s.video_fit, tuple(s.video_offset),
+                                           s.video_scale))
     if job.settings.retarget:
         conf = np.isfinite(body).all(axis=2).astype(np.float64)  # missing points are NaN already
         options = RetargetOptions(anchor="hips", place="reference", threshold=0.5)

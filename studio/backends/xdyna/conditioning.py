@@ -24,7 +24,7 @@ from studio.core.errors import StudioError
 from studio.core.jobs import RenderJob
 from studio.core.tracks import PoseTrack
 from studio.extract.fit import CanvasFit, fit_image
-from studio.extract.model_view import REFERENCE_FIT, ModelView, photo_fit
+from studio.extract.model_view import REFERENCE_FIT, ModelView, photo_fit, video_fit
 from studio.extract.pose_map import draw_track_frame
 
 
@@ -50,8 +50,7 @@ def photo_is_placed(job: RenderJob) -> bool:
 
 def driving_fit(job: RenderJob) -> CanvasFit:
     """How driving frames (size ``job.pose.width x height``) map onto the render canvas."""
-    w, h = render_size(job)
-    return CanvasFit.create(job.pose.width, job.pose.height, w, h, job.settings.video_fit)
+    return video_fit(job.pose.width, job.pose.height, ModelView.for_job(job))
 
 
 def canvas_pose(job: RenderJob) -> PoseTrack:
@@ -119,7 +118,7 @@ def sface_maps(job: RenderJob) -> tuple[np.ndarray, np.ndarray]:
     if job.face is None:
         raise StudioError("No face track", "S-Face conditioning needs the driving face track; extract it first.")
     fit = driving_fit(job)
-    face_fit = CanvasFit.create(job.face.width, job.face.height, fit.dst_w, fit.dst_h, job.settings.video_fit)
+    face_fit = video_fit(job.face.width, job.face.height, ModelView.for_job(job))
     local, glob = [], []
     for i, frame in zip(job.frames, driving_frames(job)):
         lo, gl = sface_for_frame(frame, job.face, i, face_fit)
