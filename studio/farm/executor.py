@@ -146,6 +146,9 @@ class Executor(Protocol):
     def acquire(self, backend: str) -> Lease | None:
         """A free worker for a job of ``backend``, or ``None`` when all suitable ones are busy."""
 
+    def can_split(self) -> bool:
+        """Whether this executor has at least two X-Dyna workers (a split job can ever run split)."""
+
     def acquire_split(self) -> Lease | None:
         """Every X-Dyna worker for one split render, or ``None`` (busy, or fewer than two)."""
 

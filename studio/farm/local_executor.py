@@ -179,6 +179,10 @@ class LocalExecutor:
         self._busy = True
         return _LocalLease(self, RemoteBackend(local, self._start, "the local helper process"))
 
+    def can_split(self) -> bool:
+        """One helper: never."""
+        return False
+
     def acquire_split(self) -> None:
         """Splitting a clip needs several workers: never here."""
         return None

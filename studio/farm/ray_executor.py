@@ -264,6 +264,10 @@ class RayExecutor:
         local = self.factories[backend]() if backend in self.factories else get_backend(backend)
         return _RayLease(self, [free], RemoteBackend(local, lambda job: _RayStream(free, job), free.label))
 
+    def can_split(self) -> bool:
+        """At least two X-Dyna actors (GPU actors when the cluster has GPUs, else CPU actors)."""
+        return len(self._xdyna_slots()) >= 2
+
     def acquire_split(self) -> _RayLease | None:
         """Every X-Dyna actor, when all are free and there are at least two."""
         pool = self._xdyna_slots()

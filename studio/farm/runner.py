@@ -133,11 +133,9 @@ class QueueRunner:
         if entry.render_dir in busy_dirs:  # two jobs never write one render folder at once
             return False
         lease = None
-        if entry.split:
+        if entry.split and self.executor.can_split():
             lease = self.executor.acquire_split()
-            if lease is None and self._can_never_split():
-                lease = self.executor.acquire(entry.backend)
-        else:
+        else:  # not split, or this executor has fewer than two X-Dyna workers: one worker renders it
             lease = self.executor.acquire(entry.backend)
         if lease is None:
             return False
@@ -154,10 +152,6 @@ class QueueRunner:
             self._dirs[claimed.id] = claimed.render_dir
         thread.start()
         return True
-
-    def _can_never_split(self) -> bool:
-        """Whether this executor can never give a split lease (fewer than two X-Dyna workers)."""
-        return getattr(self.executor, "name", "") == "local" or self.executor.capacity < 2
 
     # -- one job ----------------------------------------------------------------------------------
     def _run_one(self, entry: QueueEntry, lease: Any, token: CancelToken) -> None:

@@ -170,6 +170,9 @@ def test_jobs_sharing_a_render_folder_never_run_at_once(tmp_path, queue):
         def acquire(self, backend):
             return next((lease for lease in (h.acquire(backend) for h in self.helpers) if lease), None)
 
+        def can_split(self):
+            return False
+
         def acquire_split(self):
             return None
 
@@ -227,3 +230,13 @@ def test_a_worker_keeps_its_backend_and_pipeline_across_jobs(tmp_path):
         assert sum(len(ev.indices) for ev in events if isinstance(ev, FramesReady)) == 4
         pipes.append(worker.backend("xdyna")._pipe)  # noqa: SLF001 - the loaded pipeline
     assert pipes[0] is not None and pipes[0] is pipes[1]
+
+
+def test_a_split_job_runs_on_one_worker_where_it_cannot_be_split(tmp_path, queue):
+    job_id = queue.add(make_job(4, output_dir=tmp_path / "r"), tmp_path / "r", split=True)
+    ex = _executor(tmp_path / "log.txt", pause=0.05)
+    try:
+        summary = QueueRunner(queue, ex).run()
+    finally:
+        ex.close()
+    assert summary.done == [job_id] and queue.entry(job_id).state == "done"
