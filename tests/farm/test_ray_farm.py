@@ -110,3 +110,24 @@ def test_killed_actor_requeues_the_job_and_no_frame_is_lost_or_doubled(farm, que
     assert files == [f"frame_{i:06d}.png" for i in range(n)]
     assert all(not s.busy for s in farm.slots)
     assert all(ray.get(s.handle.ping.remote(), timeout=60) for s in farm.slots)  # the dead actor was replaced
+
+
+def test_cancel_reaches_the_actor_within_a_chunk(farm, queue, tmp_path):
+    n = 40
+    job_id = queue.add(make_job(n, output_dir=tmp_path / "c"), tmp_path / "c")
+    runner = QueueRunner(queue, farm)
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while queue.entry(job_id).done_frames < 2:
+            assert time.monotonic() < deadline, "the job made no progress"
+            time.sleep(0.05)
+        queue.cancel(job_id)
+        thread.join(60)
+    finally:
+        runner.stop()
+        thread.join(30)
+    e = queue.entry(job_id)
+    assert runner.summary.cancelled == [job_id] and e.state == "cancelled" and e.done_frames < n
+    assert all(not s.busy for s in farm.slots)
