@@ -13,6 +13,7 @@ Set ``STUDIO_NATIVE_LOGS=1`` (``studio -v`` does) to keep them.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import sys
@@ -118,6 +119,20 @@ def _end() -> None:
         thread, _thread = _thread, None
     if thread is not None:
         thread.join(timeout=2.0)  # everything written before the block ended is on the terminal
+
+
+def _restore_at_exit() -> None:
+    """A block still open at interpreter exit (a detector never closed): put descriptor 2 back and
+    pass on what is in the pipe, so the last messages (a traceback) reach the terminal."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            return
+        _depth = 1
+    _end()
+
+
+atexit.register(_restore_at_exit)
 
 
 @contextmanager

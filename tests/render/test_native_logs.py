@@ -59,6 +59,18 @@ os.write(2, b"\\nafter\\n")
     assert run.stderr.count(b"inference_feedback_manager") == 2  # kept when asked for
 
 
+def test_a_block_left_open_still_lets_the_last_words_out():
+    """A detector never closed leaves the filter on; what is printed at exit (a traceback) still
+    reaches the terminal."""
+    code = """
+from studio.core.native_logs import quiet_native_logs
+quiet_native_logs().__enter__()
+raise SystemExit("last words")
+"""
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(), capture_output=True, timeout=60)
+    assert run.returncode == 1 and b"last words" in run.stderr
+
+
 def _studio(*args, cwd):
     return subprocess.run([sys.executable, "-m", "studio", *map(str, args)], cwd=cwd,
                           env=_env(STUDIO_CACHE_DIR=str(Path(cwd) / "cache")),
