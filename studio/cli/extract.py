@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     faces = int(res.face.has_face().sum())
     how = "from cache" if res.from_cache else f"{n / res.seconds:.1f} fps" if res.seconds > 0 else ""
     print(f"wrote {out}: {n} frames, person on {found}, face on {faces} ({how})")
+    from studio.extract.quality import pose_quality
+
+    print(f"  {pose_quality(res.pose, res.face).summary()}")  # the driving panel's summary
+    if res.swapped_frames:
+        print(f"  left/right labels repaired on {len(res.swapped_frames)} frame(s): {res.swapped_frames[:10]}")
     if res.failed_frames:
         print(f"warning: the detector failed on {len(res.failed_frames)} frame(s): {res.failed_frames[:10]}",
               file=sys.stderr)
