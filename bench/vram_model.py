@@ -57,8 +57,8 @@ SETTINGS = {"default": RunOptions(), "low-VRAM": RunOptions(low_vram=True)}
 TARGETS_GIB = {"default": 8.0, "low-VRAM": 6.0}
 
 
-def full_size_components() -> Components:
-    """Every X-Dyna model at release size with empty (meta) weights."""
+def full_size_components(device: str | torch.device = "meta") -> Components:
+    """Every X-Dyna model at release size: empty weights on ``meta``, random ones on a real device."""
     from diffusers import AutoencoderKL, ControlNetModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPVisionConfig, CLIPVisionModelWithProjection
 
@@ -66,7 +66,7 @@ def full_size_components() -> Components:
     from studio.backends.xdyna.unet3d import XDynaUNet3D
     from xdyna_bench import _ByteTokenizer
 
-    with torch.device("meta"):
+    with torch.device(device):
         unet = XDynaUNet3D()  # SD1.5 + the official motion-module settings
 
         def controlnet(channels: int) -> ControlNetModel:

@@ -7,6 +7,11 @@ steps, one seed) both ways, prints model evaluations per clip (UNet frames, Cont
 and wall time as ratios, and asserts the outputs agree and that ours needs at most 0.4x the
 ControlNet frame evaluations per step.
 
+Step previews: our render runs with the backend's preview sink (latent-resolution RGB of the
+frames a step changed, throttled to at most 5 % of the time); the bench prints how many steps got
+a preview, what one costs, and the preview share of the denoising time, and asserts it is under
+5 %.
+
     python bench/xdyna_bench.py [--frames 32] [--steps 2] [--device cpu|cuda] [--dtype float32]
 """
 
@@ -97,17 +102,22 @@ def main() -> int:
     reference = rng.integers(0, 256, (s, s, 3), dtype=np.uint8)
     pose, local, glob = (rng.integers(0, 256, (n, s, s, 3), dtype=np.uint8) for _ in range(3))
 
-    def render(reuse: bool):
+    def render(reuse: bool, preview=None):
         if pipe.device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        out = pipe(reference, pose, local, glob, num_inference_steps=args.steps, seed=1, reuse_controlnet=reuse)
+        out = pipe(reference, pose, local, glob, num_inference_steps=args.steps, seed=1, reuse_controlnet=reuse,
+                   preview=preview)
         if pipe.device.type == "cuda":
             torch.cuda.synchronize()
         return out, time.perf_counter() - start
 
+    from studio.backends.xdyna.preview import PreviewSink
+
     render(True)  # warm-up (kernels, allocator)
-    ours, t_ours = render(True)
+    delivered = []
+    sink = PreviewSink(lambda step, frames, rgb: delivered.append(rgb.shape), max_share=0.05)
+    ours, t_ours = render(True, sink)
     naive, t_naive = render(False)
 
     print(f"device {pipe.device} {pipe.dtype}; {n} frames, {s}x{s} px ({s // 8}x{s // 8} latents), "
@@ -129,7 +139,16 @@ def main() -> int:
     assert lat <= tol * 10 and vid <= tol, "outputs differ"
     ratio = ours.counts.controlnet_frames / naive.counts.controlnet_frames
     assert ratio <= 0.4, f"ControlNet frame evaluations {ratio:.3f}x naive (> 0.4x)"
-    print(f"OK: identical output, ControlNet evaluations {ratio:.3f}x, time {t_ours / t_naive:.3f}x")
+    throttle = sink.throttle
+    share = throttle.preview_seconds / t_ours
+    each = throttle.preview_seconds / max(1, throttle.previews) * 1e3
+    print(f"step previews: {throttle.previews} of {throttle.steps} steps, {delivered[0] if delivered else '-'} "
+          f"uint8 each, {each:.2f} ms per preview, {100 * share:.2f} % of the render time (limit 5 %)")
+    assert throttle.previews >= 1 and share < 0.05, f"previews took {100 * share:.1f} % of the time"
+    import os
+
+    print(f"OK: identical output, ControlNet evaluations {ratio:.3f}x, time {t_ours / t_naive:.3f}x, "
+          f"previews {100 * share:.2f} % of the time (load average {os.getloadavg()[0]:.1f})")
     return 0
 
 

@@ -1,7 +1,8 @@
 """``studio doctor``: report what this installation can do (it reports; it never fails).
 
 One line per check, ``OK`` / ``MISSING`` / ``ERROR``: Python, PySide6, torch and CUDA (torch is optional
-and imported only here, lazily), mediapipe and whether its models load, ffmpeg, and the X-Dyna
+and imported only here, lazily) with, per GPU, its VRAM, compute capability, bf16 and fused-attention
+support and the X-Dyna memory setting it needs (default or low-VRAM), mediapipe and whether its models load, ffmpeg, and the X-Dyna
 weights folder. The weights folder follows the one rule of :mod:`studio.core.weights_folder`:
 ``--weights DIR``, else the weights folder of ``--project FILE``, else ``$STUDIO_WEIGHTS_DIR``,
 else ``platformdirs.user_data_dir("xdyna-studio")/weights``.
@@ -83,10 +84,22 @@ def check_torch() -> list[Check]:
     if torch.cuda.is_available():
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         checks.append(Check("OK", "cuda", f"CUDA {torch.version.cuda}: {names}"))
+        checks += check_gpus()
     else:
         checks.append(Check("MISSING", "cuda", "no CUDA GPU available: X-Dyna renders on the CPU (very slow); "
                             "the draft renderer is unaffected"))
     return checks
+
+
+def check_gpus() -> list[Check]:
+    """Per CUDA GPU: VRAM, compute capability, bf16, fused attention and the memory setting to use."""
+    try:
+        from studio.backends.xdyna.gpu_report import gpu_reports
+
+        reports = gpu_reports()
+    except Exception as err:  # noqa: BLE001 - the report must not stop doctor
+        return [Check("ERROR", "gpu", f"could not query the GPU: {err!r}")]
+    return [Check("OK" if r.setting != "too small" else "MISSING", f"gpu{r.index}", r.line()) for r in reports]
 
 
 @contextmanager

@@ -80,6 +80,13 @@ def register(subparsers: Any) -> None:
                        help="scale the driving video (and so the skeleton) about the canvas centre (0.25..4)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--low-vram", action=argparse.BooleanOptionalAction, default=None,
+                   help="X-Dyna: keep only the UNet on the GPU between calls and run the CFG halves one after "
+                   "the other (896x512 in about 6 GB; slower)")
+    p.add_argument("--sequential-cfg", action=argparse.BooleanOptionalAction, default=None,
+                   help="X-Dyna: run the two CFG halves one after the other (less GPU memory)")
+    p.add_argument("--compile", dest="torch_compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="X-Dyna: torch.compile the UNet (faster steps after a slow first one)")
     p.add_argument("--prompt", help='text that steers the X-Dyna render (default: the project\'s, else "")')
     p.add_argument("--negative-prompt", help='text to steer away from (default: the project\'s, else "")')
     out = p.add_argument_group("export")
@@ -248,7 +255,8 @@ def _extract_missing(project: Project, quiet: bool) -> None:
 def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSettings:
     """``base`` with the command-line overrides applied and validated."""
     d = base.model_dump()
-    for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device", "prompt", "negative_prompt"):
+    for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device", "prompt", "negative_prompt",
+                 "low_vram", "sequential_cfg", "torch_compile"):
         v = getattr(args, name, None)
         if v is not None:
             d[name] = v

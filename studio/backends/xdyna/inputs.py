@@ -95,6 +95,15 @@ class ConditionFrames:
         idx = list(indices)
         parts = []
         for s, (lo, hi) in zip(self.streams, self.ranges):
-            p = torch.from_numpy(s[idx]).to(device).permute(0, 3, 1, 2).float() / 255.0 * 2 - 1
+            p = _to_device(torch.from_numpy(np.ascontiguousarray(s[idx])), torch.device(device))
+            p = p.permute(0, 3, 1, 2).float() / 255.0 * 2 - 1
             parts.append((p - lo) / (hi - lo) if hi > lo else torch.zeros_like(p))
         return torch.cat(parts, dim=1).to(dtype)
+
+
+def _to_device(frames: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Host uint8 frames to ``device``; to CUDA through pinned memory without waiting for the GPU
+    (the denoising loop calls this for every window)."""
+    if device.type == "cuda":
+        return frames.pin_memory().to(device, non_blocking=True)
+    return frames.to(device)

@@ -1,0 +1,73 @@
+"""bench/gpu_check.py: the one-shot GPU check, exercised on the CPU with --dry-run; and the
+GPU report of ``studio doctor``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
+
+
+def test_dry_run_prints_the_whole_summary(tmp_path):
+    out = tmp_path / "summary.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--json", str(out)], capture_output=True,
+                          text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    summary = json.loads(out.read_text())
+    assert json.loads(proc.stdout[proc.stdout.index("{"):]) == summary
+    assert summary["dry_run"] is True and summary["device"] == "cpu"
+    golden = summary["goldens"]["a_pose_16f"]
+    assert golden["float32_passed"] and summary["goldens"]["all_float32_passed"]
+    assert golden["float32_max_diff"]["video"] <= 1e-3
+    low = golden["bfloat16_max_diff_from_float32"]
+    assert 0 < low["video"] < 0.5  # bf16 differs from fp32, but by rounding, not garbage
+    step = summary["step"]
+    assert step["frames"] == 17 and step["seconds_per_step"] > 0 and step["peak_allocated_gib"] > 0
+    assert abs(step["prediction_error"]) <= 0.10  # the memory model agrees with the measured peak
+    stream = summary["stream"]
+    assert stream["frames"] == 48 and stream["finite"]
+    assert 0 < stream["seconds_to_first_frames"] < stream["seconds_total"]
+    assert stream["first_frames"] == 16
+
+
+def test_without_cuda_it_says_so_and_exits_2():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "no CUDA GPU" in json.loads(proc.stdout)["error"]
+
+
+def test_recommended_setting_follows_the_memory_model():
+    from studio.backends.xdyna.gpu_report import GpuReport, needed_gib, recommend
+
+    assert needed_gib("low-VRAM") < needed_gib("default") < 12
+    assert recommend(24) == "default" and recommend(12) == "default"
+    assert recommend(8) == "low-VRAM"
+    assert recommend(4) == "too small"
+    card = GpuReport(0, "Test GPU", 8.0, (8, 6), True, True, True)
+    assert card.setting == "low-VRAM" and "low-VRAM" in card.line() and "8.6" in card.line()
+    old = GpuReport(1, "Old GPU", 24.0, (5, 2), False, False, False)
+    assert old.setting == "too small" and "NOT available" in old.line()
+
+
+def test_doctor_reports_cuda_state():
+    import torch
+
+    from studio.cli.doctor import check_gpus, check_torch
+
+    checks = check_torch()
+    names = [c.name for c in checks]
+    assert "cuda" in names
+    if not torch.cuda.is_available():
+        assert check_gpus() == []
+        assert next(c for c in checks if c.name == "cuda").status == "MISSING"
