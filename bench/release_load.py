@@ -61,20 +61,29 @@ def _device_sink(dtype):
     totals = {"bytes": 0, "checksum": 0.0}
 
     def place(name, model):
-        with MappedPages() as pages:  # the same per-tensor copy materialise() makes for a real device
+        # the same per-tensor file read materialise() does; the float16 cast lands in one reused
+        # buffer that stands in for device memory (a real device keeps it, the host does not)
+        device_buffer = torch.empty(0, dtype=dtype)
+        with MappedPages() as pages:
             for mod in model.modules():
                 for attr in ("_parameters", "_buffers"):
                     table = getattr(mod, attr)
                     for key, t in list(table.items()):
                         if t is None:
                             continue
-                        half = pages.copy(t.detach(), "cpu", dtype if t.is_floating_point() else t.dtype)
-                        if half.is_floating_point():
+                        raw = pages.read(t.detach())
+                        raw = t.detach() if raw is None else raw
+                        target = dtype if t.is_floating_point() else t.dtype
+                        if target == dtype:
+                            if device_buffer.numel() < raw.numel():
+                                device_buffer = torch.empty(0, dtype=dtype)
+                                device_buffer = torch.empty(raw.numel(), dtype=dtype)
+                            half = device_buffer[: raw.numel()].view(raw.shape)
+                            half.copy_(raw)
                             totals["checksum"] += float(half.sum(dtype=torch.float32))
-                        totals["bytes"] += half.numel() * half.element_size()
-                        meta = half.to("meta")
+                        totals["bytes"] += raw.numel() * torch.empty(0, dtype=target).element_size()
+                        meta = torch.empty(raw.shape, dtype=target, device="meta")
                         table[key] = torch.nn.Parameter(meta, requires_grad=False) if attr == "_parameters" else meta
-                        del half
         return model
 
     return place, totals

@@ -265,6 +265,7 @@ class MappedPages:
         self.page = mmap.PAGESIZE
         self.madvise = None
         self._fds: dict[str, int] = {}
+        self._scratch: torch.Tensor | None = None
         if not sys.platform.startswith("linux"):
             return
         try:
@@ -286,6 +287,7 @@ class MappedPages:
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
+        self._scratch = None
 
     def _where(self, tensor: torch.Tensor) -> tuple[int, int, int, str] | None:
         """``(address, end address, file offset, path)`` of a mapped CPU tensor, else None."""
@@ -298,25 +300,41 @@ class MappedPages:
                 return ptr, end, offset + ptr - lo, path
         return None
 
-    def copy(self, tensor: torch.Tensor, device: torch.device | str, dtype: torch.dtype) -> torch.Tensor:
-        """``tensor`` on ``device`` in ``dtype``: read from its file when it is mapped and contiguous."""
+    def read(self, tensor: torch.Tensor) -> torch.Tensor | None:
+        """The values of a mapped, contiguous ``tensor`` read from its file into a scratch buffer.
+
+        The result is valid until the next :meth:`read` (one buffer is reused, so reading tensor
+        after tensor leaves no freed memory behind); ``None`` when ``tensor`` is not mapped or the
+        file no longer holds it.
+        """
         where = self._where(tensor) if tensor.is_contiguous() else None
         if where is None:
-            new = tensor.to(device=device, dtype=dtype)
-            self.release(tensor)
-            return new
+            return None
         ptr, end, offset, path = where
-        raw = torch.empty(tensor.shape, dtype=tensor.dtype)
-        view = memoryview(raw.reshape(-1).view(torch.uint8).numpy())
+        if self._scratch is None or self._scratch.numel() < end - ptr:
+            self._scratch = None
+            self._scratch = torch.empty(end - ptr, dtype=torch.uint8)
+        buf = self._scratch[: end - ptr]
+        view = memoryview(buf.numpy())
         if path not in self._fds:
             self._fds[path] = os.open(path, os.O_RDONLY)
         done = 0
         while done < end - ptr:
             n = os.preadv(self._fds[path], [view[done:]], offset + done)
-            if n <= 0:  # the file shrank under us: read through the mapping instead
-                return tensor.to(device=device, dtype=dtype)
+            if n <= 0:  # the file shrank under us
+                return None
             done += n
-        return raw.to(device=device, dtype=dtype)
+        return buf.view(tensor.dtype).view(tensor.shape)
+
+    def copy(self, tensor: torch.Tensor, device: torch.device | str, dtype: torch.dtype) -> torch.Tensor:
+        """``tensor`` on ``device`` in ``dtype``: read from its file when it is mapped and contiguous."""
+        raw = self.read(tensor)
+        if raw is None:
+            new = tensor.to(device=device, dtype=dtype)
+            self.release(tensor)
+            return new
+        new = raw.to(device=device, dtype=dtype)
+        return new.clone() if new.data_ptr() == raw.data_ptr() else new  # never hand out the scratch buffer
 
     def release(self, tensor: torch.Tensor) -> None:
         """Drop the pages of a mapped, already copied ``tensor`` from this process's memory.
