@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from studio.core.errors import StudioError
-from studio.core.files import atomic_write_bytes, read_png, write_png_atomic
+from studio.core.files import atomic_write_bytes, describe_os_error, read_png
 
 #: Title of every error writing the render folder.
 WRITE_ERROR = "Cannot write the render folder"
@@ -94,6 +94,22 @@ def finished_positions(folder: Path | None, key: str, frames: Sequence[int]) -> 
         k for k, i in enumerate(frames)
         if recorded.get(int(i)) == key and (folder / frame_filename(i)).is_file()
     }
+
+
+def _encode_png(frame: np.ndarray, path: Path) -> bytes:
+    """``(H, W, 3)`` uint8 RGB ``frame`` as PNG bytes (for ``path``, named in errors)."""
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise StudioError(WRITE_ERROR, f"PNG encoding failed for {path.name}, a {np.shape(frame)} frame.")
+    return buf.tobytes()
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and flush it to the disk (``OSError`` passes through)."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class RenderStore:
@@ -222,11 +238,32 @@ class RenderStore:
         return img
 
     def write(self, positions: Sequence[int], frames: np.ndarray) -> None:
-        """Write finished output frames ``positions`` and record them in the manifest."""
-        for k, frame in zip(positions, frames):
-            write_png_atomic(self.path(k), frame, WRITE_ERROR)
-            self._records[self.frames[k]] = self.keys[k]
-        self._write_manifest()
+        """Write finished output frames ``positions`` and record them in the manifest.
+
+        Every frame PNG on disk stays recorded, whenever the process is killed: the chunk is
+        encoded to temporary files first, the PNGs it replaces are removed, the manifest that
+        records the new frames is written, and only then are the new PNGs renamed into place (a
+        recorded frame whose PNG never arrived is simply rendered again)."""
+        staged: list[tuple[int, Path, Path]] = []
+        try:
+            for k, frame in zip(positions, frames):
+                final = self.path(k)
+                tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")  # removed by _reconcile
+                _write_durably(tmp, _encode_png(frame, final))
+                staged.append((k, tmp, final))
+            for k, _, final in staged:
+                final.unlink(missing_ok=True)
+                self._records[self.frames[k]] = self.keys[k]
+            self._write_manifest()
+            for _, tmp, final in staged:
+                os.replace(tmp, final)
+        except BaseException as exc:
+            for _, tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                where = Path(exc.filename) if exc.filename else self.manifest_path
+                raise describe_os_error(exc, where, WRITE_ERROR) from exc
+            raise
 
     def restart(self) -> None:
         """Set up a render from scratch of this job: its finished frames stop counting as finished
