@@ -38,8 +38,9 @@ FLAG_MULTIPLE = 2  # more than one person detected (the largest/most consistent 
 FLAG_CUT = 4  # a shot cut starts at this frame
 FLAG_INTERPOLATED = 8  # values filled in from neighbouring frames
 FLAG_EDITED = 16  # the artist moved a keypoint by hand
-FLAG_LEFT_HAND_FILLED = 64  # the left hand (index 0) was filled in from neighbouring frames
-FLAG_RIGHT_HAND_FILLED = 128  # the right hand (index 1) was filled in from neighbouring frames
+# Pose tracks only (their flags are 16-bit; face-track flags use the 8 bits above):
+FLAG_LEFT_HAND_FILLED = 256  # the left hand (index 0) was filled in from neighbouring frames
+FLAG_RIGHT_HAND_FILLED = 512  # the right hand (index 1) was filled in from neighbouring frames
 #: The fill flag of each hand, by hand index.
 FLAG_HAND_FILLED: tuple[int, int] = (FLAG_LEFT_HAND_FILLED, FLAG_RIGHT_HAND_FILLED)
 FLAG_HELD = 32  # the reference photo's own pose, held (a live photo: no driving video)
@@ -170,7 +171,7 @@ class PoseTrack(_Track):
     body_conf: ``(N, 18)`` float32 in [0, 1].
     hands: ``(N, 2, 21, 2)`` float32 (0 = left, 1 = right).
     hands_conf: ``(N, 2, 21)`` float32.
-    flags: ``(N,)`` uint8 bit mask of ``FLAG_*``.
+    flags: ``(N,)`` uint16 bit mask of ``FLAG_*`` (the hand-fill bits need more than 8).
     width, height: the source frame size the coordinates are normalised to.
     fps: the source frame rate.
     """
@@ -181,7 +182,7 @@ class PoseTrack(_Track):
         "body_conf": ((N_BODY,), np.float32),
         "hands": ((2, N_HAND, 2), np.float32),
         "hands_conf": ((2, N_HAND), np.float32),
-        "flags": ((), np.uint8),
+        "flags": ((), np.uint16),
     }
 
     body: np.ndarray
@@ -194,7 +195,7 @@ class PoseTrack(_Track):
     fps: float = 25.0
 
     def __post_init__(self) -> None:
-        self.flags = np.asarray(self.flags, dtype=np.uint8).reshape(-1)
+        self.flags = np.asarray(self.flags, dtype=np.uint16).reshape(-1)
         self._validate()
 
     @classmethod

@@ -22,7 +22,7 @@ from studio.extract.postprocess import (
 )
 
 #: Bump when detection or post-processing changes results, so cached tracks are recomputed.
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"
 RESULT_FORMAT = "studio-extraction"
 
 ProgressFn = Callable[[int, "int | None"], None]

@@ -92,7 +92,7 @@ def fill_pose_gaps(pose: PoseTrack, max_gap: int = 8) -> PoseTrack:
     gained_hand = (out.hands_conf > 0).any(axis=2) & ~had_hand & ~gained[:, None]
     for side in range(2):
         out.flags[gained_hand[:, side]] |= FLAG_HAND_FILLED[side]
-    out.flags[gained] &= np.uint8(~FLAG_NO_PERSON & 0xFF)
+    out.flags[gained] &= np.uint16(~FLAG_NO_PERSON & 0xFFFF)
     return out
 
 

@@ -132,7 +132,7 @@ def pose_quality(pose: PoseTrack, face: FaceTrack | None = None) -> PoseQuality:
     n = len(pose)
     person = np.full(n, FOUND, np.uint8)
     has_body = (pose.body_conf > 0).any(axis=1) & pose.has_person()
-    hand_bits = np.uint8(FLAG_HAND_FILLED[0] | FLAG_HAND_FILLED[1])
+    hand_bits = np.uint16(FLAG_HAND_FILLED[0] | FLAG_HAND_FILLED[1])
     body_filled = ((pose.flags & FLAG_INTERPOLATED) != 0) & ((pose.flags & hand_bits) == 0)
     person[body_filled] = FILLED  # the whole person filled in (see fill_pose_gaps)
     person[~has_body] = MISSING

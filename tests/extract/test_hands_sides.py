@@ -157,3 +157,27 @@ def test_tracking_crop_and_plausibility() -> None:
     assert plausible(hand, roi, np.array([52.0, 82.0]))
     assert not plausible(hand, roi, np.array([50.0, 80.0 + roi.size]))  # another arm's hand
     assert not plausible(hand * 0.01, HandRoi(0.5, 0.8, 60.0, 0.0), np.array([0.5, 0.8]))  # a dot
+
+
+def test_track_flags_are_distinct_bits_that_fit_their_arrays() -> None:
+    """Every FLAG_* is its own bit (a hand fill must never read as another flag, e.g. pending)."""
+    import studio.core.tracks as tracks
+
+    flags = {name: v for name, v in vars(tracks).items() if name.startswith("FLAG_") and isinstance(v, int)}
+    values = list(flags.values())
+    assert all(v > 0 and v & (v - 1) == 0 for v in values), flags
+    assert len(set(values)) == len(values), flags
+    pose_bits = np.iinfo(tracks.PoseTrack._arrays["flags"][1]).bits
+    face_bits = np.iinfo(tracks.FaceTrack._arrays["flags"][1]).bits
+    assert max(values) < 1 << pose_bits
+    assert max(set(values) - set(tracks.FLAG_HAND_FILLED)) < 1 << face_bits  # hand bits are pose-only
+    filled = fill_pose_gaps(_gap_in_left_hand())
+    assert (filled.flags & tracks.FLAG_LEFT_HAND_FILLED).any()
+    assert not (filled.flags & getattr(tracks, "FLAG_PENDING", 0)).any()
+
+
+def _gap_in_left_hand() -> PoseTrack:
+    pose = walking()
+    pose.hands[5, 0] = np.nan
+    pose.hands_conf[5, 0] = 0.0
+    return pose
