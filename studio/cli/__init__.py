@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"studio.cli.{name}").register(sub)
+    parser.set_defaults(command_names=tuple(sub.choices))  # what a lone file name must not be
     return parser
 
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``studio`` script and ``python -m studio``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    commands = {name for a in parser._subparsers._group_actions for name in a.choices}  # noqa: SLF001
+    commands = set(parser.get_default("command_names"))
     project = project_argument(argv, commands)
     if project is not None:
         try:
