@@ -87,7 +87,7 @@ def _check_keys(args: argparse.Namespace) -> int:
 
     src = resolve(args.folder)
     try:
-        reports = check_components(src, face=None if args.no_face else True, **_read_kwargs(args.kwargs))
+        reports = check_components(src, face=not args.no_face, **_read_kwargs(args.kwargs))
     except StudioError as err:
         print(f"  problem: {err.title}: {err.description}")
         return 1
@@ -98,6 +98,9 @@ def _check_keys(args: argparse.Namespace) -> int:
             print(f"    {n:6d}  {_short(source, src.root)}")
         for source, n in r.ignored.items():
             print(f"    {n:6d}  ignored (not in the model): {_short(source, src.root)}")
+    if not src.converted and "unet_motion" not in src.unet_bases:
+        print("  note: animatediff_v15_v1_ipplus.pth is not in the SD1.5 'unet' folder. The official script "
+              "refuses to start without it; the studio needs it only when the UNet checkpoint lacks keys.")
     return 0
 
 

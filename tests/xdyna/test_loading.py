@@ -164,7 +164,13 @@ def test_weights_cli(tmp_path, release, capsys, tiny):
 
     case = str(tiny.dir(CASE) / "case.json")  # the tiny resampler's size
     assert main(["weights", "check", str(release), "--kwargs", case]) == 0
-    assert "every key and shape matches" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "every key and shape matches" in out and "note:" not in out
+    pth = next((release / "pretrained_weights").rglob("animatediff_v15_v1_ipplus.pth"))
+    moved = pth.rename(tmp_path / pth.name)
+    assert main(["weights", "check", str(release), "--kwargs", case]) == 0  # the UNet checkpoint is complete
+    assert "note: animatediff_v15_v1_ipplus.pth is not in" in capsys.readouterr().out
+    moved.rename(pth)
     assert main(["weights", "check", str(release)]) == 1  # official resampler size: shapes do not fit
     assert "ip-adapter-plus_sd15.bin does not fit Resampler" in capsys.readouterr().out
     (release / "pretrained_weights" / CONTROLNET).unlink()

@@ -191,6 +191,7 @@ class _Plan:
 
 def _plan(src: WeightSources, face: bool | None, resampler_kwargs: dict | None,
           motion_module_kwargs: dict | None) -> _Plan:
+    """Which components to read and with what settings; every missing file is one StudioError."""
     required = ["unet", "controlnet", "vae", "text_encoder", "image_encoder", "image_proj"]
     if face:
         required.append("controlnet_face")
