@@ -126,3 +126,16 @@ def test_queue_commands_in_process(tmp_path, monkeypatch, capsys):
     assert main(["queue", "list"]) == 0
     out = capsys.readouterr().out
     assert "cancelled" in out and "queued" in out and "4/4" not in out
+
+
+def test_without_ray_the_queue_runs_in_a_local_helper(tmp_path, monkeypatch, capsys):
+    import studio.farm.ray_executor as ray_executor
+    from studio.cli import main
+
+    monkeypatch.setenv("STUDIO_QUEUE", str(tmp_path / "q.sqlite"))
+    monkeypatch.setattr(ray_executor, "ray_available", lambda: False)
+    assert main(["queue", "run"]) == 0  # an empty queue: nothing to do, but the fallback is chosen
+    err = capsys.readouterr().err
+    assert "ray is not installed" in err and "one local helper process" in err
+    assert main(["queue", "run", "--address", "head:6379"]) == 2
+    assert "farm extra" in capsys.readouterr().err
