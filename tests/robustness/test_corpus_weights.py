@@ -22,6 +22,7 @@ CONTROLNET = "controlnet/controlnet-checkpoint-epoch-5.ckpt"
 VAE = f"{SD}/vae/diffusion_pytorch_model.safetensors"
 TEXT = f"{SD}/text_encoder/pytorch_model.bin"
 IMAGE_ENCODER = "initialization/unet_initialization/IP-Adapter/IP-Adapter/models/image_encoder/pytorch_model.bin"
+PTH = f"{SD}/unet/animatediff_v15_v1_ipplus.pth"
 
 
 def _truncate(path: Path, keep: float = 0.5) -> None:
@@ -92,6 +93,28 @@ def _foreign_vae_config(root: Path) -> str:
     return "config.json"
 
 
+def _unexpected_unet_key(root: Path) -> str:
+    sd = torch.load(root / UNET, weights_only=True)
+    sd["down_blocks.0.not_a_layer.weight"] = torch.zeros(2)  # the official loader asserts on these too
+    torch.save(sd, root / UNET)
+    return Path(UNET).name
+
+
+def _unet_key_no_file_provides(root: Path) -> str:
+    sd = torch.load(root / UNET, weights_only=True)
+    sd.pop("conv_in.weight")  # nor does the .pth (it holds only attn1.to_q here)
+    torch.save(sd, root / UNET)
+    return Path(UNET).name
+
+
+def _wrong_shape_in_pth(root: Path) -> str:
+    sd = torch.load(root / PTH, weights_only=True)
+    key = next(iter(sd))
+    sd[key] = torch.zeros(3, 5)
+    torch.save(sd, root / PTH)
+    return Path(PTH).name
+
+
 def _corrupt_tokenizer(root: Path) -> str:
     (root / f"{SD}/tokenizer/vocab.json").write_text("[[[")
     return "tokenizer"
@@ -111,6 +134,9 @@ CASES: dict[str, Callable[[Path], str]] = {
     "corrupt-text-encoder-config": _corrupt_text_encoder_config,
     "config-not-an-object": _foreign_vae_config,
     "corrupt-tokenizer": _corrupt_tokenizer,
+    "unexpected-key-in-unet-checkpoint": _unexpected_unet_key,
+    "unet-key-no-file-provides": _unet_key_no_file_provides,
+    "wrong-shape-in-animatediff-pth": _wrong_shape_in_pth,
 }
 
 
