@@ -143,12 +143,12 @@ def main() -> int:
     share = throttle.preview_seconds / t_ours
     each = throttle.preview_seconds / max(1, throttle.previews) * 1e3
     print(f"step previews: {throttle.previews} of {throttle.steps} steps, {delivered[0] if delivered else '-'} "
-          f"uint8 each, {each:.2f} ms per preview, {100 * share:.2f} % of the render time (limit 5 %)")
+          f"uint8 each, {each:.2f} ms per preview, {100 * share:.3g} % of the render time (limit 5 %)")
     assert throttle.previews >= 1 and share < 0.05, f"previews took {100 * share:.1f} % of the time"
     import os
 
     print(f"OK: identical output, ControlNet evaluations {ratio:.3f}x, time {t_ours / t_naive:.3f}x, "
-          f"previews {100 * share:.2f} % of the time (load average {os.getloadavg()[0]:.1f})")
+          f"previews {100 * share:.3g} % of the time (load average {os.getloadavg()[0]:.1f})")
     return 0
 
 
