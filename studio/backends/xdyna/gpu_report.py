@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Peak allocated GiB of a 192-frame 896x512 float16 render by setting (bench/vram_model.py).
-MODEL_PEAK_GIB = {"default": 7.68, "low-VRAM": 5.09}
+MODEL_PEAK_GIB = {"default": 7.68, "low-VRAM": 5.16}
 #: Reserved-over-allocated margin of the caching allocator.
 HEADROOM = 1.15
 #: The CUDA context, cuDNN/cuBLAS workspaces and kernels.
