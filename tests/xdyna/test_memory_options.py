@@ -233,3 +233,19 @@ def test_fused_attention_pin_is_a_no_op_off_cuda_and_its_error_says_what_to_do()
     err = no_fused_kernel_error(torch.device("cuda", 0), RuntimeError("No available kernel. Aborting execution."))
     assert isinstance(err, StudioError) and err.title == "Fused attention not available on this GPU"
     assert "float16" in err.description and "No available kernel" in err.details
+
+
+def test_stream_previews_show_only_the_frames_a_step_changed(pipe, face_inputs):
+    """Stream schedule: while window 2 runs, its overlap frames are already final and get no preview."""
+    from studio.backends.xdyna.preview import PreviewSink, PreviewThrottle
+    from studio.core.windows import WindowPlan
+
+    got = []
+    sink = PreviewSink(lambda step, frames, rgb: got.append((step, frames, rgb.shape)),
+                       throttle=PreviewThrottle(max_share=0.999))  # every step
+    _render(pipe, face_inputs, n=28, num_inference_steps=2, plan=WindowPlan(28, schedule="stream"), preview=sink)
+    windows = WindowPlan(28, schedule="stream").windows()
+    assert [step for step, _, _ in got] == list(range(2 * len(windows)))
+    assert got[0][1] == tuple(windows[0]) and got[0][2] == (16, 8, 8, 3)  # latent resolution
+    second = got[2][1]
+    assert second == tuple(f for f in windows[1] if f not in windows[0])  # held (final) frames left out
