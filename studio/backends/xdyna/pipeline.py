@@ -150,8 +150,9 @@ class XDynaPipeline:
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         c = components
-        # cast where the weights are (the CPU, or meta for the memory model); Placement moves them
-        home = self.device if self.device.type == "meta" else torch.device("cpu")
+        # every model starts on the device (from_release already put it there, one component at a
+        # time); Placement moves the ones a phase does not need back to the CPU
+        home = self.device
         self.unet = to_device(c.unet, home, self.dtype)
         self.controlnet = to_device(c.controlnet, home, self.dtype)
         self.controlnet_face = (
@@ -213,12 +214,12 @@ class XDynaPipeline:
         ``resampler_kwargs``/``motion_module_kwargs`` override the release's hyper-parameters
         (only needed for non-standard models such as the tiny test weights).
         """
-        # each component is cast where __init__ keeps it (its "home") as it is read, so no component is
-        # ever held twice; Placement then moves them to the device
+        # each component goes to the device in its dtype as it is read, before the next is read, so no
+        # component is ever held twice and a GPU load never holds the whole release in CPU memory;
+        # Placement then offloads what a phase does not need (the low-VRAM setting)
         dev = pick_device(device)
-        home = dev if dev.type == "meta" else torch.device("cpu")
         comps = load_components(resolve(folder), face, resampler_kwargs, motion_module_kwargs,
-                                device=home, dtype=pick_dtype(dev, dtype))
+                                device=dev, dtype=pick_dtype(dev, dtype))
         return cls(comps, device, dtype)
 
     # ------------------------------------------------------------------ encoders
