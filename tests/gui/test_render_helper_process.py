@@ -75,24 +75,26 @@ def test_draft_render_in_the_helper_process_cancels_and_resumes(make_window, sam
     w = make_window(show=False)
     w.open_project(sample_project)
     ctl, doc = w.controller, w.doc
-    doc.update_settings(width=64, height=112)
+    # full size and the whole clip, so the helper is still rendering when the cancel for the first
+    # chunk reaches it (at 64x112 a quiet machine finished all frames before the cancel arrived)
+    doc.update_settings(width=512, height=896)
     doc.timeline.set_in(0)
-    doc.timeline.set_out(23)
+    doc.timeline.set_out(47)
     got: list[int] = []
     ctl.frames_ready.connect(lambda idx, f: (got.extend(idx), ctl.cancel()))  # cancel at the first chunk
     cancelled = []
     ctl.cancelled.connect(cancelled.append)
     w.render_panel.render_btn.click()
     idle(w, timeout=300_000)
-    assert cancelled and 0 < len(cancelled[0]) < 24 and errors == []
+    assert cancelled and 0 < len(cancelled[0]) < 48 and errors == []
     kept = sorted(cancelled[0])
     folder = doc.project.default_render_dir()
     assert sorted(int(p.stem[6:]) for p in folder.glob("frame_*.png")) == kept
     ctl.frames_ready.disconnect()
     w.render_panel.render_btn.click()  # resumes: only the missing frames are rendered
     idle(w, timeout=300_000)
-    assert (w.timeline.states()[:24] == FrameState.FINAL).all() and errors == []
-    assert len(list(folder.glob("frame_*.png"))) == 24
+    assert (w.timeline.states()[:48] == FrameState.FINAL).all() and errors == []
+    assert len(list(folder.glob("frame_*.png"))) == 48
 
 
 def _bar_pixel(w, img, frame: int, dx: float = 0.0) -> QColor:
