@@ -46,3 +46,26 @@ def test_stream_docstring_gives_the_first_chunk_the_stream_schedule_emits() -> N
     assert "12 of the first" not in doc
     first = static_windows(40, CONTEXT_FRAMES, CONTEXT_OVERLAP)[0]  # what tests/xdyna/test_stream.py emits first
     assert f"{len(first)} frames with the default {CONTEXT_FRAMES}-frame windows" in " ".join(doc.split())
+
+
+def _apt_packages(command: str) -> list[str]:
+    """The package names of one ``apt-get install`` command line (options and redirections left out)."""
+    words = command.split("apt-get install", 1)[1].split()
+    names = []
+    for word in words:
+        if word.startswith((">", "2>", "&", ";", "|")):
+            break
+        if not word.startswith("-"):
+            names.append(word)
+    return names
+
+
+def test_readme_apt_list_is_what_ci_installs() -> None:
+    """A new user who pastes the README's line gets every Qt library CI installs (issue 23, item 7)."""
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").replace("\\\n", " ")
+    ci_lines = [line for line in ci.splitlines() if "apt-get install" in line and not line.strip().startswith("#")]
+    readme_lines = [line for line in README.splitlines() if line.strip().startswith("sudo apt-get install")]
+    assert len(ci_lines) == 1 and len(readme_lines) == 1, (ci_lines, readme_lines)  # one line to paste
+    ci_packages, readme_packages = _apt_packages(ci_lines[0]), _apt_packages(readme_lines[0])
+    assert {"libxcb-icccm4", "libxcb-keysyms1", "libxcb-cursor0"} <= set(ci_packages)
+    assert readme_packages == ci_packages
