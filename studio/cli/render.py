@@ -230,16 +230,19 @@ def hold_photo_pose(project: Project, settings: RenderSettings) -> None:
     project.frame_range = None
 
 
-def _extract_missing(project: Project, quiet: bool) -> None:
-    """Fill in the driving tracks (cached extraction) and the reference pose when missing."""
-    from studio.extract.extractor import extract_video
+def _extract_missing(project: Project, quiet: bool, frames: tuple[int | None, int | None] | None = None) -> None:
+    """Fill in the driving tracks (cached extraction) and the reference pose when missing. With
+    ``frames`` (``--frames A:B``) or the project's frame range, only those frames are extracted
+    (:func:`studio.extract.partial.extract_range`; the others stay pending)."""
+    from studio.extract.partial import extract_range
 
     if project.pose is None and not project.is_live_photo:
         if project.driving_video is None:
             raise StudioError("No driving motion", "The project has neither a pose track nor a driving video.")
+        lo, hi = frames if frames is not None else project.frame_range or (None, None)
         bar = _bar(quiet, "extract pose", unit="frame")
         try:
-            res = extract_video(project.driving_video, progress=lambda d, t: _advance(bar, d, t))
+            res = extract_range(project.driving_video, lo or 0, hi, progress=lambda d, t: _advance(bar, d, t))
         finally:
             if bar is not None:
                 bar.close()
@@ -485,7 +488,7 @@ def run(args: argparse.Namespace) -> int:
         exporter_for(args.output)  # an unsupported extension fails before any work
     project = _project_from_args(args)
     args.photo_path = project.reference_image  # the fit preset scales to the photo
-    _extract_missing(project, quiet)
+    _extract_missing(project, quiet, args.frames)
     if project.is_live_photo:
         hold_photo_pose(project, build_settings(project.settings, args))
     job = build_job(args, project)

@@ -348,7 +348,9 @@ def extract_video(
     cache: Any = None,
     detector: PoseDetector | None = None,
 ) -> ExtractionResult:
-    """Extract a video file's tracks, or load them from the disk cache when already done."""
+    """Extract a video file's tracks, or load them from the disk cache when already done; when
+    part of the clip was extracted before (:func:`studio.extract.partial.extract_range`), only
+    the frames not done yet are extracted."""
     from studio.extract.cache import ExtractionCache
     from studio.media.video import VideoReader
 
@@ -366,6 +368,11 @@ def extract_video(
                 res.from_cache = True
                 res.source = str(path)
                 return res
+        from studio.extract.partial import extract_range, partial_key
+
+        if store.path_for(partial_key(key)).is_file():  # part of the clip is done: do the rest
+            return extract_range(path, options=options, progress=progress, cancel=cancel, cache=store,
+                                 detector=detector)
     with VideoReader(path) as reader:
         res = extract_frames(iter(reader), reader.fps, reader.size, total=reader.frame_count,
                              detector=detector, options=options, progress=progress, cancel=cancel)

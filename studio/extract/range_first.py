@@ -49,34 +49,24 @@ class FirstTracks:
 def extract_first(path: str | Path, frame_range: tuple[int, int] | None = None, playhead: int = 0,
                   progress=None, cancel: CancelToken | None = None) -> FirstTracks:
     """Extract :func:`first_range` of the video at ``path`` (or load the whole clip's cached
-    extraction); other frames are :data:`FLAG_PENDING` with no person."""
-    from studio.extract.cache import ExtractionCache
-    from studio.extract.extractor import ExtractionResult, ExtractOptions, cache_key, extract_frames
+    extraction); other frames are :data:`FLAG_PENDING` with no person, except those an earlier
+    range extraction already did (:func:`studio.extract.partial.extract_range`, cached)."""
+    from studio.extract.partial import extract_range
     from studio.media.video import VideoReader
 
-    options = ExtractOptions()
-    hit = ExtractionCache().load(cache_key(path, options))
-    if hit is not None:
-        res = ExtractionResult.from_dict(hit)
-        return FirstTracks(res.pose, res.face, (0, len(res.pose)), True)
     with VideoReader(path) as reader:
-        n, fps, size = reader.frame_count, reader.fps, reader.size
-        start, stop = first_range(n, fps, frame_range, playhead)
-        res = extract_frames(reader.iter_frames(start, stop), fps, size, total=stop - start, options=options,
-                             progress=progress, cancel=cancel)
-    pose = PoseTrack.empty(n, size[0], size[1], fps)
-    face = FaceTrack.empty(n, size[0], size[1], fps)
-    pose.flags[:] = FLAG_PENDING  # not "no person": not looked at yet
-    face.flags[:] = FLAG_PENDING
-    _copy(pose, res.pose, slice(start, stop))
-    _copy(face, res.face, slice(start, stop))
-    return FirstTracks(pose, face, (start, stop), start == 0 and stop == n)
+        n, fps = reader.frame_count, reader.fps
+    start, stop = first_range(n, fps, frame_range, playhead)
+    res = extract_range(path, start, stop, progress=progress, cancel=cancel)
+    complete = pending_frames(res.pose).size == 0
+    return FirstTracks(res.pose, res.face, (0, n) if complete else (start, stop), complete)
 
 
 def _copy(dst, src, where: slice | np.ndarray) -> None:
     """Copy every per-frame array of ``src`` into ``dst`` at ``where`` (in place)."""
-    for k in dst._arrays:  # noqa: SLF001 - the track's own field list
-        getattr(dst, k)[where] = getattr(src, k) if isinstance(where, slice) else getattr(src, k)[where]
+    from studio.extract.partial import copy_frames
+
+    copy_frames(dst, src, where)
 
 
 def pending_frames(pose: PoseTrack | None) -> np.ndarray:
