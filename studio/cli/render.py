@@ -107,7 +107,7 @@ def register(subparsers: Any) -> None:
                      "in that order); implies --side-by-side")
     p.add_argument("--render-dir", type=Path,
                    help="where finished frames are kept (default: the project's render folder, "
-                   "else OUTPUT.frames beside the output)")
+                   "else OUTPUT.frames beside the output, removed once the output is written)")
     p.add_argument("--resume", action="store_true", help="reuse finished frames of an interrupted render")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -532,8 +532,17 @@ def run(args: argparse.Namespace) -> int:
         except RenderCancelled:
             print(f"export cancelled; the frames are kept in {job.output_dir}", file=sys.stderr)
             return 130
-    print(
-        f"rendered {job.n_frames} frames in {seconds:.1f} s -> {written} (frames kept in {job.output_dir})",
-        file=sys.stderr,
-    )
+    kept = "" if _drop_scratch_frames(args, project, job) else f" (frames kept in {job.output_dir})"
+    print(f"rendered {job.n_frames} frames in {seconds:.1f} s -> {written}{kept}", file=sys.stderr)
     return 0
+
+
+def _drop_scratch_frames(args: argparse.Namespace, project: Project, job: RenderJob) -> bool:
+    """After the output is written, remove the default ``OUTPUT.frames`` folder: it only served
+    ``--resume`` of an unfinished render. A ``--render-dir`` or a project's render folder is kept."""
+    from studio.core.render_store import remove_render_folder
+
+    out: Path = args.output
+    if args.render_dir is not None or Path(job.output_dir) != out.with_name(out.name + ".frames"):
+        return False
+    return remove_render_folder(job.output_dir)

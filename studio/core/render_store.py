@@ -282,3 +282,27 @@ class RenderStore:
     def paths(self) -> list[Path]:
         """The PNG paths of all output frames in order (finished or not)."""
         return [self.path(k) for k in range(len(self.frames))]
+
+
+def remove_render_folder(folder: str | Path) -> bool:
+    """Delete the files a render store wrote in ``folder`` (frames, manifest, saved latents and
+    leftover temporary files), then the folder if nothing else is in it; any other file is left
+    alone. Returns whether the folder is gone. Failures to delete are not errors."""
+    folder = Path(folder)
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return not folder.exists()
+    for p in entries:
+        ours = (_FRAME_RE.match(p.name) or _LATENTS_RE.match(p.name) or p.name == MANIFEST
+                or (p.name.startswith((".frame_", f".{MANIFEST}.", ".latents_")) and p.name.endswith(".tmp")))
+        if ours and p.is_file():
+            try:
+                p.unlink()
+            except OSError:
+                pass
+    try:
+        folder.rmdir()
+    except OSError:
+        return False
+    return True

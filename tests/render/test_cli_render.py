@@ -34,7 +34,7 @@ def test_sample_to_mp4_and_side_by_side(tmp_path):
         assert r.size == (128, 224) and r.frame_count == 16
         first = r.read(0)
     assert first.std() > 10  # a picture, not a blank frame
-    assert (tmp_path / "out.mp4.frames" / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no out.mp4.frames left beside it
 
     sbs = tmp_path / "sbs.mp4"
     assert run(*SMALL, "--side-by-side", "-o", sbs) == 0
@@ -81,12 +81,11 @@ def test_ctrl_c_keeps_frames_and_resume_finishes(tmp_path, monkeypatch, capsys):
     assert run(*SMALL, "--resume", "-o", out) == 0
     with VideoReader(out) as r:
         assert r.frame_count == 16
+    assert not (tmp_path / "out.mp4.frames").exists()  # served the resume; gone once out.mp4 is written
 
     ref = tmp_path / "ref.mp4"
     assert run(*SMALL, "-o", ref) == 0
-    frames_a = sorted((tmp_path / "out.mp4.frames").glob("frame_*.png"))
-    frames_b = sorted((tmp_path / "ref.mp4.frames").glob("frame_*.png"))
-    assert [a.read_bytes() for a in frames_a] == [b.read_bytes() for b in frames_b]
+    assert out.read_bytes() == ref.read_bytes()  # the resumed render is the uninterrupted one
 
 
 @pytest.mark.parametrize(
@@ -138,7 +137,7 @@ def test_image_and_video_extracts_then_renders_side_by_side(tmp_path, monkeypatc
     export_frames(clip, 8, tmp_path / "clip.mp4")
     cv2.imwrite(str(tmp_path / "ref.png"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
     argv = ("--image", tmp_path / "ref.png", "--video", tmp_path / "clip.mp4", "--size", "128x128",
-            "--side-by-side", "--no-progress")
+            "--side-by-side", "--no-progress", "--render-dir", tmp_path / "sbs.mp4.frames")  # kept: read below
     assert run(*argv, "-o", tmp_path / "sbs.mp4") == 0
     from studio.core.files import read_png
 
