@@ -83,6 +83,7 @@ def _queue(args: argparse.Namespace):
 
 def run_add(args: argparse.Namespace) -> int:
     """``studio queue add``."""
+    from studio.cli.reference_check import check_reference
     from studio.cli.render import _extract_missing, build_job, sample_project_path
     from studio.core.project import Project
     from studio.media.exporters import exporter_for, is_sequence_target
@@ -99,6 +100,7 @@ def run_add(args: argparse.Namespace) -> int:
         exporter_for(args.output)  # an unsupported extension fails now, not after the render
     project = Project.load(path)
     _extract_missing(project, quiet=True)
+    check_reference(project)  # a broken photo pose: a warning, and retargeting off
     # frames go beside the output (OUTPUT.frames, or the output folder itself), not into the
     # project's shared render folder: two queued jobs of one project may run at the same time
     args.project, args.side_by_side = None, False

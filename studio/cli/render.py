@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from studio.cli.reference_check import check_reference
 from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress
@@ -78,6 +79,9 @@ def register(subparsers: Any) -> None:
                        help="move the driving video (and so the skeleton) by X,Y fractions of the canvas")
     frame.add_argument("--video-scale", type=float, metavar="S",
                        help="scale the driving video (and so the skeleton) about the canvas centre (0.25..4)")
+    p.add_argument("--retarget", action=argparse.BooleanOptionalAction, default=None,
+                   help="give the dancer's skeleton the photo person's proportions (default: the project's, "
+                   "on; off for a photo whose detected pose looks wrong, with a warning)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--low-vram", action=argparse.BooleanOptionalAction, default=None,
@@ -259,7 +263,7 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
     """``base`` with the command-line overrides applied and validated."""
     d = base.model_dump()
     for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device", "prompt", "negative_prompt",
-                 "low_vram", "sequential_cfg", "torch_compile"):
+                 "low_vram", "sequential_cfg", "torch_compile", "retarget"):
         v = getattr(args, name, None)
         if v is not None:
             d[name] = v
@@ -489,6 +493,7 @@ def run(args: argparse.Namespace) -> int:
     project = _project_from_args(args)
     args.photo_path = project.reference_image  # the fit preset scales to the photo
     _extract_missing(project, quiet, args.frames)
+    check_reference(project, getattr(args, "retarget", None))
     if project.is_live_photo:
         hold_photo_pose(project, build_settings(project.settings, args))
     job = build_job(args, project)

@@ -88,6 +88,9 @@ class Document(QObject):
         self._quality: tuple[tuple, PoseQuality] | None = None
         self._dirty = False
         self._loading = False
+        #: Retargeting was switched off because the photo's pose looks wrong (see
+        #: :mod:`studio.gui.reference_pose`); fixing the pose switches it back on.
+        self.retarget_auto_off = False
         self._cache_from_any_thread.connect(self._relay_cache, Qt.ConnectionType.QueuedConnection)
         self.timeline.range_changed.connect(self._on_range)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
@@ -149,6 +152,7 @@ class Document(QObject):
             self.reference_rgb = _load_rgb(project.reference_image)
         self.undo_stack.clear()
         self._dirty = False
+        self.retarget_auto_off = False
         self.inflight.clear()
         self._rendered_key.clear()
         self._replace_cache()
@@ -195,15 +199,19 @@ class Document(QObject):
     # -- editing (every edit is one command on the undo stack) -----------------------------------
     def set_reference(self, path: Path, rgb: np.ndarray, pose: PoseTrack | None, face: FaceTrack | None) -> None:
         """Use the photo at ``path`` (pixels ``rgb``) with its detected pose as the reference
-        (undoable: "Replace photo with NAME")."""
-        new = ReferenceState(Path(path), rgb, pose, face)
+        (undoable: "Replace photo with NAME"). A pose that fails the reference-pose check
+        switches retargeting off in the same step (:mod:`studio.gui.reference_pose`)."""
+        from studio.gui.reference_pose import with_retarget_choice
+
+        new = with_retarget_choice(self._reference_state(), ReferenceState(Path(path), rgb, pose, face))
         verb = "Open" if self.project.reference_image is None else "Replace"
         self.undo_stack.push(StateCommand(f"{verb} photo {Path(path).name}", self._apply_reference,
                                           self._reference_state(), new))
 
     def _reference_state(self) -> ReferenceState:
         p = self.project
-        return ReferenceState(p.reference_image, self.reference_rgb, p.reference_pose, p.reference_face)
+        return ReferenceState(p.reference_image, self.reference_rgb, p.reference_pose, p.reference_face,
+                              p.settings.retarget, self.retarget_auto_off)
 
     def _apply_reference(self, state: ReferenceState) -> None:
         self.project.reference_image = state.path
@@ -211,6 +219,11 @@ class Document(QObject):
         self.project.reference_face = state.face
         self.reference_rgb = state.rgb
         self._keys = None
+        self.retarget_auto_off = state.auto_off
+        retarget_changed = state.retarget is not None and state.retarget != self.project.settings.retarget
+        if retarget_changed:
+            self.project.settings = self.project.settings.model_copy(update={"retarget": state.retarget})
+            self.settings_changed.emit()
         if self.project.is_live_photo:
             self._hold_photo_pose()  # a live photo holds the new photo's pose
         self.reference_changed.emit()
@@ -312,6 +325,8 @@ class Document(QObject):
     def _apply_settings(self, new: RenderSettings) -> None:
         old = self.project.settings
         self.project.settings = new
+        if old.retarget != new.retarget:
+            self.retarget_auto_off = False  # the user chose
         placement = ("width", "height", "photo_offset", "photo_scale")
         if self.project.is_live_photo and any(getattr(old, k) != getattr(new, k) for k in placement):
             self._hold_photo_pose()  # the held tracks live on the canvas, where the photo is
@@ -538,6 +553,8 @@ class ReferenceState:
     rgb: np.ndarray | None
     pose: PoseTrack | None
     face: FaceTrack | None
+    retarget: bool | None = None  # the retarget setting that goes with it (None: leave it)
+    auto_off: bool = False  # retargeting was switched off because this pose looks wrong
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Reference panel: open or drop the photo to animate; shows it with its detected skeleton.
-Loading and detection run off the GUI thread."""
+Loading and detection run off the GUI thread.
+
+A pose that fails the reference-pose check (:mod:`studio.gui.reference_pose`) is named in a
+warning line under the photo; its points can be dragged to fix it (each drag is an undo step)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 from studio.core.tracks import FLAG_NO_PERSON
 from studio.gui.errors import hub
 from studio.gui.panels.drop import DropTarget
+from studio.gui.reference_pose import move_reference_point, warning_text
 from studio.gui.tasks import Task
 from studio.gui.widgets.pose_overlay import PoseCanvas
 
@@ -43,6 +47,8 @@ class ReferencePanel(DropTarget):
         self.setObjectName("ReferencePanel")
         self.canvas = PoseCanvas("Drop a photo of a person here\nor click Open photo…")
         self.canvas.set_layers(face=True)
+        self.canvas.editable = True  # drag a wrong point to fix the photo's pose
+        self.canvas.keypoint_dragged.connect(self._dragged)
         self.open_btn = QPushButton("Open photo…")
         self.open_btn.clicked.connect(self.choose)
         self.status = QLabel()
@@ -50,12 +56,26 @@ class ReferencePanel(DropTarget):
         top = QHBoxLayout()
         top.addWidget(self.open_btn)
         top.addWidget(self.status, 1)
+        self.warning = QLabel()
+        self.warning.setObjectName("poseWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("QLabel#poseWarning { color: #ffb347; }")
+        self.warning.setVisible(False)
+        self.retarget_btn = QPushButton("Retarget anyway")
+        self.retarget_btn.setToolTip("Give the dancer this pose's proportions although it looks wrong")
+        self.retarget_btn.clicked.connect(self._retarget_anyway)
+        warn_row = QHBoxLayout()
+        warn_row.addWidget(self.warning, 1)
+        warn_row.addWidget(self.retarget_btn)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
+        lay.addLayout(warn_row)
         lay.addWidget(self.canvas, 1)
         self.task: Task | None = None
         document.reference_changed.connect(self.refresh)
+        document.settings_changed.connect(self._show_warning)
+        document.driving_changed.connect(self._show_warning)  # a live photo words it differently
         self.refresh()
 
     def choose(self) -> None:
@@ -82,6 +102,22 @@ class ReferencePanel(DropTarget):
         self.doc.set_reference(path, rgb, pose, face)
         self.loaded.emit(path)
 
+    def _dragged(self, frame: int, part: str, index: int, x: float, y: float) -> None:
+        if self.doc.project.reference_pose is not None:
+            move_reference_point(self.doc, part, index, x, y)
+
+    def _retarget_anyway(self) -> None:
+        self.doc.update_settings(retarget=True)
+
+    def _show_warning(self) -> None:
+        """The warning line about the photo's pose (hidden for a good pose)."""
+        text, details = warning_text(self.doc)
+        self.warning.setText(text)
+        self.warning.setToolTip(details)
+        self.warning.setVisible(bool(text))
+        self.retarget_btn.setVisible(bool(text) and not self.doc.settings.retarget
+                                     and not self.doc.project.is_live_photo)
+
     def _failed(self, err) -> None:
         self.refresh()
         hub().report(err)
@@ -89,6 +125,7 @@ class ReferencePanel(DropTarget):
     def refresh(self) -> None:
         """Show the document's reference."""
         p = self.doc.project
+        self._show_warning()
         self.canvas.set_image(self.doc.reference_rgb)
         self.canvas.set_pose(p.reference_pose, p.reference_face, 0)
         if p.reference_image is None:
