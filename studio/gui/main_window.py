@@ -23,6 +23,7 @@ from studio.core.errors import StudioError
 from studio.core.project import PROJECT_SUFFIX, Project
 from studio.gui.document import Document
 from studio.gui.errors import hub
+from studio.gui.fit import PanelScroller, ScreenFit, fit_rect, let_shrink
 from studio.gui.frame_loader import DrivingFrames
 from studio.gui.panels.driving import DrivingPanel
 from studio.gui.panels.reference import ReferencePanel
@@ -133,6 +134,8 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.quality_strip)
         lay.addWidget(self.waveform)
         self.setCentralWidget(central)
+        let_shrink(self.transport.readout)
+        let_shrink(self.viewer.status)
 
         self.reference_panel = ReferencePanel(self.doc)
         kw = {"extractor": extractor} if extractor is not None else {}
@@ -154,11 +157,16 @@ class MainWindow(QMainWindow):
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
-            dock.setWidget(widget)
+            # panels scroll inside their docks, so the window fits a 1280x720 screen (see fit.py)
+            dock.setWidget(widget if name == "queue" else PanelScroller(widget))
             self.addDockWidget(area, dock)
             self.docks[name] = dock
             self.m_view.addAction(dock.toggleViewAction())
         self.resizeDocks([self.docks["reference"], self.docks["render"]], [340, 300], Qt.Orientation.Horizontal)
+        # the queue shares the Render dock's column (a tab): under the timeline it took the height a
+        # 720-pixel screen needs for the Render buttons and the timeline
+        self.tabifyDockWidget(self.docks["render"], self.docks["queue"])
+        self.docks["render"].raise_()
         self.statusBar()
 
         self.doc.path_changed.connect(lambda *_: self._title())
@@ -332,6 +340,7 @@ class MainWindow(QMainWindow):
             return None
         self.queue_panel.refresh()
         self.docks["queue"].show()
+        self.docks["queue"].raise_()
         self.statusBar().showMessage(f"Queued job {job_id}: {job.n_frames} frames -> {folder}", 6000)
         return job_id
 
@@ -483,6 +492,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         else:
             self.resize(1400, 860)
+        screen = self.screen()
+        if screen is not None:  # a geometry saved on a larger screen, or the default on a small one
+            self.setGeometry(fit_rect(self.geometry(), screen.availableGeometry()))
+        self._screen_fit = ScreenFit(self)
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.a_side.setChecked(self.settings.value("view/side_by_side", False, type=bool))

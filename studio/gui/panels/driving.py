@@ -91,8 +91,10 @@ class DrivingPanel(DropTarget):
         for w in (self.body_box, self.hands_box, self.face_box):
             layers.addWidget(w)
         layers.addStretch(1)
-        layers.addWidget(QLabel("Edit spreads"))
-        layers.addWidget(self.spread)
+        spread = QHBoxLayout()  # a row of its own: one row of both would set the dock's width
+        spread.addWidget(QLabel("Edit spreads"))
+        spread.addWidget(self.spread)
+        spread.addStretch(1)
         prog = QHBoxLayout()
         prog.addWidget(self.progress, 1)
         prog.addWidget(self.cancel_btn)
@@ -107,6 +109,7 @@ class DrivingPanel(DropTarget):
         lay.addWidget(self._prog_row)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(layers)
+        lay.addLayout(spread)
 
         self.task: Task | None = None
         self.canvas.keypoint_dragged.connect(self._dragged)
