@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from studio.core.tracks import FLAG_NO_PERSON
+from studio.core.tracks import FLAG_NO_PERSON, FLAG_PENDING
 from studio.extract.quality import sface_note
 from studio.gui.errors import hub
 from studio.gui.extraction import extract_in_helper
@@ -118,6 +118,7 @@ class DrivingPanel(DropTarget):
         document.project_replaced.connect(self._resume_pending)
         document.driving_changed.connect(self.refresh)
         document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
+        document.pose_edited.connect(lambda *_: self._summarise())  # edits, the rest of a clip extracted
         document.settings_changed.connect(lambda: self._show(document.timeline.current))
         driving_frames.frame_ready.connect(self._on_frame)
         self.refresh()
@@ -212,21 +213,33 @@ class DrivingPanel(DropTarget):
     # -- showing --------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Show the document's driving data."""
+        self._summarise()
+        self.canvas.set_image(None)
+        self._show(self.doc.timeline.current)
+
+    def _summarise(self) -> None:
+        """The info and quality lines, from the tracks as they are now (frames still being
+        extracted are counted apart, not as frames with no person)."""
+        from studio.extract.range_first import pending_frames
+
         p = self.doc.project
         pose = p.pose
+        pending = pending_frames(pose).size
         if pose is None:
             self.info.setText("No driving video yet.")
         else:
-            missing = int(np.count_nonzero(pose.flags & FLAG_NO_PERSON))
+            missing = int(np.count_nonzero(((pose.flags & FLAG_NO_PERSON) != 0) & ((pose.flags & FLAG_PENDING) == 0)))
             name = Path(p.driving_video).name if p.driving_video else \
                 f"live photo ({p.live_seconds:g} s, the photo's pose held)" if p.is_live_photo else "pose only (no video)"
             warn = f" · ⚠ no person on {missing} frame{'s' if missing != 1 else ''}" if missing else ""
             self.info.setText(f"{name} · {len(pose)} frames · {pose.fps:g} fps{warn}")
         q = self.doc.pose_quality()
-        self.quality.setText(q.summary() if q is not None else "")
+        text = q.summary() if q is not None else ""
+        if pending:
+            text = (f"{len(pose) - pending}/{len(pose)} frames extracted, the rest in the background; "
+                    f"so far: {text}")
+        self.quality.setText(text)
         self.quality.setVisible(q is not None)
-        self.canvas.set_image(None)
-        self._show(self.doc.timeline.current)
 
     def _show(self, i: int) -> None:
         q = self.doc.pose_quality()
