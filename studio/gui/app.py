@@ -48,7 +48,10 @@ def warm_imports() -> None:
 
 def run_gui(project: str | os.PathLike | None = None) -> int:
     """Open the studio window (optionally with ``project``) and run until it closes."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    from studio.gui.logfile import setup_logging
+
+    log_file = setup_logging()  # tracebacks of the errors shown as dialogs go there, not to the terminal
+    logging.getLogger("studio.gui").info("X-Dyna Studio %s; log file %s", __version__, log_file)
     app = get_qapp()
     from studio.gui.errors import install_excepthooks
     from studio.gui.main_window import MainWindow

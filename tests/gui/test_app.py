@@ -17,6 +17,7 @@ def test_run_gui_shows_the_window_and_returns_when_it_closes(monkeypatch, tmp_pa
 
     monkeypatch.setattr(mw, "app_settings", lambda: QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     monkeypatch.setattr(mw, "_data_dir", lambda: tmp_path / "data")
+    monkeypatch.setenv("STUDIO_LOG_DIR", str(tmp_path / "logs"))
     seen = []
     hook_before = sys.excepthook
 
@@ -27,7 +28,12 @@ def test_run_gui_shows_the_window_and_returns_when_it_closes(monkeypatch, tmp_pa
                 w.close()
 
     QTimer.singleShot(300, close_windows)
-    assert run_gui() == 0
+    try:
+        assert run_gui() == 0
+    finally:
+        from studio.gui.logfile import teardown_logging
+
+        teardown_logging()
     assert seen and seen[0][0].startswith("Untitled") and seen[0][1]  # hooks installed while running
     assert sys.excepthook is hook_before  # and restored afterwards
 
