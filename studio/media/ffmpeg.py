@@ -150,13 +150,12 @@ def probe_header(path: Path) -> StreamHeader:
     text = proc.stderr
     input_match = _RE_INPUT.search(text)
     if input_match is None:
-        reason = "it is not a video ffmpeg can open, or it is damaged"
-        if "moov atom not found" in text:
-            reason = "it is truncated (the index at the end of the file is missing)"
+        from studio.media.sniff import unopenable_reason
+
         raise _video_error(
             path,
-            f"{path} cannot be opened: {reason}. Re-export or copy the video again "
-            "(MP4/H.264, MOV, WebM and AVI are supported).",
+            f"{path} cannot be opened: {unopenable_reason(path, text)}. Pick the video file itself, "
+            "or re-export or copy it again (MP4/H.264, MOV, WebM and AVI are supported).",
             text.strip()[-2000:],
         )
     container = input_match.group(1)

@@ -50,6 +50,18 @@ def _text(d: Path) -> Path:
     return p
 
 
+def _random_bytes(d: Path) -> Path:
+    p = d / "noise.mp4"
+    p.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    return p
+
+
+def _pdf(d: Path) -> Path:
+    p = d / "invoice.mov"
+    p.write_bytes(b"%PDF-1.4\n" + b"1 0 obj << >> endobj\n" * 50)
+    return p
+
+
 def _still_image(d: Path) -> Path:
     p = d / "photo.mp4"
     Image.fromarray(gradient()).save(p, "PNG")
@@ -78,6 +90,8 @@ ERROR_CASES: dict[str, Callable[[Path], Path]] = {
     "audio-only": _audio_only,
     "10-hour-metadata": _ten_hours,
     "text-with-mp4-extension": _text,
+    "random-bytes-with-mp4-extension": _random_bytes,
+    "pdf-with-mov-extension": _pdf,
     "still-image-with-mp4-extension": _still_image,
     "1000-fps": _absurd_rate,
     "missing": _missing,
@@ -92,6 +106,31 @@ def test_bad_video_is_a_clear_error(tmp_path: Path, case: str) -> None:
         with VideoReader(path) as reader:
             reader.read(0)
     assert_clear(info.value, path.name)
+
+
+#: What the error must say (and must not) about the files that are not videos at all.
+NOT_A_VIDEO = {
+    "text-with-mp4-extension": "it is a text file, not a video",
+    "random-bytes-with-mp4-extension": "it is not a video file",
+    "pdf-with-mov-extension": "it is a PDF document, not a video",
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_A_VIDEO))
+def test_a_file_that_is_no_video_is_not_called_truncated(tmp_path: Path, case: str) -> None:
+    path = ERROR_CASES[case](tmp_path)
+    with pytest.raises(StudioError) as info:
+        VideoReader(path)
+    text = info.value.description
+    assert NOT_A_VIDEO[case] in text and "truncated" not in text and "damaged" not in text
+    assert "demuxer" in text and "Invalid data found when processing input" in text  # who said so
+
+
+def test_a_truncated_mp4_is_still_called_truncated(tmp_path: Path) -> None:
+    path = _truncated(tmp_path)
+    with pytest.raises(StudioError) as info:
+        VideoReader(path)
+    assert "it is truncated" in info.value.description and "moov atom not found" in info.value.description
 
 
 # -- odd but valid files: they must read correctly ----------------------------------------------------
