@@ -145,6 +145,9 @@ class MainWindow(QMainWindow):
 
         self.queue_panel = QueuePanel(RenderQueue(self.data_dir / "queue.sqlite" if data_dir else default_queue_path()))
         self.render_panel.queue_btn.clicked.connect(lambda: self.add_to_queue())
+        from studio.gui.queue_frames import QueueFrames
+
+        self.queue_frames = QueueFrames(self.doc, self.queue_panel, self)  # queued renders on the timeline
         self.framing = FramingTool(self.doc, self.viewer, self)
         self.render_panel.frame_btn.toggled.connect(self.framing.set_active)
         self.framing.active_changed.connect(self.render_panel.frame_btn.setChecked)
@@ -338,6 +341,7 @@ class MainWindow(QMainWindow):
         except StudioError as err:
             hub().report(err)
             return None
+        self.queue_frames.watch(job_id)
         self.queue_panel.refresh()
         self.docks["queue"].show()
         self.docks["queue"].raise_()
