@@ -196,36 +196,51 @@ def _left_right(b: _Body) -> list[PoseProblem]:
                         "swapped); drag the left and right hips onto their sides.")]
 
 
-def _arms(b: _Body) -> list[PoseProblem]:
-    out: list[PoseProblem] = []
-    if b.has(R_ELBOW, R_WRIST, L_ELBOW, L_WRIST) and b.dist(R_ELBOW, L_ELBOW) < SAME_POINT \
-            and b.dist(R_WRIST, L_WRIST) < SAME_POINT:
-        out.append(PoseProblem("arms_one_side", (R_ELBOW, R_WRIST, L_ELBOW, L_WRIST),
-                               "Both arms were found on the same arm (the elbows and the wrists are on the "
-                               "same points); drag one elbow and wrist onto the other arm."))
-        return out
-    if b.shoulder_w < EDGE_ON * b.size:
-        return out
+def _same_arm(b: _Body) -> bool:
+    return (b.has(R_ELBOW, R_WRIST, L_ELBOW, L_WRIST) and b.dist(R_ELBOW, L_ELBOW) < SAME_POINT
+            and b.dist(R_WRIST, L_WRIST) < SAME_POINT)
+
+
+def _crossed(b: _Body) -> list[tuple[int, int, int, int, str, str]]:
+    """Arms beyond the other shoulder while the other arm is on its own side: ``(elbow, wrist,
+    other elbow, other wrist, side, other side)`` each."""
+    if b.shoulder_w < EDGE_ON * b.size or _same_arm(b):
+        return []
 
     def along(j: int) -> float:  # position across the body, from the right shoulder (0) to the left (1)
         return float((b.px[j] - b.px[R_SHOULDER]) @ b.across) / b.shoulder_w
 
     arms = ((R_ELBOW, R_WRIST, "right", "left"), (L_ELBOW, L_WRIST, "left", "right"))
+    out = []
     for k, (elbow, wrist, side, other) in enumerate(arms):
-        if not b.has(elbow, wrist):
+        o_elbow, o_wrist = arms[1 - k][:2]
+        if not b.has(elbow, wrist, o_elbow, o_wrist):
             continue
         beyond = [along(elbow), along(wrist)]
         crossed = all(v > 1.0 for v in beyond) if side == "right" else all(v < 0.0 for v in beyond)
-        o_elbow, o_wrist = arms[1 - k][:2]
-        if not crossed or not b.has(o_elbow, o_wrist):
-            continue
         o = [along(o_elbow), along(o_wrist)]
         own_side = all(v < 0.5 for v in o) if other == "right" else all(v > 0.5 for v in o)
-        if own_side:
-            out.append(PoseProblem("arms_one_side", (elbow, wrist, o_elbow, o_wrist),
-                                   f"Both arms are on the {other} side of the body (the {side} elbow and "
-                                   f"wrist are beyond the {other} shoulder); drag them onto the {side} arm."))
+        if crossed and own_side:
+            out.append((elbow, wrist, o_elbow, o_wrist, side, other))
     return out
+
+
+def crossed_arms(px: np.ndarray, conf: np.ndarray, width: int, height: int) -> tuple[str, ...]:
+    """``"right"``/``"left"``: the arms of a body (as :func:`check_body` takes it) found beyond
+    the other shoulder while the other arm is on its own side (the draft renderer gives such an
+    arm no pixels of its own)."""
+    return tuple(c[4] for c in _crossed(_Body(px, conf, width, height)))
+
+
+def _arms(b: _Body) -> list[PoseProblem]:
+    if _same_arm(b):
+        return [PoseProblem("arms_one_side", (R_ELBOW, R_WRIST, L_ELBOW, L_WRIST),
+                            "Both arms were found on the same arm (the elbows and the wrists are on the "
+                            "same points); drag one elbow and wrist onto the other arm.")]
+    return [PoseProblem("arms_one_side", (elbow, wrist, o_elbow, o_wrist),
+                        f"Both arms are on the {other} side of the body (the {side} elbow and wrist are "
+                        f"beyond the {other} shoulder); drag them onto the {side} arm.")
+            for elbow, wrist, o_elbow, o_wrist, side, other in _crossed(b)]
 
 
 def _collapsed(b: _Body) -> list[PoseProblem]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from studio.backends.draft.framing import body_pixels, fit_reference
-from studio.backends.draft.rig import Rig, build_rig
+from studio.backends.draft.rig import LIMB_RADIUS, Rig, body_scale, build_rig
+from studio.backends.draft.shared_limbs import repaired_reference
 from studio.backends.draft.segment import check_mask, fill_background, person_mask
 from studio.backends.draft.skeleton import REQUIRED_JOINTS, complete_reference
 from studio.core.errors import StudioError
@@ -64,6 +65,9 @@ def prepare_rig(reference: np.ndarray, reference_pose: PoseTrack | None, width: 
         reference_pose = detect_reference_pose(reference)
     rgb, fit = fit_reference(reference, width, height, offset, scale)
     ref = reference_pixels(reference_pose, fit, source)
+    # A limb the detector put on another limb or across the body is placed where its partner's
+    # mirror image says, so the mask, the layers and the bones find the limb in the photo.
+    ref = repaired_reference(ref, width, height, LIMB_RADIUS * body_scale(ref))
     alpha = person_mask(rgb, ref)
     check_mask(alpha, source)
     background = fill_background(rgb, alpha)

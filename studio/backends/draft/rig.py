@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from studio.backends.draft.layers import part_layers
+from studio.backends.draft.shared_limbs import dropped_limbs
 from studio.backends.draft.skeleton import (
     ATTACHMENTS,
     BONE_INDEX,
@@ -132,14 +133,15 @@ def distance_maps(ref: np.ndarray, w: int, h: int) -> dict[str, np.ndarray]:
     return out
 
 
-def part_labels(ref: np.ndarray, maps: dict[str, np.ndarray]) -> np.ndarray:
+def part_labels(ref: np.ndarray, maps: dict[str, np.ndarray], dropped: frozenset[str] = frozenset()) -> np.ndarray:
     """``(H, W)`` index into :data:`PARTS` of the part each pixel belongs to.
 
     The nearest part wins, where a limb or the head counts as ``LIMB_RADIUS`` closer than its
     bone line (limbs have a width; the torso is measured to its filled polygon), so a sleeve
     overlapping the shoulder-to-hip outline still goes with the arm. On a limb's inner side
     (facing the torso) the allowance is small, so the torso's own flank near the armpit or the
-    groin does not travel with the limb. ``maps`` are :func:`distance_maps`."""
+    groin does not travel with the limb. ``maps`` are :func:`distance_maps`; the ``dropped``
+    limbs get no pixels (see :mod:`studio.backends.draft.shared_limbs`)."""
     h, w = maps["torso"].shape
     allowance = LIMB_RADIUS * body_scale(ref)
     centre = _torso_polygon(ref).mean(axis=0)
@@ -147,6 +149,9 @@ def part_labels(ref: np.ndarray, maps: dict[str, np.ndarray]) -> np.ndarray:
     layers = []
     for part in PARTS:
         d = maps[part]
+        if part in dropped:
+            layers.append(np.full_like(d, np.inf))
+            continue
         first = next((b for b in BONES if b.part == part and b.kind == "limb"), None)
         if first is None:
             layers.append(d - (0.0 if part == "torso" else allowance))
@@ -255,7 +260,7 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         # About 15 cells per torso length, whatever the person's size in the frame.
         cell = int(np.clip(round(body_scale(ref) / 15), 6, 32))
     maps = distance_maps(ref, w, h)
-    labels = part_labels(ref, maps)
+    labels = part_labels(ref, maps, dropped_limbs(ref, w, h, LIMB_RADIUS * body_scale(ref)))
     torso_dist = maps["torso"]
     layers = part_layers(rgb, alpha, labels, ref, widen=LIMB_RADIUS * body_scale(ref))
     # The warp's backward map is sampled every `lowres` pixels (about two samples per cell;

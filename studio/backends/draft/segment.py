@@ -69,7 +69,12 @@ def person_mask(rgb: np.ndarray, ref: np.ndarray, prob: np.ndarray | None = None
     gc = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
     if reliable:  # GrabCut only settles the segmenter's uncertain edges
         gc[p > 0.5] = cv2.GC_PR_FGD
-        gc[(p < 0.05) | far] = cv2.GC_BGD
+        # Far from the skeleton only what the segmenter doubts is surely background: where the
+        # photo's pose is wrong (an arm or a leg found on the other limb) the limb it missed is
+        # still the person, and left out of the mask it would stay in the background plate as a
+        # static copy beside the moving one. Other people apart from this one are still dropped
+        # below (only pieces touching the skeleton are kept).
+        gc[(p < 0.05) | (far & (p < 0.5))] = cv2.GC_BGD
         gc[thin & (p > 0.3)] = cv2.GC_FGD
     else:  # no segmenter opinion: colours decide around the bones, seeded on the bones
         core = _skeleton_image(ref, (sh, sw), s, max(int(unit * 0.12), 2)) > 0
