@@ -2,10 +2,10 @@
 
 ``python noise_floor.py CASE_DIR`` reads ``expected/`` (the reference run: 1 thread, no
 perturbation) and ``runs/repeat`` (identical rerun) and ``runs/perturb`` (2 threads, image and pose
-inputs moved by 1e-6), and writes ``CASE_DIR/case.json`` with, per array, the largest absolute
+inputs and T5's token embeddings moved by 1e-6), and writes ``CASE_DIR/case.json`` with, per array, the largest absolute
 difference of each run (``floor``) and the tolerance ``atol = 10 x max(floor, FLOOR_MIN)``.
 ``FLOOR_MIN`` (1e-6, a few float32 ulps at the arrays' magnitudes) covers arrays the
-perturbation cannot reach (text embeddings, rotary tables, the initial noise).
+perturbation cannot reach (rotary tables, the initial noise, token ids).
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ does after DWPose), then the pipeline call with the script's arguments and the s
 changed): every random draw, token ids, text embeddings, the preprocessed image, both VAE
 posteriors, the prepared latents, every transformer call, the latents after each step and the
 decoded frames. ``--perturb E`` adds E * (a fixed +-1 pattern) to the image and pose tensors
-(noise-floor runs); ``--threads`` sets torch's thread count.
+and to T5's token embeddings (noise-floor runs); ``--threads`` sets torch's thread count.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ def install_hooks(pipe, rec: Recorder, perturb: float):
         rec.add(f"text_embeds_{name}", output[0])
 
     pipe.text_encoder.register_forward_hook(te_hook)
+    if perturb:  # move the token embeddings too, so the text path has a measured floor
+        pipe.text_encoder.get_input_embeddings().register_forward_hook(
+            lambda m, a, out: out + perturb * sign_pattern(out.shape, 17))
 
     vp = pipe.video_processor
     orig_pre = vp.preprocess

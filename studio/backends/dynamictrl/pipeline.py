@@ -1,0 +1,211 @@
+"""DynamiCtrl inference on diffusers pieces, matched number for number to the official pipeline.
+
+One pass renders ``N = 8k + 5`` frames (see :mod:`.rules`). The steps, in the official order
+(the draws all come from one CPU generator, in this order):
+
+1. text: T5 states of [negative, prompt] (CFG) or [prompt] (:mod:`.text`);
+2. reference: resized straight to H x W (PIL Lanczos, no crop), [-1, 1], VAE posterior
+   SAMPLE (draw 1), times the scaling factor only if the VAE has no ``invert_scale_latents``,
+   then F-1 zero frames (F = (N-1)/4 + 1 latent frames);
+3. pose: ``(x/255 - 0.5)/0.5`` of the N RGB pose frames, VAE posterior sample (draw 2), times
+   the scaling factor;
+4. initial noise (draw 3), B x F x 16 x h x w;
+5. CogVideoXDPMScheduler (trailing): each step runs the transformer on [noise | image latents]
+   (32 channels) with the same image and pose latents for both CFG halves, guidance on the text
+   only, then the stochastic DPM step (its own draws);
+6. decode: latents / scaling factor through the VAE (4F frames), the first N kept,
+   ``clamp(x/2 + 0.5)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from studio.backends.dynamictrl import text as text_mod
+from studio.backends.dynamictrl.rotary import rotary_embedding
+
+#: The ofs value the official pipeline feeds 1.5-style transformers.
+OFS = 2.0
+
+
+@dataclass
+class Conditioning:
+    """Everything the denoising loop needs besides the noise."""
+
+    prompt_embeds: torch.Tensor           # (B, 226, D): [negative; prompt] with CFG
+    image_latents: torch.Tensor           # (1, F, 16, h, w)
+    pose_latents: torch.Tensor            # (1, F, 16, h, w)
+    rotary: tuple[torch.Tensor, torch.Tensor] | None
+    guidance: float
+
+    @property
+    def cfg(self) -> bool:
+        return self.guidance > 1.0
+
+
+@dataclass
+class StepState:
+    """After denoising step ``index`` (0-based) of ``total``: latents and the predicted x0."""
+
+    index: int
+    total: int
+    latents: torch.Tensor
+    predicted_x0: torch.Tensor
+
+
+class DynamiCtrlPipeline:
+    """The loaded models and the inference steps (module docstring)."""
+
+    def __init__(self, transformer, vae, text_encoder, tokenizer: text_mod.PromptTokenizer,
+                 scheduler_config: dict, device: torch.device | str = "cpu",
+                 dtype: torch.dtype = torch.float32) -> None:
+        from diffusers import CogVideoXDPMScheduler
+
+        self.transformer = transformer
+        self.vae = vae
+        self.text_encoder = text_encoder
+        self.tokenizer = tokenizer
+        self.scheduler = CogVideoXDPMScheduler.from_config(scheduler_config, timestep_spacing="trailing")
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.vae.enable_slicing()
+        self.vae.enable_tiling()     # as the official script (engages above the VAE's tile size)
+
+    # -- sizes ---------------------------------------------------------------------------------
+    @property
+    def spatial_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def scaling(self) -> float:
+        return float(self.vae.config.scaling_factor)
+
+    def latent_frames(self, n_frames: int) -> int:
+        return (n_frames - 1) // int(self.vae.config.temporal_compression_ratio) + 1
+
+    # -- conditioning --------------------------------------------------------------------------
+    def encode_text(self, prompt: str, negative_prompt: str, cfg: bool) -> torch.Tensor:
+        """(2 or 1, 226, D) T5 states: [negative, prompt] with CFG, else [prompt]."""
+        prompts = [negative_prompt or "", prompt] if cfg else [prompt]
+        states = [text_mod.encode(self.text_encoder, self.tokenizer([p]), self.device, self.dtype)
+                  for p in prompts]       # one call per prompt, as the official pipeline
+        return torch.cat(states, dim=0)
+
+    def reference_pixels(self, reference, height: int, width: int) -> torch.Tensor:
+        """(1, 3, H, W) in [-1, 1]: the reference resized straight to H x W with Lanczos."""
+        from PIL import Image
+
+        img = reference if isinstance(reference, Image.Image) else Image.fromarray(np.asarray(reference))
+        img = img.convert("RGB")
+        if img.size != (width, height):
+            img = img.resize((width, height), resample=Image.LANCZOS)
+        arr = np.asarray(img).astype(np.float32) / 255.0
+        return (torch.from_numpy(arr).permute(2, 0, 1)[None] * 2.0 - 1.0).to(self.device, self.dtype)
+
+    @staticmethod
+    def pose_pixels(pose_frames: np.ndarray) -> torch.Tensor:
+        """(1, 3, N, H, W) in [-1, 1] from N x H x W x 3 uint8 RGB pose frames."""
+        x = torch.from_numpy(np.ascontiguousarray(pose_frames)).float()
+        x = (x / 255.0 - 0.5) / 0.5
+        return x.permute(3, 0, 1, 2)[None]
+
+    def _sample(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A VAE posterior sample, permuted to (B, F, C, h, w)."""
+        with torch.no_grad():
+            dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
+        return dist.sample(generator).to(self.dtype).permute(0, 2, 1, 3, 4)
+
+    def encode_reference(self, pixels: torch.Tensor, n_latent: int, generator: torch.Generator) -> torch.Tensor:
+        """(1, F, 16, h, w): the reference latent, then zero frames."""
+        lat = self._sample(pixels.unsqueeze(2), generator)
+        if not getattr(self.vae.config, "invert_scale_latents", False):
+            lat = self.scaling * lat
+        pad = lat.new_zeros((lat.shape[0], n_latent - 1, *lat.shape[2:]))
+        return torch.cat([lat, pad], dim=1)
+
+    def encode_pose(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """(1, F, 16, h, w): the pose video's latents times the scaling factor."""
+        return self.scaling * self._sample(pixels, generator)
+
+    def initial_noise(self, n_latent: int, height: int, width: int, generator: torch.Generator) -> torch.Tensor:
+        channels = int(self.transformer.config.in_channels) // 2
+        s = self.spatial_factor
+        shape = (1, n_latent, channels, height // s, width // s)
+        noise = torch.randn(shape, generator=generator, dtype=self.dtype, device=generator.device)
+        return noise.to(self.device) * self.scheduler.init_noise_sigma
+
+    def rotary(self, height: int, width: int, n_latent: int):
+        cfg = self.transformer.config
+        if not cfg.use_rotary_positional_embeddings:
+            return None
+        return rotary_embedding(cfg, height // self.spatial_factor, width // self.spatial_factor,
+                                n_latent, self.device)
+
+    def condition(self, reference, pose_frames: np.ndarray, prompt: str, negative_prompt: str,
+                  guidance: float, generator: torch.Generator) -> Conditioning:
+        """Steps 1-3 of the module docstring (draws 1 and 2)."""
+        n, height, width = pose_frames.shape[0], pose_frames.shape[1], pose_frames.shape[2]
+        f = self.latent_frames(n)
+        embeds = self.encode_text(prompt, negative_prompt, guidance > 1.0)
+        image = self.encode_reference(self.reference_pixels(reference, height, width), f, generator)
+        pose = self.encode_pose(self.pose_pixels(pose_frames), generator)
+        return Conditioning(embeds, image, pose, self.rotary(height, width, f), float(guidance))
+
+    # -- denoising -----------------------------------------------------------------------------
+    def predict(self, latents: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        """The guided velocity for ``latents`` at ``t`` (float32)."""
+        k = 2 if cond.cfg else 1
+        x = self.scheduler.scale_model_input(torch.cat([latents] * k), t)
+        x = torch.cat([x, torch.cat([cond.image_latents] * k)], dim=2)
+        pose = torch.cat([cond.pose_latents] * k)
+        ofs = None if self.transformer.config.ofs_embed_dim is None else x.new_full((1,), OFS)
+        with torch.no_grad():
+            v = self.transformer(x, cond.prompt_embeds, t.expand(x.shape[0]), pose, ofs=ofs,
+                                 image_rotary_emb=cond.rotary).float()
+        if cond.cfg:
+            uncond, text = v.chunk(2)
+            v = uncond + cond.guidance * (text - uncond)
+        return v
+
+    def denoise(self, latents: torch.Tensor, cond: Conditioning, steps: int, generator: torch.Generator,
+                on_model: Callable[[int, torch.Tensor], None] | None = None) -> Iterator[StepState]:
+        """Yields a :class:`StepState` after each DPM step (the last one's latents are final)."""
+        self.scheduler.set_timesteps(steps, device=self.device)
+        timesteps = self.scheduler.timesteps
+        old_x0 = None
+        for i, t in enumerate(timesteps):
+            v = self.predict(latents, t, cond)
+            if on_model is not None:
+                on_model(i, v)
+            back = timesteps[i - 1] if i > 0 else None
+            latents, old_x0 = self.scheduler.step(v, old_x0, t, back, latents, eta=0.0,
+                                                  generator=generator, return_dict=False)
+            latents = latents.to(self.dtype)
+            yield StepState(i, len(timesteps), latents, old_x0)
+
+    # -- decoding ------------------------------------------------------------------------------
+    def decode_raw(self, latents: torch.Tensor) -> torch.Tensor:
+        """VAE output (B, 3, 4F, H, W) before clamping, for (B, F, 16, h, w) latents."""
+        z = latents.permute(0, 2, 1, 3, 4) / self.scaling
+        with torch.no_grad():
+            return self.vae.decode(z.to(self.vae.dtype)).sample
+
+    def decode(self, latents: torch.Tensor, n_frames: int) -> np.ndarray:
+        """(N, H, W, 3) float32 frames in [0, 1] (the first N of the 4F decoded)."""
+        video = (self.decode_raw(latents)[0, :, :n_frames] / 2 + 0.5).clamp(0, 1)
+        return video.permute(1, 2, 3, 0).float().cpu().numpy()
+
+    def __call__(self, reference, pose_frames: np.ndarray, prompt: str, negative_prompt: str = "",
+                 steps: int = 25, guidance: float = 3.0, seed: int = 42) -> np.ndarray:
+        """A whole pass: (N, H, W, 3) float frames in [0, 1]."""
+        generator = torch.Generator().manual_seed(int(seed))
+        n, height, width = pose_frames.shape[:3]
+        cond = self.condition(reference, pose_frames, prompt, negative_prompt, guidance, generator)
+        latents = self.initial_noise(cond.image_latents.shape[1], height, width, generator)
+        for state in self.denoise(latents, cond, steps, generator):
+            latents = state.latents
+        return self.decode(latents, n)
