@@ -61,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     faces = int(res.face.has_face().sum())
     how = "from cache" if res.from_cache else f"{n / res.seconds:.1f} fps" if res.seconds > 0 else ""
     print(f"wrote {out}: {n} frames, person on {found}, face on {faces} ({how})")
-    from studio.extract.quality import pose_quality
+    from studio.extract.quality import pose_quality, sface_coverage
 
-    print(f"  {pose_quality(res.pose, res.face).summary()}")  # the driving panel's summary
+    quality = pose_quality(res.pose, res.face)
+    print(f"  {quality.summary()}")  # the driving panel's summary
+    print(f"  {sface_coverage(quality, face_track=not args.no_face)}")
     if res.swapped_frames:
         print(f"  left/right labels repaired on {len(res.swapped_frames)} frame(s): {res.swapped_frames[:10]}")
     if res.failed_frames:

@@ -170,3 +170,32 @@ def sface_note(quality: PoseQuality, i: int, face_controlnet: bool = True) -> st
                 "interpolated from the neighbouring frames")
     return (f"No face on frame {i}: the S-Face ControlNet gets black images here, "
             "so this frame is rendered without face guidance")
+
+
+def sface_coverage(quality: PoseQuality, face_controlnet: bool = True, face_track: bool = True) -> str:
+    """The clip's face coverage and what the S-Face ControlNet gets, in one sentence.
+
+    A frame has a usable face when the face was found or filled in from neighbouring frames
+    (``FaceTrack.has_face``): there the S-Face images are drawn from its landmarks. On every
+    other frame :func:`studio.extract.sface.sface_for_frame` hands the ControlNet black (all-zero)
+    local and global images, so that frame gets no face guidance. ``face_track=False``: the clip
+    was extracted without faces, and X-Dyna renders without the S-Face ControlNet.
+    """
+    n = len(quality)
+    if n == 0:
+        return ""
+    if not face_track:
+        return "S-Face: no face track (extracted without faces), so the S-Face ControlNet is not used"
+    usable = int(np.count_nonzero(quality.face != MISSING))
+    filled = int(np.count_nonzero(quality.face == FILLED))
+    fill = f", {filled} of them filled in from neighbouring frames" if filled else ""
+    head = f"S-Face: a usable face on {usable}/{n} frames ({100.0 * usable / n:.0f}%{fill})"
+    if not face_controlnet:
+        return f"{head}; the S-Face ControlNet is off, so no frame gets face guidance"
+    if usable == n:
+        return f"{head}; the S-Face ControlNet gets the face on every frame"
+    if usable == 0:
+        return (f"{head}: the S-Face ControlNet gets only black images, so it costs time but guides no "
+                "frame (switch it off in the render settings)")
+    return (f"{head}; on the other {n - usable} the S-Face ControlNet gets black images, so those frames "
+            "are rendered without face guidance")

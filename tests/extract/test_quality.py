@@ -75,3 +75,29 @@ def test_sface_note_says_what_the_face_controlnet_gets() -> None:
     assert "black images" in sface_note(q, 11) and "frame 11" in sface_note(q, 11)
     assert "interpolated" in sface_note(q, 5)
     assert "off" in sface_note(q, 11, face_controlnet=False)
+
+
+def test_sface_coverage_says_what_the_controlnet_gets() -> None:
+    from studio.extract.quality import sface_coverage
+
+    pose, face = _clip()  # face found on 10 frames, filled on 1 (frame 5), missing on 1 (frame 11)
+    q = pose_quality(pose, face)
+    text = sface_coverage(q)
+    assert text.startswith("S-Face: a usable face on 11/12 frames (92%, 1 of them filled in")
+    assert "on the other 1 the S-Face ControlNet gets black images" in text
+    assert "ControlNet is off" in sface_coverage(q, face_controlnet=False)
+    assert "not used" in sface_coverage(q, face_track=False)
+    # a masked face: 7 of 120 frames, as reported
+    masked = synthetic_face(120)
+    masked.conf[:] = 0.0
+    masked.box[:] = np.nan
+    masked.conf[:7] = 1.0
+    masked.box[:7] = [0.4, 0.06, 0.6, 0.14]
+    masked.flags[:] = 0
+    q = pose_quality(walking(120), masked)
+    text = sface_coverage(q)
+    assert "7/120 frames (6%)" in text and "on the other 113 the S-Face ControlNet gets black images" in text
+    none = synthetic_face(12)
+    none.conf[:] = 0.0
+    none.box[:] = np.nan
+    assert "guides no frame" in sface_coverage(pose_quality(walking(12), none))

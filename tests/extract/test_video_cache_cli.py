@@ -84,7 +84,9 @@ def test_result_file_round_trip_and_errors(video: Path, tmp_path: Path) -> None:
 def test_cli_extract_then_maps(video: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     track = tmp_path / "track.json"
     assert main(["extract", str(video), "-o", str(track), "--no-progress"]) == 0
-    assert "12 frames, person on 12" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "12 frames, person on 12" in printed
+    assert "S-Face: a usable face on " in printed and "/12 frames" in printed  # the face coverage
     out = tmp_path / "maps"
     assert main(["maps", str(track), "--size", "128x224", "-o", str(out), "--no-progress"]) == 0
     for kind in ("pose", "driving", "sface_local", "sface_global"):

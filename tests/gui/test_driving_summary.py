@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from studio.core.tracks import FLAG_NO_PERSON, FLAG_PENDING, FaceTrack
 
@@ -71,3 +72,27 @@ def test_quality_line_follows_the_rest_of_the_clip_and_edits(make_window, sample
     assert "person on 46/48" in panel.quality.text()
     assert "no person on 2 frames" in panel.info.text()
     assert errors == []
+
+
+def test_sface_line_shows_the_face_coverage_and_what_the_controlnet_gets(make_window, sample_project, tmp_path):
+    w = make_window()
+    assert w.open_project(sample_project)
+    doc, panel = w.doc, w.driving_panel
+    # the sample has no face track: S-Face is not used, and no frame claims black S-Face images
+    assert "no face track" in panel.sface.text() and panel.sface.isVisible()
+    assert panel.canvas.note == ""
+    pose = doc.project.pose.copy()
+    n = len(pose)
+    face = FaceTrack.empty(n, pose.width, pose.height, pose.fps)  # a masked face: found on 7 frames
+    face.conf[:7] = 0.9
+    face.box[:7] = (0.4, 0.1, 0.6, 0.2)
+    doc.set_driving(tmp_path / "masked.mp4", pose, face)
+    text = panel.sface.text()
+    assert text.startswith("⚠ S-Face: a usable face on 7/48 frames")
+    assert "on the other 41 the S-Face ControlNet gets black images" in text
+    doc.timeline.set_current(20)
+    assert "black images" in panel.canvas.note
+    QApplication.processEvents()
+    w.docks["driving"].grab().save(str(tmp_path / "driving_dock_masked.png"))
+    doc.update_settings(face_controlnet=False)
+    assert "ControlNet is off" in panel.sface.text() and not panel.sface.text().startswith("⚠")

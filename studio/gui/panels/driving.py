@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.tracks import FLAG_NO_PERSON, FLAG_PENDING
-from studio.extract.quality import sface_note
+from studio.extract.quality import MISSING, sface_coverage, sface_note
 from studio.gui.errors import hub
 from studio.gui.extraction import extract_in_helper
 from studio.gui.panels.drop import DropTarget
@@ -68,6 +68,11 @@ class DrivingPanel(DropTarget):
         self.quality.setToolTip("Extraction summary: frames with the person, each hand and the face found "
                                 "(filled = interpolated from neighbouring frames); the quality strip under "
                                 "the timeline shows the same per frame")
+        self.sface = QLabel()
+        self.sface.setObjectName("sfaceCoverage")
+        self.sface.setWordWrap(True)
+        self.sface.setToolTip("Frames with a usable face (found, or filled in from neighbouring frames) and "
+                              "what X-Dyna's S-Face ControlNet gets on the others")
         self.body_box = QCheckBox("Body")
         self.hands_box = QCheckBox("Hands")
         self.face_box = QCheckBox("Face box")
@@ -106,6 +111,7 @@ class DrivingPanel(DropTarget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.quality)
+        lay.addWidget(self.sface)
         lay.addWidget(self._prog_row)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(layers)
@@ -120,6 +126,7 @@ class DrivingPanel(DropTarget):
         document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
         document.pose_edited.connect(lambda *_: self._summarise())  # edits, the rest of a clip extracted
         document.settings_changed.connect(lambda: self._show(document.timeline.current))
+        document.settings_changed.connect(self._summarise)  # the S-Face line follows its switch
         driving_frames.frame_ready.connect(self._on_frame)
         self.refresh()
 
@@ -240,10 +247,16 @@ class DrivingPanel(DropTarget):
                     f"so far: {text}")
         self.quality.setText(text)
         self.quality.setVisible(q is not None)
+        face_line = sface_coverage(q, self.doc.settings.face_controlnet, p.face is not None) if q is not None else ""
+        short = q is not None and p.face is not None and bool(np.count_nonzero(q.face == MISSING))
+        self.sface.setText(("⚠ " if short and self.doc.settings.face_controlnet else "") + face_line)
+        self.sface.setVisible(bool(face_line))
 
     def _show(self, i: int) -> None:
         q = self.doc.pose_quality()
-        self.canvas.note = sface_note(q, i, self.doc.settings.face_controlnet) if q is not None else ""
+        # without a face track X-Dyna does not use S-Face: the panel's S-Face line says so once
+        face_track = self.doc.project.face is not None
+        self.canvas.note = sface_note(q, i, self.doc.settings.face_controlnet) if q is not None and face_track else ""
         self.canvas.set_pose(self.doc.project.pose, self.doc.project.face, i)
         img = self.frames.request(i) if self.doc.project.driving_video else None
         if img is not None:
