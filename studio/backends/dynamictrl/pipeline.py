@@ -172,12 +172,20 @@ class DynamiCtrlPipeline:
         return v
 
     def denoise(self, latents: torch.Tensor, cond: Conditioning, steps: int, generator: torch.Generator,
-                on_model: Callable[[int, torch.Tensor], None] | None = None) -> Iterator[StepState]:
-        """Yields a :class:`StepState` after each DPM step (the last one's latents are final)."""
+                on_model: Callable[[int, torch.Tensor], None] | None = None,
+                hold: tuple[torch.Tensor, torch.Tensor] | None = None) -> Iterator[StepState]:
+        """Yields a :class:`StepState` after each DPM step (the last one's latents are final).
+
+        ``hold = (known, noise)`` (beyond the official code: segment continuation) keeps the
+        first ``known.shape[1]`` latent frames on the known latents: before every model call they
+        are replaced by ``known`` noised to the step's level with the fixed ``noise``, and the
+        final latents carry ``known`` itself there."""
         self.scheduler.set_timesteps(steps, device=self.device)
         timesteps = self.scheduler.timesteps
         old_x0 = None
         for i, t in enumerate(timesteps):
+            if hold is not None:
+                latents = self._held(latents, hold, t)
             v = self.predict(latents, t, cond)
             if on_model is not None:
                 on_model(i, v)
@@ -185,7 +193,23 @@ class DynamiCtrlPipeline:
             latents, old_x0 = self.scheduler.step(v, old_x0, t, back, latents, eta=0.0,
                                                   generator=generator, return_dict=False)
             latents = latents.to(self.dtype)
+            if hold is not None and i == len(timesteps) - 1:
+                latents = self._held(latents, hold, None)
             yield StepState(i, len(timesteps), latents, old_x0)
+
+    def _held(self, latents: torch.Tensor, hold: tuple[torch.Tensor, torch.Tensor], t) -> torch.Tensor:
+        known, noise = hold
+        m = known.shape[1]
+        fixed = known if t is None else self.scheduler.add_noise(known, noise, t.reshape(1))
+        return torch.cat([fixed.to(latents.dtype), latents[:, m:]], dim=1)
+
+    def encode_frames(self, frames: np.ndarray) -> torch.Tensor:
+        """(1, M, 16, h, w) latents of uint8 RGB frames (N x H x W x 3), in the denoiser's space
+        (posterior mean times the scaling factor): what a continued segment holds."""
+        pixels = (torch.from_numpy(np.ascontiguousarray(frames)).float() / 127.5 - 1.0).permute(3, 0, 1, 2)[None]
+        with torch.no_grad():
+            dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
+        return self.scaling * dist.mode().to(self.dtype).permute(0, 2, 1, 3, 4)
 
     # -- decoding ------------------------------------------------------------------------------
     def decode_raw(self, latents: torch.Tensor) -> torch.Tensor:
