@@ -100,3 +100,30 @@ def test_driving_frames_report_a_broken_video(qtbot, tmp_path):
         assert "bad.mp4" in str(blocker.args[0])
     finally:
         frames.close()
+
+
+def test_a_long_note_strip_holds_all_its_wrapped_lines(qtbot):
+    """The S-Face note on a narrow pane wraps to many lines; the strip is as tall as they are."""
+    from PySide6.QtCore import QRect, Qt
+
+    from studio.core.tracks import PoseTrack
+    from studio.gui.widgets.pose_overlay import PoseCanvas
+
+    canvas = PoseCanvas("x")
+    qtbot.addWidget(canvas)
+    canvas.resize(118, 400)  # an image 110 px wide: the text wraps to more lines than its length suggests
+    pose = PoseTrack.empty(1, 64, 128, 10)
+    pose.flags[:] = 0
+    canvas.set_pose(pose, None, 0)
+    canvas.note = ("No face on frame 0: the S-Face ControlNet gets black images here, so this frame is "
+                   "rendered without face guidance")
+    img = canvas.grab().toImage()
+    r = canvas.image_rect()
+    x = int(r.left()) + 2
+    rows = [y for y in range(img.height()) if img.pixelColor(x, y).red() in range(125, 141)
+            and img.pixelColor(x, y).green() in range(82, 98) and img.pixelColor(x, y).blue() < 35]
+    painted = len(rows)
+    fm = canvas.fontMetrics()
+    wrapped = fm.boundingRect(QRect(0, 0, int(r.width()) - 8, 10_000),
+                              int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), canvas.note).height()
+    assert painted >= wrapped, (painted, wrapped)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -261,10 +261,16 @@ class PoseCanvas(ImageView):
         p.drawEllipse(QPointF(xy[0], xy[1]), radius, radius)
 
     @staticmethod
+    def strip_height(fm, width: float, text: str) -> float:
+        """Height of a warning strip of ``width`` holding ``text`` word-wrapped (at most the
+        whole image: a very narrow pane cuts the text rather than drawing outside the image)."""
+        inner = QRect(0, 0, max(1, int(width) - 8), 100_000)
+        flags = int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
+        return max(18.0, fm.boundingRect(inner, flags, text).height() + 6.0)
+
+    @staticmethod
     def _strip(p: QPainter, r: QRectF, color: QColor, text: str) -> None:
-        fm = p.fontMetrics()
-        lines = max(1, math.ceil(fm.horizontalAdvance(text) / max(1.0, r.width() - 8)))
-        h = max(18.0, lines * fm.height() + 6)
+        h = min(r.height(), PoseCanvas.strip_height(p.fontMetrics(), r.width(), text))
         strip = QRectF(r.left(), r.bottom() - h, r.width(), h)
         p.fillRect(strip, color)
         p.setPen(QColor(255, 255, 255))
