@@ -53,8 +53,11 @@ def register(subparsers: Any) -> None:
     live = p.add_argument_group("live photo (no driving video)")
     live.add_argument("--live-photo", action="store_true",
                       help="hold the photo's own pose on every frame (with --image or --project): X-Dyna adds "
-                      "scene and hair dynamics, the draft renderer a gentle idle motion")
+                      "scene and hair dynamics, the draft renderer breathing and a sway (see --live-motion)")
     live.add_argument("--seconds", type=float, help="length of the live photo (default: the project's, else 4)")
+    live.add_argument("--live-motion", type=float, metavar="AMOUNT",
+                      help="how much the draft live photo breathes, sways and tilts its head: 0 = still, "
+                      "1 = the default, up to 3")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
     p.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's, else draft)")
@@ -263,7 +266,7 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
     """``base`` with the command-line overrides applied and validated."""
     d = base.model_dump()
     for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device", "prompt", "negative_prompt",
-                 "low_vram", "sequential_cfg", "torch_compile", "retarget"):
+                 "low_vram", "sequential_cfg", "torch_compile", "retarget", "live_motion"):
         v = getattr(args, name, None)
         if v is not None:
             d[name] = v

@@ -22,6 +22,9 @@ RETIRED = frozenset({"smoothing"})
 #: of the fingerprint, so renders made before framing existed keep their cache keys.
 FRAMING_DEFAULTS = {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "top",
                     "video_offset": (0.0, 0.0), "video_scale": 1.0}
+#: Settings left out of the fingerprint at their defaults, so older renders keep their cache keys:
+#: ``live_motion`` (how much a draft live photo breathes and sways) changes only live photos.
+OMITTED_AT_DEFAULT = {**FRAMING_DEFAULTS, "live_motion": 1.0}
 #: How driving frames may be fitted onto the canvas: the official top-biased crop (S-Face mode),
 #: a centre crop, or the whole frame letterboxed.
 VideoFit = Literal["top", "center", "fit"]
@@ -39,6 +42,9 @@ class RenderSettings(BaseModel):
     (``(0.1, 0)`` = a tenth of the width to the right); ``video_fit`` is how driving frames are
     cropped onto the canvas, and ``video_offset``/``video_scale`` move and scale them after that
     crop the same way (which moves and scales the skeleton the model sees).
+
+    ``live_motion`` scales the draft renderer's idle motion of a live photo (breathing, sway,
+    head tilt; 0 = still, 1 = the default, up to 3); renders driven by a video ignore it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,6 +73,7 @@ class RenderSettings(BaseModel):
     video_fit: VideoFit = "top"
     video_offset: tuple[float, float] = (0.0, 0.0)
     video_scale: float = Field(1.0, ge=0.25, le=4.0)
+    live_motion: float = Field(1.0, ge=0.0, le=3.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -98,7 +105,7 @@ class RenderSettings(BaseModel):
     def fingerprint(self) -> str:
         """A short hash of the fields that change the rendered pixels."""
         d = self.model_dump(exclude=HOW_TO_COMPUTE)
-        for key, default in FRAMING_DEFAULTS.items():
+        for key, default in OMITTED_AT_DEFAULT.items():
             if d.get(key) == default:
                 del d[key]
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -82,7 +82,7 @@ SETTING_LABELS = {
     "smoothing": "pose smoothing", "prompt": "prompt", "negative_prompt": "negative prompt",
     "device": "device", "dtype": "precision", "low_vram": "low-VRAM mode", "sequential_cfg": "sequential CFG",
     "torch_compile": "torch.compile", "photo_offset": "photo position", "photo_scale": "photo size",
-    "video_fit": "video crop", "video_offset": "video position", "video_scale": "video size",
+    "video_fit": "video crop", "video_offset": "video position", "video_scale": "video size", "live_motion": "live-photo motion",
 }
 #: Consecutive changes of the same settings within this many seconds are one undo step (typing
 #: "30" into a spin box is one edit, not two).

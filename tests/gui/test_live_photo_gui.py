@@ -39,3 +39,39 @@ def test_cancelled_dialog_changes_nothing(make_window, sample_project, monkeypat
     steps = w.doc.undo_stack.count()
     assert not w.make_live_photo()
     assert not w.doc.project.is_live_photo and w.doc.undo_stack.count() == steps
+
+
+def test_live_motion_control_sets_the_amount(make_window, sample_project, monkeypatch, idle, errors):
+    """The Render panel's Live motion control: enabled for a live photo (draft), one undoable
+    setting, and a larger amount moves the person more."""
+    from studio.gui.dialogs.live_photo_dialog import LivePhotoDialog
+
+    def accept(self):
+        self.seconds.setValue(1.0)
+        self.fps.setValue(12)
+        return LivePhotoDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(LivePhotoDialog, "exec", accept)
+    w = make_window()
+    w.open_project(sample_project)
+    rp, doc = w.render_panel, w.doc
+    assert not rp.live_motion.isEnabled()  # a clip driven by a video: nothing to tune
+    doc.update_settings(width=128, height=224)
+    w.a_live.trigger()
+    assert rp.live_motion.isEnabled() and rp.live_motion.value() == 1.0
+
+    def moved() -> float:
+        w.controller.start()
+        idle(w)
+        first, _ = doc.frame_at(0)
+        later, _ = doc.frame_at(9)
+        return float(abs(first.astype(int) - later).mean())
+
+    default = moved()
+    rp.live_motion.setValue(2.5)
+    assert doc.settings.live_motion == 2.5
+    assert "live-photo motion" in doc.undo_stack.text(doc.undo_stack.index() - 1)
+    assert moved() > 1.5 * default
+    doc.undo_stack.undo()
+    assert doc.settings.live_motion == 1.0 and rp.live_motion.value() == 1.0
+    assert errors == []

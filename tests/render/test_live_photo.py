@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.backends.draft.idle import MAX_SHIFT_PX, idle_poses
+from studio.backends.draft.idle import MAX_SHIFT, idle_poses
 from studio.core.errors import StudioError
 from studio.core.jobs import RenderJob
 from studio.core.project import Project
@@ -70,14 +70,81 @@ def test_held_tracks_sit_where_the_photo_sits_on_the_canvas() -> None:
         live_tracks(ref, face, 90, 25, 64, 64)
 
 
-def test_idle_motion_is_gentle_and_moves() -> None:
+def test_idle_motion_breathes_sways_and_scales_with_the_amount() -> None:
     ref, _ = synthetic_reference(512, 896)
     ref_px = ref.body[0] * [512, 896]
+    torso = float(np.hypot(*(ref_px[1] - (ref_px[8] + ref_px[11]) / 2)))
     poses = idle_poses(ref_px, range(100), 25.0)
     shift = np.hypot(*(poses - ref_px).transpose(2, 0, 1))
-    assert shift.max() <= MAX_SHIFT_PX + 1e-6 and shift.max() > 1.5  # moves, by a few pixels
-    assert np.allclose(poses[:, [8, 9, 10, 11, 12, 13]], ref_px[[8, 9, 10, 11, 12, 13]])  # legs hold
     assert np.allclose(poses[0], ref_px)  # starts at the photo's pose
+    assert shift.max() <= MAX_SHIFT * torso + 1e-6  # stays near it
+    assert shift[:, [0, 1]].max() > 0.04 * torso  # the head and neck visibly move
+    assert np.allclose(poses[:, [10, 13]], ref_px[[10, 13]])  # the feet stay planted
+    assert (poses[:, 1, 1] < ref_px[1, 1] - 0.01 * torso).any()  # the chest rises
+    assert np.allclose(idle_poses(ref_px, range(20), 25.0, amount=0.0), ref_px)  # 0: still
+    speed = [float(np.abs(np.diff(idle_poses(ref_px, range(50), 25.0, amount=a), axis=0)).mean())
+             for a in (0.5, 1.0, 2.0)]
+    assert speed[0] < speed[1] < speed[2] and speed[2] > 1.6 * speed[1] > 2.5 * speed[0]
+
+
+def _mean_change(frames: list[np.ndarray]) -> float:
+    """Mean absolute change between consecutive frames, in grey levels."""
+    import cv2
+
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32) for f in frames]
+    return float(np.mean([np.abs(a - b).mean() for a, b in zip(grey[1:], grey[:-1])]))
+
+
+def _draft_live(photo: Path, amount: float = 1.0, size: tuple[int, int] = (512, 896)) -> list[np.ndarray]:
+    """A 2 s, 25 fps draft live photo of ``photo`` (the defaults of ``studio render --live-photo``)."""
+    from studio.backends.draft.backend import DraftBackend
+    from studio.core.cancel import CancelToken
+    from studio.core.events import FramesReady
+    from studio.extract.image import detect_image
+    from studio.media.image import read_image
+
+    rgb = read_image(photo)
+    pose, face = detect_image(rgb)
+    s = RenderSettings(width=size[0], height=size[1], live_motion=amount)
+    held, held_f = live_tracks(pose, face, 2.0, 25.0, s.width, s.height)
+    job = RenderJob(reference=rgb, pose=held, frames=tuple(range(len(held))), settings=s, face=held_f,
+                    reference_pose=pose)
+    return [f for ev in DraftBackend().render(job, CancelToken()) if isinstance(ev, FramesReady) for f in ev.frames]
+
+
+SHIPPED = [PHOTO, REPO / "resources" / "sample_real" / "reference.jpg",
+           REPO / "tests" / "fixtures" / "real_dance" / "reference_1.png"]
+
+
+@pytest.mark.parametrize("photo", SHIPPED, ids=lambda p: p.name)
+def test_draft_live_photo_visibly_moves_on_the_shipped_photos(photo: Path) -> None:
+    """Before: 0.013 grey levels a frame (a still); now 0.25-0.41 at 512x896 and the default amount."""
+    frames = _draft_live(photo)
+    assert len(frames) == 50
+    assert _mean_change(frames) > 0.2
+
+
+def test_live_motion_amount_scales_the_motion() -> None:
+    changes = [_mean_change(_draft_live(SHIPPED[1], a, (256, 448))) for a in (0.0, 0.5, 1.0, 2.0)]
+    assert changes[0] == 0.0  # still: every frame is the first
+    assert changes[1] < changes[2] < changes[3]
+    assert changes[3] > 1.4 * changes[2] > 1.4 * 1.4 * changes[1]
+
+
+def test_cli_live_motion_flag(tmp_path: Path) -> None:
+    from studio.cli.render import build_settings
+
+    parser = argparse.ArgumentParser(prog="studio")
+    from studio.cli import render as cli_render
+
+    cli_render.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["render", "--image", str(PHOTO), "--live-photo", "--live-motion", "2.5", "-o", "x.mp4"])
+    assert build_settings(RenderSettings(), args).live_motion == 2.5
+    args = parser.parse_args(["render", "--image", str(PHOTO), "--live-photo", "--live-motion", "9", "-o", "x.mp4"])
+    with pytest.raises(StudioError, match="live_motion"):
+        build_settings(RenderSettings(), args)
+    assert RenderSettings().fingerprint() == RenderSettings(live_motion=1.0).fingerprint()
+    assert RenderSettings().fingerprint() != RenderSettings(live_motion=2.0).fingerprint()
 
 
 def test_cli_live_photo_draft_moves_and_holds_the_pose(tmp_path: Path) -> None:
@@ -102,7 +169,10 @@ def test_cli_live_photo_draft_moves_and_holds_the_pose(tmp_path: Path) -> None:
         ok = np.isfinite(got).all(1) & np.isfinite(target).all(1) & (seen.body_conf[0] > 0.5)
         assert ok.sum() >= 8
         errors.append(np.median(np.hypot(*(got - target)[ok].T)))
-    assert max(errors) < 4.0  # median keypoint within a few pixels of the photo's pose, every frame
+    torso = float(np.hypot(*(target[1] - (target[8] + target[11]) / 2)))
+    # the person breathes and sways about the photo's pose (the median keypoint moves a few
+    # percent of the torso), never leaves it
+    assert 4.0 < max(errors) < 0.15 * torso, (errors, torso)
 
 
 def test_live_photo_needs_no_video_and_refuses_one(tmp_path: Path) -> None:
@@ -200,3 +270,26 @@ def test_xdyna_live_photo_conditions_every_frame_on_the_photo(xdyna_backend) -> 
         conds = torch.cat(seen_cond[name])
         assert conds.shape[0] >= n and conds.abs().sum() > 0
         assert torch.allclose(conds, conds[:1].expand_as(conds)), f"{name} conditioning differs between frames"
+
+
+def test_hair_and_loose_clothes_stir_but_the_body_core_does_not() -> None:
+    """Secondary motion: the rig's loose vertices (hair beyond the skull, a skirt beyond the
+    legs) move on top of the pose, the core does not, and nothing moves on the first frame."""
+    from studio.backends.draft.flutter import flutter_offsets
+    from studio.backends.draft.idle import SWAY_PERIOD_S
+    from studio.backends.draft.prepare import prepare_rig
+    from studio.backends.draft.rig import body_scale
+    from studio.extract.image import detect_image
+    from studio.media.image import read_image
+
+    photo = REPO / "tests" / "fixtures" / "real_dance" / "reference_1.png"  # long hair, a wide dress
+    rgb = read_image(photo)
+    pose, _ = detect_image(rgb)
+    rig = prepare_rig(rgb, pose, 256, 448)
+    scale = body_scale(rig.ref_pose)
+    assert (rig.loose > 0.9).mean() > 0.05 and (rig.loose < 0.05).mean() > 0.3
+    assert not flutter_offsets(rig.vertices, rig.loose, scale, 0.0, 1.0, SWAY_PERIOD_S).any()
+    moved = np.hypot(*np.stack([flutter_offsets(rig.vertices, rig.loose, scale, t, 1.0, SWAY_PERIOD_S)
+                                for t in np.arange(0, 4, 0.2)]).transpose(2, 0, 1)).max(axis=0)
+    assert moved[rig.loose == 0].max() == 0.0
+    assert moved[rig.loose > 0.9].min() > 0.01 * scale

@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from studio.backends.draft.idle import idle_poses
+from studio.backends.draft.flutter import flutter_offsets
+from studio.backends.draft.idle import SWAY_PERIOD_S, idle_poses
 from studio.backends.draft.motion import driving_poses
 from studio.backends.draft.prepare import prepare_rig
-from studio.backends.draft.rig import Rig
+from studio.backends.draft.rig import Rig, body_scale
 from studio.backends.draft.warp import render_pose
 from studio.core.backend import Capabilities
 from studio.core.cancel import CancelToken
@@ -84,8 +85,13 @@ class DraftBackend:
         yield Progress(0, n, "setup", "Preparing the reference photo")
         t0 = time.perf_counter()
         rig = self.rig_for(job)
+        offsets = None
         if is_held(job.pose):  # a live photo: the photo's own pose, breathing and swaying
-            poses = idle_poses(rig.ref_pose, job.frames, job.pose.fps)
+            amount = job.settings.live_motion
+            poses = idle_poses(rig.ref_pose, job.frames, job.pose.fps, amount)
+            scale = body_scale(rig.ref_pose)
+            offsets = [flutter_offsets(rig.vertices, rig.loose, scale, i / job.pose.fps, amount, SWAY_PERIOD_S)
+                       for i in job.frames]
         else:
             poses = driving_poses(job, rig.ref_pose)
         yield Progress(0, n, "render", f"Setup took {time.perf_counter() - t0:.2f} s")
@@ -96,6 +102,8 @@ class DraftBackend:
                 stop = min(start + self.chunk, n)
                 frames = np.empty((stop - start, job.settings.height, job.settings.width, 3), np.uint8)
                 # OpenCV and large numpy operations release the GIL: frames overlap on the cores.
-                list(pool.map(lambda k: render_pose(rig, poses[k], out=frames[k - start]), range(start, stop)))
+                list(pool.map(lambda k: render_pose(rig, poses[k], out=frames[k - start],
+                                                    offsets=offsets[k] if offsets is not None else None),
+                              range(start, stop)))
                 yield FramesReady(tuple(range(start, stop)), frames)
                 yield Progress(stop, n, "render")

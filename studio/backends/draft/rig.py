@@ -15,6 +15,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
+from studio.backends.draft.flutter import looseness
 from studio.backends.draft.layers import part_layers
 from studio.backends.draft.shared_limbs import dropped_limbs
 from studio.backends.draft.skeleton import (
@@ -69,6 +70,8 @@ class Rig:
     cell: the mesh grid spacing in pixels.
     lowres: the warp computes its backward map every ``lowres`` pixels (see
         :mod:`studio.backends.draft.warp`).
+    loose: ``(V,)`` how far each vertex lies beyond the body's core (hair, loose clothes), 0..1,
+        for a live photo's secondary motion (:mod:`studio.backends.draft.flutter`).
     """
 
     ref_pose: np.ndarray
@@ -79,6 +82,7 @@ class Rig:
     background: np.ndarray
     cell: int
     lowres: int = 4
+    loose: np.ndarray | None = None
 
     @cached_property
     def tris(self) -> np.ndarray:
@@ -275,6 +279,7 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
     vertices: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     pivots: list[np.ndarray] = []
+    loose: list[np.ndarray] = []
     parts: list[PartMesh] = []
     n_vert = 0
     for part in PARTS:
@@ -293,6 +298,7 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         vertices.append(pts)
         weights.append(skin_weights(part, pts, ref, torso_dist))
         pivots.append(nearest_pivot(part, pts, ref))
+        loose.append(looseness(part, pts, ref, torso_dist, body_scale(ref)))
         n_vert += len(pts)
         premul = np.clip(np.round(colour * part_alpha[..., None]), 0, 255).astype(np.uint8)
         a8 = np.round(part_alpha * 255).astype(np.uint8)
@@ -313,4 +319,5 @@ def build_rig(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray, ref: n
         background=np.ascontiguousarray(background),
         cell=cell,
         lowres=lowres,
+        loose=np.concatenate(loose),
     )

@@ -176,9 +176,11 @@ def _composite(canvas: np.ndarray, tex: np.ndarray, near: np.ndarray, lowmap: np
         cv2.add(cv2.multiply(roi, inv, scale=1.0 / 255.0), cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), dst=roi)
 
 
-def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None,
+                offsets: np.ndarray | None = None) -> np.ndarray:
     """The reference person posed as ``drv`` (complete, render pixels): ``(H, W, 3)`` uint8,
-    written into ``out`` when given (e.g. a slot of a chunk array)."""
+    written into ``out`` when given (e.g. a slot of a chunk array). ``offsets`` ``(V, 2)`` move
+    the posed vertices further (a live photo's hair and clothes, :mod:`studio.backends.draft.flutter`)."""
     if out is None:
         out = rig.background.copy()
     else:
@@ -186,7 +188,10 @@ def render_pose(rig: Rig, drv: np.ndarray, out: np.ndarray | None = None) -> np.
     h, w = out.shape[:2]
     f = rig.lowres
     lh, lw = h // f, w // f
-    dst = pose_vertices(rig, drv)[rig.tris]  # (T, 3, 2)
+    posed = pose_vertices(rig, drv)
+    if offsets is not None:
+        posed = posed + offsets
+    dst = posed[rig.tris]  # (T, 3, 2)
     M, ok = _inverse_affines(rig.src_tris, dst)
     # Low-res pixel (i, j) stands for the full-res point (f*j + (f-1)/2, f*i + (f-1)/2).
     span = int(np.ceil(rig.cell / f)) + 1  # an upright cell's bounding box, in samples

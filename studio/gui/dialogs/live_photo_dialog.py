@@ -25,7 +25,8 @@ class LivePhotoDialog(QDialog):
         self.fps.setSuffix(" fps")
         self.fps.setValue(fps)
         note = QLabel("The person holds the photo's pose; X-Dyna adds scene and hair motion, the draft "
-                      "renderer a gentle breathing and sway. No driving video is needed.")
+                      "renderer breathing, a sway and a head tilt (how much: Live motion in the Render panel). No driving "
+                      "video is needed.")
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)

@@ -52,6 +52,8 @@ TIPS = {
                "cropped (photo edges repeated, video letterboxed). No time or memory cost.",
     "frame_btn": "Drag on the Pose pane to move the photo, scroll to scale it; the skeleton follows live. "
                  "No time or memory cost; the frames render again.",
+    "live_motion": "Live photo, draft renderer: how much the person breathes, sways and tilts the head "
+                   "(0 = still, 1 = the default, up to 3). No time or memory cost.",
     "retarget": "Give the dancer's skeleton the photo person's proportions. Negligible cost (numpy, once per "
                 "render).",
     "face_controlnet": "S-Face: the second ControlNet keeps the face expression of the driving video (the "
@@ -162,6 +164,12 @@ class RenderPanel(QWidget):
             w.setRange(64, 2048)
             w.setSingleStep(8)
         self.retarget = QCheckBox("Retarget the motion to the reference body")
+        self.live_motion = QDoubleSpinBox()
+        self.live_motion.setRange(0.0, 3.0)
+        self.live_motion.setSingleStep(0.25)
+        self.live_motion.setDecimals(2)
+        self.live_motion.setSuffix("×")
+        self.live_motion.setObjectName("liveMotion")
         self.framing = QComboBox()
         for key, label in FRAMINGS:
             self.framing.addItem(label, key)
@@ -184,7 +192,7 @@ class RenderPanel(QWidget):
         self.low_vram = QCheckBox("Low-VRAM mode")
         self.sequential_cfg = QCheckBox("Sequential CFG")
         self.torch_compile = QCheckBox("torch.compile the UNet")
-        for name in ("prompt", "negative_prompt", "steps", "cfg", "schedule", "overlap", "weighting", "retarget",
+        for name in ("prompt", "negative_prompt", "steps", "cfg", "schedule", "overlap", "weighting", "retarget", "live_motion",
                      "device", "dtype", "low_vram", "sequential_cfg", "torch_compile", "framing", "frame_btn"):
             getattr(self, name).setToolTip(TIPS[name])
         self.face.setToolTip(TIPS["face_controlnet"])
@@ -229,6 +237,7 @@ class RenderPanel(QWidget):
         form.addRow("Weighting", self.weighting)
         form.addRow("Size (W×H)", size_row)
         form.addRow("", self.retarget)
+        form.addRow("Live motion", self.live_motion)
         framing_row = QHBoxLayout()
         framing_row.addWidget(self.framing, 1)
         framing_row.addWidget(self.frame_btn)
@@ -272,6 +281,7 @@ class RenderPanel(QWidget):
         self.width_.editingFinished.connect(lambda: self._set(width=self.width_.value() // 8 * 8))
         self.height_.editingFinished.connect(lambda: self._set(height=self.height_.value() // 8 * 8))
         self.retarget.toggled.connect(lambda v: self._set(retarget=v))
+        self.live_motion.valueChanged.connect(lambda v: self._set(live_motion=round(v, 2)))
         self.framing.activated.connect(lambda _: self._frame(self.framing.currentData()))
         self.prompt.editingFinished.connect(lambda: self._set(prompt=self.prompt.text()))
         self.negative_prompt.editingFinished.connect(lambda: self._set(negative_prompt=self.negative_prompt.text()))
@@ -295,6 +305,7 @@ class RenderPanel(QWidget):
         controller.cancelled.connect(lambda done: self.eta.setText(f"Cancelled; {len(done)} finished frames kept"))
         controller.failed.connect(lambda err: self.eta.setText(f"Failed: {err.title}"))
         document.settings_changed.connect(self.refresh)
+        document.driving_changed.connect(self.refresh)  # live photo or not: the live-motion control
         for sig in (document.timeline.range_changed, document.timeline.frame_count_changed):
             sig.connect(lambda *_: self._summarise())
         for sig in (document.path_changed, document.reference_changed, document.driving_changed):
@@ -327,6 +338,7 @@ class RenderPanel(QWidget):
             self.width_.setValue(s.width)
             self.height_.setValue(s.height)
             self.retarget.setChecked(s.retarget)
+            self.live_motion.setValue(s.live_motion)
             self.framing.setCurrentIndex(self.framing.findData(self._framing_name()))
             if self.prompt.text() != s.prompt:
                 self.prompt.setText(s.prompt)
@@ -347,6 +359,7 @@ class RenderPanel(QWidget):
         finally:
             self._updating = False
         xdyna = s.backend == "xdyna"
+        self.live_motion.setEnabled(self.doc.project.is_live_photo and not xdyna)  # the draft's idle motion
         for w in (self.steps, self.cfg, self.schedule, self.overlap, self.weights, self.weights_btn, self.prompt,
                   self.negative_prompt, self.weighting, self.face, self.compute_box):
             w.setEnabled(xdyna)
