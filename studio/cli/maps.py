@@ -124,5 +124,11 @@ def _retarget(pose: Any, fit: Any, photo: Path, width: int, height: int) -> Any:
     except OSError as exc:
         raise StudioError(f"Cannot read {photo.name}", f"{photo} is not a readable image.", repr(exc)) from exc
     ref_pose, _ = detect_image(rgb)
+    from studio.extract.pose_check import check_reference_pose
+
+    check = check_reference_pose(ref_pose)
+    if not check.ok and check.kinds != ("missing",):
+        print(f"warning: {photo.name}: {check.summary()} Retargeting to it anyway (--reference asks for it).",
+              file=sys.stderr)
     ref_fit = CanvasFit.create(rgb.shape[1], rgb.shape[0], width, height, "center")
     return retarget_track(pose, ref_pose, driving_fit=fit, reference_fit=ref_fit)
