@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.settings import RenderSettings
-from studio.core.tracks import FaceTrack, PoseTrack
+from studio.core.tracks import FLAG_PENDING, FaceTrack, PoseTrack
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -85,7 +85,17 @@ class RenderJob:
             h.hexdigest()[:16],
             self.reference_pose.fingerprint() if self.reference_pose is not None else "-",
             str(self.weights_dir.resolve()) if self.weights_dir else "-",
+            *self._partial_clip_part(),
         )
+
+    def _partial_clip_part(self) -> tuple[str, ...]:
+        """With retargeting on, every frame depends on clip-wide limb medians over the frames
+        extracted so far: while some are still pending (range-first extraction), the extracted
+        set is part of every key, so frames rendered then turn stale when the rest arrives."""
+        pending = (self.pose.flags & FLAG_PENDING) != 0
+        if not self.settings.retarget or not pending.any():
+            return ()
+        return ("partial-clip:" + hashlib.sha256(np.packbits(pending).tobytes()).hexdigest()[:16],)
 
     def fingerprint(self) -> str:
         """Changes whenever anything that affects any output frame changes."""

@@ -88,3 +88,18 @@ def merge_complete(pose: PoseTrack, face: FaceTrack | None, full_pose: PoseTrack
     if face is not None and full_face is not None and len(face) == len(full_face):
         _copy(face, full_face, take)
     return True
+
+
+def extracted_window(pose: PoseTrack | None, playhead: int = 0) -> tuple[int, int] | None:
+    """While a clip is still being extracted: ``(start, stop)`` of the run of extracted frames
+    holding the playhead, else of the first run (the frames range-first extraction did first).
+    ``None`` when no frame is pending, or none is extracted yet."""
+    from studio.extract.partial import runs
+
+    if pose is None or not pending_frames(pose).size:
+        return None
+    done = runs((pose.flags & FLAG_PENDING) == 0)
+    for a, b in done:
+        if a <= playhead < b:
+            return a, b
+    return done[0] if done else None

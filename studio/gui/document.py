@@ -460,17 +460,10 @@ class Document(QObject):
         if p.pose is None or len(p.pose) == 0:
             raise StudioError("No driving motion", "Open a driving video first (Driving panel).")
         if frames is None:
-            frames = tuple(self.timeline.range_frames())
-        from studio.extract.range_first import pending_frames
-
-        waiting = np.intersect1d(pending_frames(p.pose), np.asarray(frames, np.int64))
-        if waiting.size and not for_keys:
-            raise StudioError(
-                "The pose is still being extracted",
-                f"{waiting.size} of the frames to render (from frame {int(waiting[0])}) have no pose yet; "
-                "the rest of the clip is being extracted in the background. Render the frames that have "
-                "one (set the in/out range), or wait for the extraction to finish.",
-            )
+            frames = self.render_range()
+        waiting = self.render_waiting(frames)
+        if waiting and not for_keys:
+            raise StudioError("The pose is still being extracted", waiting)
         return RenderJob(
             reference=self.reference_rgb,
             pose=p.pose,
@@ -483,11 +476,40 @@ class Document(QObject):
             output_dir=output_dir,
         )
 
+    def render_range(self) -> tuple[int, ...]:
+        """The frames a Render renders: the in/out range; while the clip is still being extracted
+        and no in/out range is set, the extracted frames around the playhead
+        (:func:`~studio.extract.range_first.extracted_window`: a new clip's first seconds)."""
+        from studio.extract.range_first import extracted_window
+
+        if self.project.frame_range is None:
+            window = extracted_window(self.project.pose, self.timeline.current)
+            if window is not None:
+                return tuple(range(*window))
+        return tuple(self.timeline.range_frames())
+
+    def render_waiting(self, frames: tuple[int, ...] | None = None) -> str:
+        """Why ``frames`` (default: :meth:`render_range`) cannot render yet: some have no pose
+        (still being extracted); ``""`` when they all have one."""
+        from studio.extract.range_first import pending_frames
+
+        pose = self.project.pose
+        if pose is None:
+            return ""
+        frames = self.render_range() if frames is None else frames
+        waiting = np.intersect1d(pending_frames(pose), np.asarray(frames, np.int64))
+        if not waiting.size:
+            return ""
+        return (f"{waiting.size} of the frames to render (from frame {int(waiting[0])}) have no pose yet; "
+                "the rest of the clip is being extracted in the background. Render the frames that have "
+                "one (set the in/out range), or wait for the extraction to finish.")
+
     def frame_keys(self) -> list[str] | None:
         """The cache key of every timeline frame under the current state (``None`` when nothing
         can be rendered yet). Frames of the in/out range use the key of the job a Render would
         start; others the key of a whole-clip job."""
-        if self._keys is not None:
+        if self._keys is not None and (self.project.frame_range is not None or self._keys_range is None
+                                       or self._keys_range == self.render_range()):
             return self._keys
         n = self.timeline.frame_count
         if self.reference_rgb is None or self.project.pose is None or n == 0:
@@ -503,7 +525,11 @@ class Document(QObject):
             for k, i in enumerate(ranged.frames):
                 keys[i] = cache_key(ranged, backend, k)
         self._keys = keys
+        self._keys_range = self.render_range() if self.project.frame_range is None else None
         return keys
+
+    #: The extracted window the cached keys were made for (see :meth:`render_range`).
+    _keys_range: tuple[int, ...] | None = None
 
     def frame_states(self) -> np.ndarray:
         """``(n,)`` :class:`FrameState` codes of the timeline frames."""

@@ -33,6 +33,14 @@ def extract_tracks(path: Path, progress, cancel):
     return run_in_helper(extract_in_helper, (Path(path),), progress, cancel)
 
 
+def extract_rest_tracks(path: Path, progress, cancel):
+    """:func:`extract_tracks` at background priority (the rest of a range-first clip)."""
+    from studio.gui.extraction import extract_rest_in_helper
+    from studio.gui.helper_task import run_in_helper
+
+    return run_in_helper(extract_rest_in_helper, (Path(path),), progress, cancel)
+
+
 def extract_first_tracks(path: Path, frame_range, playhead: int, progress, cancel):
     """Worker function: range-first extraction of the frames to show first (or the cached whole
     clip) in a helper process: ``(path, pose, face, complete)``."""
@@ -183,8 +191,9 @@ class DrivingPanel(DropTarget):
             self._extend(Path(p.driving_video), p.pose)
 
     def _extend(self, path: Path, pose) -> Task:
-        """Extract the whole clip in the background and fill in the frames still pending."""
-        extractor = self.extractor
+        """Extract the rest of the clip in the background (below a render's priority) and fill in
+        the frames still pending."""
+        extractor = extract_rest_tracks if self.extractor is extract_tracks else self.extractor
         task = Task(lambda progress, cancel: extractor(Path(path), progress, cancel), "extract", self)
         task.progress.connect(self._progress)
         task.succeeded.connect(lambda res: self.doc.complete_driving(pose, res[1], res[2]))

@@ -310,6 +310,8 @@ class RenderPanel(QWidget):
             sig.connect(lambda *_: self._summarise())
         for sig in (document.path_changed, document.reference_changed, document.driving_changed):
             sig.connect(lambda *_: self._summarise())
+        for sig in (document.keys_changed, document.driving_changed, document.timeline.current_changed):
+            sig.connect(lambda *_: self._ready())  # the frames to render may have their pose now
         self.refresh()
         self._busy(False)
 
@@ -398,12 +400,16 @@ class RenderPanel(QWidget):
                                     ("a driving video", tl.frame_count > 0)) if not ok]
             self.summary.setText("To render, open " + " and ".join(need) + ".")
             return
-        n = tl.out_point - tl.in_point + 1
+        frames = self.doc.render_range() or (tl.in_point, tl.out_point)
+        first, last = frames[0], frames[-1]
+        n = last - first + 1
         folder = self.doc.project.default_render_dir()
         where = f"Frames are saved in {folder.name}/ next to the project." if folder else \
             "Save the project to keep rendered frames on disk."
+        early = " (the frames with a pose so far: the rest of the clip is still being extracted)" \
+            if (first, last) != (tl.in_point, tl.out_point) else ""
         self.summary.setText(
-            f"Renders frames {tl.in_point}–{tl.out_point} ({n} frames, {n / tl.fps:.1f} s) at "
+            f"Renders frames {first}–{last}{early} ({n} frames, {n / tl.fps:.1f} s) at "
             f"{s.width}×{s.height}. Set the range with I and O on the timeline. {where}")
 
     def roll_seed(self) -> None:
@@ -429,9 +435,19 @@ class RenderPanel(QWidget):
         except StudioError as err:
             hub().report(err)
 
+    def _ready(self) -> None:
+        """Render and From scratch are enabled when no render runs and every frame to render has
+        its pose (during range-first extraction: as soon as the first frames have one)."""
+        from studio.gui.render_ready import render_ready
+
+        ok, why = render_ready(self.doc, self.ctl.busy)
+        for b in (self.render_btn, self.scratch_btn):
+            b.setEnabled(ok)
+        self.render_btn.setToolTip(why)
+        self._summarise()
+
     def _busy(self, busy: bool) -> None:
-        self.render_btn.setEnabled(not busy)
-        self.scratch_btn.setEnabled(not busy)
+        self._ready()
         self.cancel_btn.setEnabled(busy)
         if busy:
             self.progress.setRange(0, 0)
