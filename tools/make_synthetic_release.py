@@ -21,6 +21,9 @@ so a loader that takes a tensor from the wrong file gives different latents. A f
 release is about 23 GB (about 11.5 GB with ``--fp16``). Usage::
 
     python tools/make_synthetic_release.py /tmp/release [--partial-unet] [--fp16] [--scale small]
+
+``--backend stableanimator`` writes a StableAnimator release instead
+(``tools/synthetic_releases/stableanimator.py``).
 """
 
 from __future__ import annotations
@@ -333,9 +336,23 @@ def components_in_memory(scale: str = "full", partial_unet: bool = False, fp16: 
     )
 
 
+#: ``--backend`` name -> module under tools/synthetic_releases/ with its own ``main(argv)``.
+OTHER_BACKENDS = {"stableanimator": "synthetic_releases.stableanimator"}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write a synthetic release into DIR."""
+    """Command line: write a synthetic release into DIR (X-Dyna unless ``--backend`` names another)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--backend", default="xdyna", choices=("xdyna", *OTHER_BACKENDS))
+    known, rest = pre.parse_known_args(argv)
+    if known.backend != "xdyna":
+        import importlib
+
+        sys.path.insert(0, str(ROOT / "tools"))
+        return importlib.import_module(OTHER_BACKENDS[known.backend]).main(rest)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--backend", default="xdyna", choices=("xdyna", *OTHER_BACKENDS),
+                    help="whose release to write (the other backends take their own options)")
     ap.add_argument("folder", type=Path, metavar="DIR", help="where to write (pretrained_weights/ goes inside)")
     ap.add_argument("--partial-unet", action="store_true", help="UNet checkpoint holds only the trained keys")
     ap.add_argument("--fp16", action="store_true", help="store float16 tensors")

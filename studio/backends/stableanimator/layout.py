@@ -1,0 +1,61 @@
+"""The official StableAnimator release layout (README of Francis-Rings/StableAnimator). Torch-free.
+
+::
+
+    WEIGHTS/SVD/                                  SVD-xt as published by Stability AI (also accepted:
+        unet/ vae/ image_encoder/                 SVD/stable-video-diffusion-img2vid-xt/, as the
+        scheduler/ feature_extractor/             official command line names it, or
+                                                  stable-video-diffusion-img2vid-xt/)
+    WEIGHTS/Animation/pose_net.pth                PoseNet
+    WEIGHTS/Animation/face_encoder.pth            face encoder (FusionFaceId)
+    WEIGHTS/Animation/unet.pth                    the whole trained UNet with the ID-adapter weights
+    WEIGHTS/models/antelopev2/                    insightface antelopev2 (scrfd_10g_bnkps, glintr100 ...)
+
+The ``.pth`` files are torch zip pickles of plain state dicts. The SVD folder's own UNet weights
+are not read: ``Animation/unet.pth`` holds the whole UNet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Where the SVD-xt folder may sit, in the order they are looked for.
+SVD_DIRS = ("SVD/stable-video-diffusion-img2vid-xt", "SVD", "stable-video-diffusion-img2vid-xt")
+
+#: name -> path inside the SVD folder.
+SVD_FILES: dict[str, str] = {
+    "unet_config": "unet/config.json",
+    "vae_config": "vae/config.json",
+    "vae": "vae/diffusion_pytorch_model.safetensors",
+    "image_encoder_config": "image_encoder/config.json",
+    "image_encoder": "image_encoder/model.safetensors",
+    "scheduler_config": "scheduler/scheduler_config.json",
+}
+
+#: name -> path inside the weights folder.
+ANIMATION_FILES: dict[str, str] = {
+    "pose_net": "Animation/pose_net.pth",
+    "face_encoder": "Animation/face_encoder.pth",
+    "unet": "Animation/unet.pth",
+}
+
+
+def svd_dir(folder: str | Path) -> str:
+    """The SVD-xt folder of a weights folder, relative to it (the first layout that has a UNet config)."""
+    root = Path(folder)
+    for rel in SVD_DIRS:
+        if (root / rel / SVD_FILES["unet_config"]).is_file():
+            return rel
+    return SVD_DIRS[1]
+
+
+def release_files(folder: str | Path) -> dict[str, str]:
+    """name -> path relative to ``folder`` of every file the renderer reads."""
+    svd = svd_dir(folder)
+    return {**{k: f"{svd}/{v}" for k, v in SVD_FILES.items()}, **ANIMATION_FILES}
+
+
+def missing_files(folder: str | Path) -> list[str]:
+    """Relative paths of the release files absent from ``folder``."""
+    root = Path(folder)
+    return [rel for rel in release_files(root).values() if not (root / rel).is_file()]

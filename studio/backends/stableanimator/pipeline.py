@@ -1,0 +1,197 @@
+"""StableAnimatorPipeline: reference photo + pose images + face embedding -> frames.
+
+The numbers follow the official ``InferenceAnimationPipeline`` (commit 020e7f2):
+
+1. CLIP: the photo in [-1, 1] is resized to 224x224 with SVD's antialiased bicubic resize, mapped
+   back to [0, 1], normalised with CLIP's mean/std and embedded (``image_embeds``, one token).
+2. ID tokens: the face encoder turns the raw ArcFace embedding and the CLIP token into 4 tokens;
+   the conditional encoder states are ``[CLIP, ID x4]``, the unconditional ones all zero.
+3. Reference latents: ``photo + noise_aug * N(0, 1)`` (the first random draw) through the VAE
+   encoder, distribution mode, *not* multiplied by the VAE scaling factor; zeros for uncond.
+4. Time ids ``[fps - 1, motion_bucket_id, noise_aug]``; the starting noise covers one tile
+   (the second draw) scaled by ``init_noise_sigma`` and repeats (frame f gets noise f mod tile).
+5. :func:`~studio.backends.stableanimator.sampler.sample_tiled`, then the VAE decodes
+   ``latents / scaling_factor`` in chunks of ``decode_chunk_size`` frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import _resize_with_antialiasing
+
+from studio.backends.stableanimator.attention import set_face_strength
+from studio.backends.stableanimator.components import Components
+from studio.backends.stableanimator.sampler import PoseInjection, StepState, guidance_ramp, sample_tiled
+from studio.backends.stableanimator.tiles import tile_indices
+from studio.core.errors import StudioError
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass
+class RenderRequest:
+    """One StableAnimator render; images are uint8 (H, W, 3) at the output size."""
+
+    reference: np.ndarray
+    poses: np.ndarray  # (F, H, W, 3) uint8 DWPose-style images
+    face_embedding: np.ndarray  # (512,) raw ArcFace embedding (zeros when no face was found)
+    steps: int = 25
+    min_guidance: float = 3.0
+    max_guidance: float = 3.0
+    tile_size: int = 16
+    tile_overlap: int = 4
+    noise_aug_strength: float = 0.02
+    fps: int = 7
+    motion_bucket_id: float = 127.0
+    decode_chunk_size: int = 4
+    face_strength: float = 1.0
+    seed: int = 23123134
+    #: False: stop at the final latents (``frames`` and ``decoded`` are None).
+    decode: bool = True
+    #: Replay: ``noise_aug`` (1, 3, H, W) and ``init_noise`` (1, tile, 4, h, w) instead of drawing.
+    draws: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class RenderResult:
+    """Frames in [0, 1] (F, H, W, 3) float32 plus the intermediates the parity tests compare."""
+
+    frames: np.ndarray | None
+    decoded: torch.Tensor | None
+    latents: torch.Tensor
+    intermediates: dict[str, torch.Tensor]
+
+
+class StableAnimatorPipeline:
+    """The StableAnimator renderer on diffusers' SVD-xt modules (see the module docstring)."""
+
+    def __init__(self, components: Components, device: str | torch.device = "cpu",
+                 dtype: torch.dtype = torch.float32) -> None:
+        self.c = components
+        self.device, self.dtype = torch.device(device), dtype
+        for m in (components.unet, components.vae, components.image_encoder, components.pose_net,
+                  components.face_encoder):
+            m.to(self.device, dtype).eval().requires_grad_(False)
+        self.vae_scale = 2 ** (len(components.vae.config.block_out_channels) - 1)
+
+    # -- conditioning ---------------------------------------------------------------------------
+    def _pixels(self, image: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(image)).float().div(255.0).permute(2, 0, 1)[None]
+
+    def clip_embedding(self, reference: np.ndarray) -> torch.Tensor:
+        """(1, 1, C) CLIP image embedding of the photo."""
+        x = _resize_with_antialiasing(self._pixels(reference) * 2.0 - 1.0, (224, 224))
+        x = (x + 1.0) / 2.0
+        mean = torch.tensor(CLIP_MEAN)[None, :, None, None]
+        std = torch.tensor(CLIP_STD)[None, :, None, None]
+        x = ((x - mean) / std).to(self.device, self.dtype)
+        return self.c.image_encoder(x).image_embeds[:, None]
+
+    def id_tokens(self, face_embedding: np.ndarray, clip: torch.Tensor) -> torch.Tensor:
+        """(1, 4, C) ID tokens from the raw ArcFace embedding and the CLIP token."""
+        emb = torch.as_tensor(np.asarray(face_embedding, np.float32)).reshape(1, -1).to(self.device, self.dtype)
+        return self.c.face_encoder(emb, clip)
+
+    def reference_latents(self, reference: np.ndarray, noise: torch.Tensor, strength: float) -> torch.Tensor:
+        """(1, 4, h, w) VAE mode of the noise-augmented photo (unscaled, as the official pipeline)."""
+        image = self._pixels(reference) * 2.0 - 1.0
+        image = (image + strength * noise).to(self.device, self.c.vae.dtype)
+        return self.c.vae.encode(image).latent_dist.mode().to(self.dtype)
+
+    def pose_features(self, poses: np.ndarray, tiles: list[list[int]]) -> list[torch.Tensor]:
+        """PoseNet features (T, C0, h, w) of each tile's pose images mapped to [-1, 1]."""
+        p = torch.from_numpy(np.ascontiguousarray(poses)).float() / 127.5 - 1
+        p = p.permute(0, 3, 1, 2)
+        return [self.c.pose_net(p[idx].to(self.device, self.dtype)) for idx in tiles]
+
+    def decode(self, latents: torch.Tensor, chunk: int) -> torch.Tensor:
+        """(1, F, 4, h, w) latents -> (F, 3, H, W) decoded frames in about [-1, 1], float32 on the CPU."""
+        z = latents.flatten(0, 1) / self.c.vae.config.scaling_factor
+        out = [self.c.vae.decode(z[i: i + chunk].to(self.c.vae.dtype), num_frames=len(z[i: i + chunk])).sample.float().cpu()
+               for i in range(0, z.shape[0], chunk)]
+        return torch.cat(out)
+
+    # -- the render -----------------------------------------------------------------------------
+    def _check(self, req: RenderRequest) -> tuple[int, int, int]:
+        frames, height, width = req.poses.shape[:3]
+        if req.reference.shape[:2] != (height, width):
+            raise StudioError("Reference and poses differ in size",
+                              f"The photo is {req.reference.shape[1]}x{req.reference.shape[0]} but the pose images "
+                              f"are {width}x{height}; resize both to the output size first.")
+        if height % 8 or width % 8:
+            raise StudioError("Size not a multiple of 8", f"{width}x{height}: StableAnimator needs a width and "
+                              "height divisible by 8.")
+        return frames, height, width
+
+    def _draw(self, req: RenderRequest, name: str, shape: tuple, gen: torch.Generator) -> torch.Tensor:
+        if name in req.draws:
+            d = torch.from_numpy(np.asarray(req.draws[name], np.float32))
+            if tuple(d.shape) != tuple(shape):
+                raise ValueError(f"replayed draw {name} has shape {tuple(d.shape)}, expected {tuple(shape)}")
+            return d
+        return torch.randn(shape, generator=gen, dtype=torch.float32)
+
+    @torch.no_grad()
+    def __call__(self, req: RenderRequest, on_step: Callable[[StepState], None] | None = None,
+                 keep: bool = False) -> RenderResult:
+        """Render ``req``; ``keep`` records the intermediates the parity tests compare."""
+        frames, height, width = self._check(req)
+        tiles = tile_indices(frames, req.tile_size, req.tile_overlap)
+        set_face_strength(self.c.unet, req.face_strength)
+        gen = torch.Generator("cpu").manual_seed(req.seed)
+        rec: dict[str, torch.Tensor] = {}
+        clip = self.clip_embedding(req.reference)
+        ids = self.id_tokens(req.face_embedding, clip)
+        cond = torch.cat([clip, ids], dim=1)
+        states = torch.cat([torch.zeros_like(cond), cond])
+        noise = self._draw(req, "noise_aug", (1, 3, height, width), gen)
+        ref = self.reference_latents(req.reference, noise, req.noise_aug_strength)
+        image_latents = torch.cat([torch.zeros_like(ref), ref])[:, None].repeat(1, frames, 1, 1, 1)
+        ids_time = torch.tensor([[req.fps - 1, req.motion_bucket_id, req.noise_aug_strength]], dtype=self.dtype)
+        added_time_ids = ids_time.repeat(2, 1).to(self.device)
+        scheduler = self.c.make_scheduler()
+        scheduler.set_timesteps(req.steps, device=self.device)
+        h, w = height // self.vae_scale, width // self.vae_scale
+        init = self._draw(req, "init_noise", (1, req.tile_size, 4, h, w), gen)
+        latents = (init.to(self.device, self.dtype) * scheduler.init_noise_sigma)
+        latents = latents.repeat(1, frames // req.tile_size + 1, 1, 1, 1)[:, :frames]
+        guidance = guidance_ramp(req.min_guidance, req.max_guidance, frames, self.device, self.dtype)
+        pose = self.pose_features(req.poses, tiles)
+        unet_step0: list[torch.Tensor] = []
+        steps_out: list[torch.Tensor] = []
+        steps_pred: list[torch.Tensor] = []
+        latents_in = latents
+
+        def on_unet(step: int, tile: int, out: torch.Tensor) -> None:
+            if keep and step == 0:
+                unet_step0.append(out.detach().float().cpu())
+
+        def step_cb(state: StepState) -> None:
+            if keep:
+                steps_out.append(state.latents.detach().float().cpu())
+                steps_pred.append(state.noise_pred.detach().float().cpu())
+            if on_step is not None:
+                on_step(state)
+
+        injection = PoseInjection(self.c.unet)
+        try:
+            latents = sample_tiled(self.c.unet, injection, scheduler, latents, image_latents, states, added_time_ids,
+                                   pose, req.tile_size, req.tile_overlap, guidance, step_cb, on_unet)
+        finally:
+            injection.remove()
+        decoded = self.decode(latents, req.decode_chunk_size) if req.decode else None
+        video = None if decoded is None else (decoded / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        if keep:
+            rec.update(image_embeddings=torch.cat([torch.zeros_like(clip), clip]), id_tokens=ids,
+                       unet_encoder_hidden_states=states, image_latents=torch.cat([torch.zeros_like(ref), ref]),
+                       noise_aug_noise=noise, init_noise=init, pose_features=torch.stack(pose),
+                       unet_step0_outputs=torch.stack(unet_step0), step_latents_out=torch.stack(steps_out),
+                       step_latents_in=torch.stack([latents_in.float().cpu(), *steps_out[:-1]]),
+                       step_noise_pred=torch.stack(steps_pred), unet_added_time_ids=added_time_ids[1:],
+                       sigmas=scheduler.sigmas, timesteps=scheduler.timesteps)
+        return RenderResult(frames=video, decoded=decoded, latents=latents, intermediates=rec)

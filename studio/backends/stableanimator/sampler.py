@@ -1,0 +1,107 @@
+"""The tiled Euler sampling loop of StableAnimator (SVD-xt + PoseNet + ID adapter).
+
+Per step, for every tile (frame 0 + a run of frames, :mod:`tiles`), the UNet predicts the
+unconditional pass (zero CLIP and ID tokens, zero image latents, no pose) and the conditional one
+(CLIP + ID tokens, the reference latents, PoseNet features added after ``conv_in``). Both passes
+run as one batch of two; the pose features of the unconditional half are zero, which adds
+nothing. Tile predictions are blended with triangular weights, divided by the summed weight per
+frame, then guided per frame: ``uncond + g_f (cond - uncond)`` with ``g`` linear from
+``min_guidance`` (frame 0) to ``max_guidance`` (last frame). The scheduler then takes one step
+on the whole clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from studio.backends.stableanimator.tiles import tile_indices
+
+
+@dataclass
+class StepState:
+    """What a step callback sees: the step index, its timestep, the guided prediction and the latents after it."""
+
+    step: int
+    steps: int
+    timestep: float
+    latents: torch.Tensor
+    noise_pred: torch.Tensor
+
+
+class PoseInjection:
+    """Adds per-call pose features to a UNet's ``conv_in`` output (a forward hook, no new keys)."""
+
+    def __init__(self, unet: nn.Module) -> None:
+        self.features: torch.Tensor | None = None
+        self._handle = unet.conv_in.register_forward_hook(self._hook)
+
+    def _hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        return output if self.features is None else output + self.features
+
+    def remove(self) -> None:
+        """Take the hook off the UNet."""
+        self._handle.remove()
+
+
+def tile_weight(size: int, device: torch.device) -> torch.Tensor:
+    """Triangular blending weights of a tile's slots (as the official pipeline computes them)."""
+    w = (torch.arange(size, device=device) + 0.5) * 2.0 / size
+    return torch.minimum(w, 2 - w)
+
+
+def guidance_ramp(min_guidance: float, max_guidance: float, frames: int, device, dtype) -> torch.Tensor:
+    """Per-frame guidance scales, shape (1, frames, 1, 1, 1)."""
+    return torch.linspace(min_guidance, max_guidance, frames).to(device, dtype)[None, :, None, None, None]
+
+
+def sample_tiled(
+    unet: nn.Module,
+    pose_injection: PoseInjection,
+    scheduler,
+    latents: torch.Tensor,
+    image_latents: torch.Tensor,
+    encoder_states: torch.Tensor,
+    added_time_ids: torch.Tensor,
+    pose_features: list[torch.Tensor],
+    tile_size: int,
+    tile_overlap: int,
+    guidance: torch.Tensor,
+    on_step: Callable[[StepState], None] | None = None,
+    on_unet: Callable[[int, int, torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """Denoise ``latents`` (1, F, 4, h, w) over ``scheduler.timesteps``; returns the final latents.
+
+    ``image_latents`` (2, F, 4, h, w) and ``encoder_states`` (2, 1 + tokens, C) hold [uncond, cond];
+    ``pose_features[i]`` are PoseNet's features of tile ``i``. ``on_unet(step, tile, out)`` sees each
+    tile's (2, T, 4, h, w) prediction; ``on_step`` is called after every step and may raise to cancel.
+    """
+    frames = latents.shape[1]
+    tiles = tile_indices(frames, tile_size, tile_overlap)
+    weight = tile_weight(tile_size, latents.device)
+    zeros = [torch.zeros_like(p) for p in pose_features]
+    timesteps = scheduler.timesteps
+    for i, t in enumerate(timesteps):
+        model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
+        model_input = torch.cat([model_input, image_latents], dim=2)
+        pred = torch.zeros_like(image_latents)
+        count = image_latents.new_zeros((frames,))
+        for j, idx in enumerate(tiles):
+            pose_injection.features = torch.cat([zeros[j], pose_features[j]])
+            out = unet(model_input[:, idx], t, encoder_hidden_states=encoder_states,
+                       added_time_ids=added_time_ids, return_dict=False)[0]
+            pose_injection.features = None
+            if on_unet is not None:
+                on_unet(i, j, out)
+            pred[:, idx] += out * weight[:, None, None, None]
+            count[idx] += weight
+        pred.div_(count[:, None, None, None])
+        uncond, cond = pred.chunk(2)
+        pred = uncond + guidance * (cond - uncond)
+        latents = scheduler.step(pred, t, latents, return_dict=False)[0]
+        if on_step is not None:
+            on_step(StepState(i, len(timesteps), float(t), latents, pred))
+    return latents

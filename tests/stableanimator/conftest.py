@@ -1,0 +1,98 @@
+"""Shared fixtures of the StableAnimator tests: the tiny release rebuilt from its manifest, golden cases."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "stableanimator_tiny"
+CASES = ("a_tiles_20f", "b_odd_14f")
+
+
+def release_spec() -> dict:
+    """``release.json``: configs, weight seed, key/shape manifest and digests of the tiny release."""
+    return json.loads((FIXTURES / "release.json").read_text())
+
+
+def case_spec(name: str) -> dict:
+    """``case.json`` of a golden case (call, tolerances, noise floor, versions)."""
+    return json.loads((FIXTURES / name / "case.json").read_text())
+
+
+def case_expected(name: str) -> dict[str, np.ndarray]:
+    """The golden arrays of a case."""
+    return dict(np.load(FIXTURES / name / "expected.npz"))
+
+
+def case_request(name: str, **overrides):
+    """The :class:`RenderRequest` of a golden case (its inputs, its call, the official seed)."""
+    from studio.backends.stableanimator.pipeline import RenderRequest
+
+    spec, folder = case_spec(name), FIXTURES / name
+    call = spec["call"]
+    ref = np.array(Image.open(folder / spec["inputs"]["reference"]).convert("RGB"))
+    poses = np.stack([np.array(Image.open(folder / spec["inputs"]["poses"].format(i=i)).convert("RGB"))
+                      for i in range(call["frames"])])
+    kwargs = dict(reference=ref, poses=poses, face_embedding=np.load(folder / spec["inputs"]["face_embedding"]),
+                  steps=call["steps"], min_guidance=call["min_guidance"], max_guidance=call["max_guidance"],
+                  tile_size=call["tile_size"], tile_overlap=call["tile_overlap"],
+                  noise_aug_strength=call["noise_aug_strength"], decode_chunk_size=call["decode_chunk_size"],
+                  seed=spec["official_seed"])
+    kwargs.update(overrides)
+    return RenderRequest(**kwargs)
+
+
+def write_tiny_release(folder: Path) -> dict[str, str]:
+    """Rebuild the golden cases' tiny release in the official layout; returns its tensor digests."""
+    sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
+    try:
+        from tiny_release import write_release
+    finally:
+        sys.path.pop(0)
+    spec = release_spec()
+    return write_release(folder, spec["manifest"], spec["weight_seed"], spec["configs"])
+
+
+@pytest.fixture(scope="session")
+def tiny_release(tmp_path_factory) -> Path:
+    """A tiny release folder identical (by tensor digest) to the one the official run used."""
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("sa_release")
+    digests = write_tiny_release(folder)
+    assert digests == release_spec()["digests"], "the rebuilt tiny release differs from the official run's"
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sa_pipe(tiny_release):
+    """A CPU float32 StableAnimator pipeline on the tiny release."""
+    import torch
+
+    from studio.backends.stableanimator.components import load_components
+    from studio.backends.stableanimator.pipeline import StableAnimatorPipeline
+
+    torch.manual_seed(0)
+    return StableAnimatorPipeline(load_components(tiny_release))
+
+
+class GoldenCases:
+    """The helpers above, handed to tests as the ``golden`` fixture (test modules cannot import conftest)."""
+
+    names = CASES
+    root = FIXTURES
+    spec = staticmethod(case_spec)
+    expected = staticmethod(case_expected)
+    request = staticmethod(case_request)
+    release = staticmethod(release_spec)
+
+
+@pytest.fixture(scope="session")
+def golden() -> GoldenCases:
+    """Access to the committed StableAnimator golden cases."""
+    return GoldenCases()

@@ -1,0 +1,1 @@
+"""Stand-in for facexlib (its face helper is only reached when insightface finds no face)."""
