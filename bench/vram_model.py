@@ -26,6 +26,8 @@ The method is tested (tests/xdyna/test_vram_model.py) on a small model: the same
 the CPU with real tensors, measured with the same trace, agrees within 10 %.
 
     python bench/vram_model.py [--frames 16 48 192] [--size 896x512] [--check] [--json out.json]
+
+``--backend stableanimator`` runs the StableAnimator model instead (bench/vram_model_stableanimator.py).
 """
 
 from __future__ import annotations
@@ -157,7 +159,16 @@ def table(rows: list[Measurement]) -> str:
 
 
 def main() -> int:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--backend", default="xdyna", choices=("xdyna", "stableanimator"))
+    known, rest = pre.parse_known_args()
+    if known.backend == "stableanimator":  # its own model: bench/vram_model_stableanimator.py
+        import vram_model_stableanimator
+
+        return vram_model_stableanimator.main(rest)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backend", default="xdyna", choices=("xdyna", "stableanimator"),
+                    help="whose memory to model (stableanimator takes its own options)")
     ap.add_argument("--frames", type=int, nargs="+", default=[16, 48, 192])
     ap.add_argument("--size", default="896x512", help="HxW in pixels (default 896x512)")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))

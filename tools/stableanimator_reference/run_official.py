@@ -81,6 +81,7 @@ class Recorder:
         self.unet_calls: list = []
         self.pose_calls: list = []
         self.steps: list = []
+        self.seconds = 0.0  # wall time of the official pipeline call (no loading)
 
     def put(self, name, tensor) -> None:
         self.arrays[name] = tensor.detach().float().cpu().numpy().copy()
@@ -113,9 +114,14 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float) -> Non
     orig_call = cls.__call__
 
     def call(self, *a, **k):
+        import time
+
         k["min_guidance_scale"] = case["min_guidance"]
         assert k["max_guidance_scale"] == case["max_guidance"]
-        return orig_call(self, *a, **k)
+        t0 = time.perf_counter()
+        out = orig_call(self, *a, **k)
+        rec.seconds = time.perf_counter() - t0
+        return out
 
     cls.__call__ = call
 
@@ -299,7 +305,7 @@ def main(argv=None) -> int:
     import diffusers
     import transformers
 
-    meta = {"case": a.case, "call": case, "argv": sys.argv[1:], "threads": a.threads, "perturb": a.perturb,
+    meta = {"case": a.case, "pipeline_seconds": rec.seconds, "call": case, "argv": sys.argv[1:], "threads": a.threads, "perturb": a.perturb,
             "weight_seed": WEIGHT_SEED, "configs": configs, "digests": digests, "inputs": inputs,
             "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
                          "transformers": transformers.__version__, "numpy": np.__version__}}

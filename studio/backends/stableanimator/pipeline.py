@@ -16,7 +16,7 @@ The numbers follow the official ``InferenceAnimationPipeline`` (commit 020e7f2):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion 
 
 from studio.backends.stableanimator.attention import set_face_strength
 from studio.backends.stableanimator.components import Components
-from studio.backends.stableanimator.sampler import PoseInjection, StepState, guidance_ramp, sample_tiled
+from studio.backends.stableanimator.sampler import PoseInjection, StepState, denoise_tiled, guidance_ramp
 from studio.backends.stableanimator.tiles import tile_indices
 from studio.core.errors import StudioError
 
@@ -58,6 +58,21 @@ class RenderRequest:
 
 
 @dataclass
+class Prepared:
+    """Everything the denoising loop needs, computed once per render by :meth:`StableAnimatorPipeline.prepare`."""
+
+    req: RenderRequest
+    scheduler: object
+    latents: torch.Tensor
+    image_latents: torch.Tensor
+    encoder_states: torch.Tensor
+    added_time_ids: torch.Tensor
+    pose: list[torch.Tensor]
+    guidance: torch.Tensor
+    record: dict[str, torch.Tensor]
+
+
+@dataclass
 class RenderResult:
     """Frames in [0, 1] (F, H, W, 3) float32 plus the intermediates the parity tests compare."""
 
@@ -78,6 +93,8 @@ class StableAnimatorPipeline:
                   components.face_encoder):
             m.to(self.device, dtype).eval().requires_grad_(False)
         self.vae_scale = 2 ** (len(components.vae.config.block_out_channels) - 1)
+        #: where the scheduler keeps its sigmas (the compute device; the CPU for a meta-device model)
+        self.scheduler_device = self.device
 
     # -- conditioning ---------------------------------------------------------------------------
     def _pixels(self, image: np.ndarray) -> torch.Tensor:
@@ -98,10 +115,19 @@ class StableAnimatorPipeline:
         return self.c.face_encoder(emb, clip)
 
     def reference_latents(self, reference: np.ndarray, noise: torch.Tensor, strength: float) -> torch.Tensor:
-        """(1, 4, h, w) VAE mode of the noise-augmented photo (unscaled, as the official pipeline)."""
+        """(1, 4, h, w) VAE mode of the noise-augmented photo (unscaled, as the official pipeline; a float16
+        VAE whose config says ``force_upcast`` encodes in float32, as there)."""
         image = self._pixels(reference) * 2.0 - 1.0
-        image = (image + strength * noise).to(self.device, self.c.vae.dtype)
-        return self.c.vae.encode(image).latent_dist.mode().to(self.dtype)
+        vae, dtype = self.c.vae, self.c.vae.dtype
+        upcast = dtype in (torch.float16, torch.bfloat16) and vae.config.force_upcast  # as the official pipeline
+        if upcast:
+            vae.to(torch.float32)
+        try:
+            image = (image + strength * noise).to(self.device, vae.dtype)
+            return vae.encode(image).latent_dist.mode().to(self.dtype)
+        finally:
+            if upcast:
+                vae.to(dtype)
 
     def pose_features(self, poses: np.ndarray, tiles: list[list[int]]) -> list[torch.Tensor]:
         """PoseNet features (T, C0, h, w) of each tile's pose images mapped to [-1, 1]."""
@@ -137,14 +163,12 @@ class StableAnimatorPipeline:
         return torch.randn(shape, generator=gen, dtype=torch.float32)
 
     @torch.no_grad()
-    def __call__(self, req: RenderRequest, on_step: Callable[[StepState], None] | None = None,
-                 keep: bool = False) -> RenderResult:
-        """Render ``req``; ``keep`` records the intermediates the parity tests compare."""
+    def prepare(self, req: RenderRequest) -> Prepared:
+        """Encode the photo, face and poses, draw the noise and set the scheduler for ``req``."""
         frames, height, width = self._check(req)
         tiles = tile_indices(frames, req.tile_size, req.tile_overlap)
         set_face_strength(self.c.unet, req.face_strength)
         gen = torch.Generator("cpu").manual_seed(req.seed)
-        rec: dict[str, torch.Tensor] = {}
         clip = self.clip_embedding(req.reference)
         ids = self.id_tokens(req.face_embedding, clip)
         cond = torch.cat([clip, ids], dim=1)
@@ -153,45 +177,58 @@ class StableAnimatorPipeline:
         ref = self.reference_latents(req.reference, noise, req.noise_aug_strength)
         image_latents = torch.cat([torch.zeros_like(ref), ref])[:, None].repeat(1, frames, 1, 1, 1)
         ids_time = torch.tensor([[req.fps - 1, req.motion_bucket_id, req.noise_aug_strength]], dtype=self.dtype)
-        added_time_ids = ids_time.repeat(2, 1).to(self.device)
         scheduler = self.c.make_scheduler()
-        scheduler.set_timesteps(req.steps, device=self.device)
+        scheduler.set_timesteps(req.steps, device=self.scheduler_device)
         h, w = height // self.vae_scale, width // self.vae_scale
         init = self._draw(req, "init_noise", (1, req.tile_size, 4, h, w), gen)
-        latents = (init.to(self.device, self.dtype) * scheduler.init_noise_sigma)
+        latents = init.to(self.device, self.dtype) * scheduler.init_noise_sigma
         latents = latents.repeat(1, frames // req.tile_size + 1, 1, 1, 1)[:, :frames]
-        guidance = guidance_ramp(req.min_guidance, req.max_guidance, frames, self.device, self.dtype)
         pose = self.pose_features(req.poses, tiles)
+        record = {"image_embeddings": torch.cat([torch.zeros_like(clip), clip]), "id_tokens": ids,
+                  "unet_encoder_hidden_states": states, "image_latents": torch.cat([torch.zeros_like(ref), ref]),
+                  "noise_aug_noise": noise, "init_noise": init, "pose_features": torch.stack(pose)}
+        return Prepared(req, scheduler, latents, image_latents, states, ids_time.repeat(2, 1).to(self.device), pose,
+                        guidance_ramp(req.min_guidance, req.max_guidance, frames, self.device, self.dtype), record)
+
+    def denoise(self, prep: Prepared, on_unet: Callable[[int, int, torch.Tensor], None] | None = None
+                ) -> Iterator[StepState]:
+        """The denoising loop of a prepared render, one :class:`StepState` per step."""
+        injection = PoseInjection(self.c.unet)
+        try:
+            with torch.no_grad():
+                yield from denoise_tiled(self.c.unet, injection, prep.scheduler, prep.latents, prep.image_latents,
+                                         prep.encoder_states, prep.added_time_ids, prep.pose, prep.req.tile_size,
+                                         prep.req.tile_overlap, prep.guidance, on_unet)
+        finally:
+            injection.remove()
+
+    @torch.no_grad()
+    def __call__(self, req: RenderRequest, on_step: Callable[[StepState], None] | None = None,
+                 keep: bool = False) -> RenderResult:
+        """Render ``req``; ``keep`` records the intermediates the parity tests compare."""
+        prep = self.prepare(req)
         unet_step0: list[torch.Tensor] = []
-        steps_out: list[torch.Tensor] = []
-        steps_pred: list[torch.Tensor] = []
-        latents_in = latents
+        states: list[StepState] = []
 
         def on_unet(step: int, tile: int, out: torch.Tensor) -> None:
             if keep and step == 0:
                 unet_step0.append(out.detach().float().cpu())
 
-        def step_cb(state: StepState) -> None:
+        latents = prep.latents
+        for state in self.denoise(prep, on_unet):
+            latents = state.latents
             if keep:
-                steps_out.append(state.latents.detach().float().cpu())
-                steps_pred.append(state.noise_pred.detach().float().cpu())
+                states.append(state)
             if on_step is not None:
                 on_step(state)
-
-        injection = PoseInjection(self.c.unet)
-        try:
-            latents = sample_tiled(self.c.unet, injection, scheduler, latents, image_latents, states, added_time_ids,
-                                   pose, req.tile_size, req.tile_overlap, guidance, step_cb, on_unet)
-        finally:
-            injection.remove()
         decoded = self.decode(latents, req.decode_chunk_size) if req.decode else None
         video = None if decoded is None else (decoded / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        rec: dict[str, torch.Tensor] = {}
         if keep:
-            rec.update(image_embeddings=torch.cat([torch.zeros_like(clip), clip]), id_tokens=ids,
-                       unet_encoder_hidden_states=states, image_latents=torch.cat([torch.zeros_like(ref), ref]),
-                       noise_aug_noise=noise, init_noise=init, pose_features=torch.stack(pose),
-                       unet_step0_outputs=torch.stack(unet_step0), step_latents_out=torch.stack(steps_out),
-                       step_latents_in=torch.stack([latents_in.float().cpu(), *steps_out[:-1]]),
-                       step_noise_pred=torch.stack(steps_pred), unet_added_time_ids=added_time_ids[1:],
-                       sigmas=scheduler.sigmas, timesteps=scheduler.timesteps)
+            outs = [s.latents.float().cpu() for s in states]
+            rec = {**prep.record, "unet_step0_outputs": torch.stack(unet_step0), "step_latents_out": torch.stack(outs),
+                   "step_latents_in": torch.stack([prep.latents.float().cpu(), *outs[:-1]]),
+                   "step_noise_pred": torch.stack([s.noise_pred.float().cpu() for s in states]),
+                   "unet_added_time_ids": prep.added_time_ids[1:], "sigmas": prep.scheduler.sigmas,
+                   "timesteps": prep.scheduler.timesteps}
         return RenderResult(frames=video, decoded=decoded, latents=latents, intermediates=rec)

@@ -12,7 +12,7 @@ on the whole clip.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -23,13 +23,15 @@ from studio.backends.stableanimator.tiles import tile_indices
 
 @dataclass
 class StepState:
-    """What a step callback sees: the step index, its timestep, the guided prediction and the latents after it."""
+    """One finished step: its index, timestep, the guided prediction, the latents after it and the
+    scheduler's estimate of the clean latents (what previews show)."""
 
     step: int
     steps: int
     timestep: float
     latents: torch.Tensor
     noise_pred: torch.Tensor
+    denoised: torch.Tensor
 
 
 class PoseInjection:
@@ -58,7 +60,7 @@ def guidance_ramp(min_guidance: float, max_guidance: float, frames: int, device,
     return torch.linspace(min_guidance, max_guidance, frames).to(device, dtype)[None, :, None, None, None]
 
 
-def sample_tiled(
+def denoise_tiled(
     unet: nn.Module,
     pose_injection: PoseInjection,
     scheduler,
@@ -70,14 +72,14 @@ def sample_tiled(
     tile_size: int,
     tile_overlap: int,
     guidance: torch.Tensor,
-    on_step: Callable[[StepState], None] | None = None,
     on_unet: Callable[[int, int, torch.Tensor], None] | None = None,
-) -> torch.Tensor:
-    """Denoise ``latents`` (1, F, 4, h, w) over ``scheduler.timesteps``; returns the final latents.
+) -> Iterator[StepState]:
+    """Denoise ``latents`` (1, F, 4, h, w) over ``scheduler.timesteps``, yielding after every step
+    (the last state holds the final latents); stopping the iteration stops the render.
 
     ``image_latents`` (2, F, 4, h, w) and ``encoder_states`` (2, 1 + tokens, C) hold [uncond, cond];
     ``pose_features[i]`` are PoseNet's features of tile ``i``. ``on_unet(step, tile, out)`` sees each
-    tile's (2, T, 4, h, w) prediction; ``on_step`` is called after every step and may raise to cancel.
+    tile's (2, T, 4, h, w) prediction.
     """
     frames = latents.shape[1]
     tiles = tile_indices(frames, tile_size, tile_overlap)
@@ -101,7 +103,6 @@ def sample_tiled(
         pred.div_(count[:, None, None, None])
         uncond, cond = pred.chunk(2)
         pred = uncond + guidance * (cond - uncond)
-        latents = scheduler.step(pred, t, latents, return_dict=False)[0]
-        if on_step is not None:
-            on_step(StepState(i, len(timesteps), float(t), latents, pred))
-    return latents
+        out = scheduler.step(pred, t, latents)
+        latents = out.prev_sample
+        yield StepState(i, len(timesteps), float(t), latents, pred, out.pred_original_sample)

@@ -1,0 +1,120 @@
+"""StableAnimator GPU memory at full size, measured without a GPU (``vram_model.py --backend stableanimator``).
+
+Builds every model at SVD-xt's real size (UNet 320-1280 channels with the ID adapter, temporal
+VAE, CLIP ViT-H/14, PoseNet, face encoder 1024 wide) on the ``meta`` device in float16 -- no
+memory, no arithmetic -- and runs the real pipeline code on it: ``prepare`` (CLIP, face encoder,
+VAE encode of the photo, PoseNet over every tile), one denoising step over every tile (the UNet
+on [uncond, cond] x 16 frames, batched) and the VAE decode of one chunk (``decode_chunk_size``
+frames). :class:`~studio.backends.xdyna.memtrace.MemoryTrace` counts live tensor bytes (fused
+attention without its score matrix) plus the weights on the device, and reports the peak of
+each phase:
+
+* weights: every model resident (StableAnimator's official setup);
+* prepare: encoders and PoseNet features of every tile;
+* UNet call: one tile with CFG;
+* VAE decode: one chunk;
+* peak: the largest.
+
+Target (issue #25): <= 8 GiB at 512x512 for 16 frames (the official README reports ~8 GB).
+
+    python bench/vram_model.py --backend stableanimator [--frames 16 32] [--size 512x512] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from studio.backends.stableanimator.components import Components, empty_models  # noqa: E402
+from studio.backends.stableanimator.pipeline import RenderRequest, StableAnimatorPipeline  # noqa: E402
+from studio.backends.xdyna.memtrace import GiB, MemoryTrace  # noqa: E402
+from synthetic_releases.stableanimator import full_configs  # noqa: E402
+
+PHASES = ("weights", "prepare", "unet", "decode")
+TARGET_GIB = 8.0
+
+
+def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16) -> StableAnimatorPipeline:
+    """The pipeline with every model at full size on ``device`` (parameters only, no values on meta)."""
+    from transformers import CLIPVisionConfig
+
+    cfg = full_configs()
+    clip = {k: v for k, v in cfg["image_encoder"].items() if k not in ("architectures", "model_type")}
+    m = empty_models(cfg["unet"], cfg["vae"], CLIPVisionConfig(**clip))
+    comps = Components(unet=m["unet"], vae=m["vae"], image_encoder=m["image_encoder"], pose_net=m["pose_net"],
+                       face_encoder=m["face_encoder"], scheduler_config=cfg["scheduler"])
+    pipe = StableAnimatorPipeline.__new__(StableAnimatorPipeline)
+    pipe.c, pipe.device, pipe.dtype = comps, torch.device(device), dtype
+    for mod in (comps.unet, comps.vae, comps.image_encoder, comps.pose_net, comps.face_encoder):
+        mod.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    pipe.vae_scale = 2 ** (len(comps.vae.config.block_out_channels) - 1)
+    pipe.scheduler_device = torch.device("cpu")  # meta sigmas cannot be compared with a float
+    return pipe
+
+
+def weight_bytes(pipe: StableAnimatorPipeline) -> int:
+    """Bytes of every model's parameters and buffers on the device."""
+    c = pipe.c
+    return sum(t.numel() * t.element_size() for m in (c.unet, c.vae, c.image_encoder, c.pose_net, c.face_encoder)
+               for t in [*m.parameters(), *m.buffers()] if t.device == pipe.device)
+
+
+def measure(pipe: StableAnimatorPipeline, frames: int, height: int, width: int, tile: int = 16,
+            chunk: int = 4) -> dict:
+    """Peak bytes per phase of one step of a ``frames``-frame render (any device; meta for full size)."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    req = RenderRequest(reference=rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+                        poses=np.zeros((frames, height, width, 3), np.uint8), face_embedding=np.zeros(512, np.float32),
+                        steps=1, tile_size=tile, tile_overlap=4, decode_chunk_size=chunk)
+    wbytes = weight_bytes(pipe)
+    trace = MemoryTrace(weights=lambda: wbytes, device=pipe.device)
+    with torch.no_grad(), trace:
+        trace.set_phase("weights")
+        with trace.phase("prepare"):
+            prep = pipe.prepare(req)
+        with trace.phase("unet"):
+            state = next(iter(pipe.denoise(prep)))
+        with trace.phase("decode"):
+            z = state.latents[0, :chunk] / pipe.c.vae.config.scaling_factor
+            pipe.c.vae.decode(z, num_frames=chunk)
+        del prep, state, z
+    phases = {k: v for k, v in trace.peaks.items() if k in PHASES}
+    phases["weights"] = wbytes
+    return {"frames": frames, "size": f"{height}x{width}", "phases_gib": {k: v / GiB for k, v in phases.items()},
+            "peak_gib": trace.peak / GiB, "seconds": time.perf_counter() - start}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, nargs="+", default=[16, 32])
+    ap.add_argument("--size", default="512x512", help="HxW in pixels (default 512x512)")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args(argv)
+    h, w = (int(v) for v in a.size.lower().split("x"))
+    pipe = full_size_pipeline()
+    rows = []
+    for n in a.frames:
+        rows.append(measure(pipe, n, h, w))
+    print(f"StableAnimator, float16, every model resident, {h}x{w} (target <= {TARGET_GIB} GiB at 16 frames 512x512)")
+    print(f"{'frames':>6} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'peak':>9}")
+    for r in rows:
+        print(f"{r['frames']:>6} " + " ".join(f"{r['phases_gib'].get(p, 0):9.2f}" for p in PHASES)
+              + f" {r['peak_gib']:9.2f}")
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

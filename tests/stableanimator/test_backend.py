@@ -1,0 +1,115 @@
+"""The StableAnimator backend: events, streaming order, previews, cancel, determinism, availability."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from studio.backends.stableanimator.backend import StableAnimatorBackend  # noqa: E402
+from studio.backends.stableanimator.options import StableAnimatorOptions  # noqa: E402
+from studio.core.cancel import CancelToken  # noqa: E402
+from studio.core.errors import RenderCancelled, StudioError  # noqa: E402
+from studio.core.events import FramesReady, Progress, StepPreview  # noqa: E402
+from studio.core.jobs import RenderJob  # noqa: E402
+from studio.core.settings import RenderSettings  # noqa: E402
+from studio.core.tracks import PoseTrack  # noqa: E402
+
+OPTIONS = StableAnimatorOptions(steps=2, tile_size=8, tile_overlap=2, min_guidance=1.5, max_guidance=2.5)
+
+
+def _job(golden, n: int = 10) -> RenderJob:
+    poses = json.loads((golden.root / "pose_draw" / "poses.json").read_text())["poses"]
+    body = np.stack([np.array(poses[i % 3]["body"], np.float32) for i in range(n)])
+    hands = np.stack([np.array(poses[i % 3]["hands"], np.float32) for i in range(n)])
+    track = PoseTrack(body=body, body_conf=np.stack([np.array(poses[i % 3]["body_conf"], np.float32) for i in range(n)]),
+                      hands=hands, hands_conf=np.stack([np.array(poses[i % 3]["hands_conf"], np.float32)
+                                                        for i in range(n)]),
+                      flags=np.zeros(n, np.uint16), width=96, height=128)
+    ref = golden.request("a_tiles_20f").reference
+    return RenderJob(reference=ref, pose=track, frames=tuple(range(n)), settings=RenderSettings(width=64, height=64))
+
+
+def _embedder(golden):
+    emb = np.load(golden.root / "a_tiles_20f" / "inputs" / "face_embedding.npy")
+    return lambda photo: emb
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_release, golden):
+    return StableAnimatorBackend(tiny_release, OPTIONS, face_embedder=_embedder(golden))
+
+
+@pytest.fixture(scope="module")
+def events(backend, golden):
+    return list(backend.render(_job(golden), CancelToken()))
+
+
+def test_events_stream_previews_then_frames_in_order(events):
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.count("StepPreview") == 2
+    previews = [e for e in events if isinstance(e, StepPreview)]
+    assert [p.step for p in previews] == [0, 1] and previews[0].frames.shape == (10, 64, 64, 3)
+    ready = [e for e in events if isinstance(e, FramesReady)]
+    assert [r.indices for r in ready] == [(0, 1, 2, 3), (4, 5, 6, 7), (8, 9)]
+    assert kinds.index("FramesReady") > max(i for i, k in enumerate(kinds) if k == "StepPreview")
+    assert all(r.frames.dtype == np.uint8 and r.frames.shape[1:] == (64, 64, 3) for r in ready)
+    denoise = [e for e in events if isinstance(e, Progress) and e.phase == "denoise"]
+    assert [(p.step, p.total) for p in denoise] == [(1, 2), (2, 2)]
+
+
+def test_frames_are_the_pipeline_frames(backend, events, golden):
+    from studio.backends.stableanimator.preview import to_uint8
+
+    res = backend.load()(backend.request(_job(golden)))
+    frames = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)])
+    np.testing.assert_array_equal(frames, to_uint8(res.frames))
+
+
+def test_same_job_same_frames_and_seed_matters(backend, events, golden):
+    again = list(backend.render(_job(golden), CancelToken()))
+    first = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)])
+    np.testing.assert_array_equal(np.concatenate([e.frames for e in again if isinstance(e, FramesReady)]), first)
+    other = StableAnimatorBackend(backend.weights_dir, OPTIONS.model_copy(update={"seed": 7}), backend.face_embedder)
+    other._pipe = backend.load()
+    frames = np.concatenate([e.frames for e in other.render(_job(golden), CancelToken()) if isinstance(e, FramesReady)])
+    assert not np.array_equal(frames, first)
+
+
+def test_cancel_at_a_step_stops_before_any_frame(backend, golden):
+    token, seen = CancelToken(), []
+    with pytest.raises(RenderCancelled):
+        for e in backend.render(_job(golden), token):
+            seen.append(e)
+            if isinstance(e, StepPreview):
+                token.cancel()
+    assert not any(isinstance(e, FramesReady) for e in seen)
+    assert sum(isinstance(e, StepPreview) for e in seen) == 1
+
+
+def test_no_face_is_a_clear_error(tiny_release, golden):
+    b = StableAnimatorBackend(tiny_release, OPTIONS, face_embedder=lambda photo: None)
+    with pytest.raises(StudioError, match="face"):
+        list(b.render(_job(golden), CancelToken()))
+
+
+def test_available_says_what_is_missing(tiny_release, golden, tmp_path):
+    assert StableAnimatorBackend(tiny_release, OPTIONS, _embedder(golden)).available() == (True, "ready")
+    ok, why = StableAnimatorBackend(None).available()
+    assert not ok and "weights folder" in why
+    ok, why = StableAnimatorBackend(tiny_release).available()
+    assert not ok and "ArcFace" in why
+    copy = tmp_path / "rel"
+    shutil.copytree(tiny_release, copy)
+    (copy / "Animation" / "unet.pth").unlink()
+    ok, why = StableAnimatorBackend(copy, OPTIONS, _embedder(golden)).available()
+    assert not ok and "Animation/unet.pth" in why
+
+
+def test_options_reject_overlap_not_below_tile():
+    with pytest.raises(ValueError, match="tile_overlap"):
+        StableAnimatorOptions(tile_size=8, tile_overlap=8)
