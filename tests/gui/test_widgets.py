@@ -127,3 +127,23 @@ def test_a_long_note_strip_holds_all_its_wrapped_lines(qtbot):
     wrapped = fm.boundingRect(QRect(0, 0, int(r.width()) - 8, 10_000),
                               int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), canvas.note).height()
     assert painted >= wrapped, (painted, wrapped)
+
+
+def test_image_view_shows_pixels_that_come_after_an_empty_call_with_the_same_key(qtbot):
+    """A key first given without pixels (the pose map not ready yet) must not swallow the
+    pixels given later under that key: the pane stayed blank (issue 23)."""
+    v = ImageView()
+    qtbot.addWidget(v)
+    v.resize(120, 120)
+    v.show()
+    qtbot.waitExposed(v)
+    red = np.zeros((40, 40, 3), np.uint8)
+    red[..., 0] = 255
+    v.set_image(None, ("pose", 3, 0))
+    assert not v.has_image()
+    v.set_image(red, ("pose", 3, 0))
+    assert v.has_image()
+    c = v.grab().toImage().pixelColor(60, 60)
+    assert (c.red(), c.green(), c.blue()) == (255, 0, 0)
+    v.set_image(red, ("pose", 3, 0))  # shown with pixels: the same key costs nothing
+    assert v.has_image()

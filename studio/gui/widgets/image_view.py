@@ -39,8 +39,10 @@ class ImageView(QWidget):
     def set_image(self, rgb: np.ndarray | None, key: Hashable | None = None) -> None:
         """Show ``rgb`` ((H, W, 3) uint8) or nothing. With a ``key`` naming the pixels, the
         converted and scaled pixmap is kept, so showing the same frame again (playback loops,
-        scrubbing back and forth) costs nothing."""
-        if key is not None and key == self._key:
+        scrubbing back and forth) costs nothing. A key shown without pixels (``rgb`` was
+        ``None``, e.g. the pose map was not ready) names nothing: the same key with pixels later
+        shows them, instead of the pane staying blank."""
+        if key is not None and key == self._key and self._pixmap is not None:
             return
         self._key = key
         hit = self._kept.get(key) if key is not None else None
