@@ -332,3 +332,26 @@ def test_pipeline_never_waits_for_a_slow_consumer(free_backend, tmp_path, unet_c
     steps = [e.step for e in evs if isinstance(e, StepPreview)]
     assert steps[0] == 0 and steps == sorted(steps) and len(steps) < 3  # older pending previews replaced
     assert sorted(frames_of(evs)) == list(range(20))  # every final frame arrived
+
+
+def test_a_render_loads_the_weights_for_its_memory_setting(tmp_path, monkeypatch):
+    """A low-VRAM job's first load reads the models straight to where the low-VRAM setting keeps
+    them (tests/xdyna/test_load_placement.py checks the placement itself)."""
+    from studio.backends.xdyna.backend import XDynaBackend
+    from studio.backends.xdyna.pipeline import XDynaPipeline
+
+    class Loaded(Exception):
+        pass
+
+    asked = []
+
+    def from_release(cls, *args, **kwargs):
+        asked.append(kwargs.get("low_vram"))
+        raise Loaded
+
+    monkeypatch.setattr(XDynaPipeline, "from_release", classmethod(from_release))
+    fresh = XDynaBackend(WEIGHTS)
+    for low_vram in (True, False):
+        with pytest.raises(Loaded):
+            list(fresh.render(xjob(4, tmp_path / f"low{low_vram}", low_vram=low_vram), CancelToken()))
+    assert asked == [True, False]

@@ -135,8 +135,12 @@ class XDynaBackend:
             )
         return Path(folder)
 
-    def pipeline(self, weights_dir: Path, device: str = "auto", dtype: str = "auto") -> Any:
-        """The loaded pipeline for these weights/device/precision (loaded once, then reused)."""
+    def pipeline(self, weights_dir: Path, device: str = "auto", dtype: str = "auto", low_vram: bool = False) -> Any:
+        """The loaded pipeline for these weights/device/precision (loaded once, then reused).
+
+        ``low_vram``: a new load reads each model straight to where the low-VRAM setting keeps it
+        (only the UNet on the GPU); a loaded pipeline is reused either way and
+        :meth:`~.pipeline.XDynaPipeline.configure` moves its models for the setting."""
         missing = _missing_modules()
         if missing:
             raise StudioError(
@@ -165,7 +169,7 @@ class XDynaBackend:
             self._pipe = None  # free the old one before loading the next
             pipe = XDynaPipeline.from_release(
                 weights_dir, dev, dtype, resampler_kwargs=self.resampler_kwargs,
-                motion_module_kwargs=self.motion_module_kwargs,
+                motion_module_kwargs=self.motion_module_kwargs, low_vram=low_vram,
             )
             self._pipe, self._pipe_key = pipe, key
             return pipe
@@ -195,7 +199,7 @@ class XDynaBackend:
 
         yield Progress(0, 1, "load", f"Loading the X-Dyna weights from {weights}")
         t0 = time.perf_counter()
-        pipe = self.pipeline(weights, s.device, s.dtype)
+        pipe = self.pipeline(weights, s.device, s.dtype, s.low_vram)
         from studio.backends.xdyna.pipeline import RunOptions
 
         pipe.configure(RunOptions.from_settings(s))  # low VRAM, sequential CFG, torch.compile

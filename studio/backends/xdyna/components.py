@@ -12,7 +12,7 @@ reports which file provided how many tensors of each component.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,11 +249,14 @@ def load_components(
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
     place: Callable[[str, nn.Module], nn.Module] | None = None,
+    on_device: Collection[str] | None = None,
 ) -> Components:
     """Read and check every component. ``face=None`` loads the S-Face ControlNet if present.
 
     With ``device``/``dtype`` each component is moved there before the next one is read
     (otherwise components stay on the CPU, mapped from their files, in the checkpoint dtype).
+    ``on_device`` names the components that go to ``device``; the others are cast to ``dtype``
+    on the CPU (where :func:`.placement.idle_resident` keeps them until a phase needs them).
     ``place(name, model)`` replaces that move (``bench/release_load.py`` simulates a device).
     """
     plan = _plan(src, face, resampler_kwargs, motion_module_kwargs)
@@ -269,7 +272,8 @@ def load_components(
         if place is not None:
             model = place(name, model)
         elif device is not None:
-            materialise(model, device, dtype or torch.float32)
+            home = device if on_device is None or name in on_device else "cpu"
+            materialise(model, home, dtype or torch.float32)
         models[name] = model.eval()
     return Components(
         unet=models["unet"],

@@ -44,7 +44,7 @@ import torch
 
 from studio.backends.xdyna.attention import fused_attention_only
 from studio.backends.xdyna.components import Components, load_components, to_device
-from studio.backends.xdyna.placement import Placement
+from studio.backends.xdyna.placement import IDLE_PHASE, Placement, idle_resident
 from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_windows
 from studio.backends.xdyna.draws import Draws
 from studio.backends.xdyna.feedforward import FF_CHUNK_TOKENS, chunk_all, set_chunk_tokens
@@ -146,22 +146,27 @@ class XDynaPipeline:
     """The X-Dyna renderer; build with :meth:`from_release`."""
 
     def __init__(self, components: Components, device: str | torch.device = "auto",
-                 dtype: str | torch.dtype | None = None) -> None:
+                 dtype: str | torch.dtype | None = None, low_vram: bool = False) -> None:
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, dtype)
         c = components
-        # every model starts on the device (from_release already put it there, one component at a
-        # time); Placement moves the ones a phase does not need back to the CPU
-        home = self.device
-        self.unet = to_device(c.unet, home, self.dtype)
-        self.controlnet = to_device(c.controlnet, home, self.dtype)
+        # every model starts where the setting keeps it between renders (from_release already put
+        # it there as it was read): the idle set on the device, the others in CPU memory until a
+        # phase needs them (on the meta device of the memory model Placement only keeps count)
+        idle = idle_resident(low_vram)
+
+        def home(name: str) -> torch.device:
+            return self.device if self.device.type == "meta" or name in idle else torch.device("cpu")
+
+        self.unet = to_device(c.unet, home("unet"), self.dtype)
+        self.controlnet = to_device(c.controlnet, home("controlnet"), self.dtype)
         self.controlnet_face = (
-            to_device(c.controlnet_face, home, self.dtype) if c.controlnet_face is not None else None
+            to_device(c.controlnet_face, home("controlnet_face"), self.dtype) if c.controlnet_face is not None else None
         )
-        self.vae = to_device(c.vae, home, self.dtype)
-        self.text_encoder = to_device(c.text_encoder, home, self.dtype)
-        self.image_encoder = to_device(c.image_encoder, home, self.dtype)
-        self.image_proj = to_device(c.image_proj, home, self.dtype)
+        self.vae = to_device(c.vae, home("vae"), self.dtype)
+        self.text_encoder = to_device(c.text_encoder, home("text_encoder"), self.dtype)
+        self.image_encoder = to_device(c.image_encoder, home("image_encoder"), self.dtype)
+        self.image_proj = to_device(c.image_proj, home("image_proj"), self.dtype)
         for model in (self.controlnet, self.controlnet_face):  # their transformers' feed-forwards too
             if model is not None:
                 chunk_all(model)
@@ -173,16 +178,16 @@ class XDynaPipeline:
             {"unet": self.unet, "controlnet": self.controlnet, "controlnet_face": self.controlnet_face,
              "vae": self.vae, "text_encoder": self.text_encoder, "image_encoder": self.image_encoder,
              "image_proj": self.image_proj},
-            self.device,
+            self.device, low_vram,
         )
         self.options = RunOptions()
         self._unet_run: torch.nn.Module = self.unet  # the compiled UNet when torch_compile is on
-        self.configure(RunOptions())
+        self.configure(RunOptions(low_vram=low_vram))
 
     def configure(self, options: RunOptions) -> None:
         """Apply memory/speed ``options`` for the next renders (moves models as the setting says)."""
         self.placement.set_low_vram(options.low_vram)
-        self.placement.enter("unet")
+        self.placement.enter(IDLE_PHASE)
         for model in (self.unet, self.controlnet, self.controlnet_face):
             if model is not None:
                 set_chunk_tokens(model, options.ff_chunk_tokens)
@@ -207,20 +212,24 @@ class XDynaPipeline:
         face: bool | None = None,
         resampler_kwargs: dict | None = None,
         motion_module_kwargs: dict | None = None,
+        low_vram: bool = False,
     ) -> XDynaPipeline:
         """Load the official release tree (or a ``studio weights convert`` copy) from ``folder``.
 
         ``face=None`` loads the S-Face ControlNet when present, ``True`` requires it.
         ``resampler_kwargs``/``motion_module_kwargs`` override the release's hyper-parameters
-        (only needed for non-standard models such as the tiny test weights).
+        (only needed for non-standard models such as the tiny test weights). ``low_vram``: load
+        for the low-VRAM setting (only the UNet goes to the device; see :mod:`.placement`).
         """
-        # each component goes to the device in its dtype as it is read, before the next is read, so no
-        # component is ever held twice and a GPU load never holds the whole release in CPU memory;
-        # Placement then offloads what a phase does not need (the low-VRAM setting)
+        # each component goes where the setting keeps it between renders (the device or CPU memory)
+        # in its dtype as it is read, before the next is read: no component is ever held twice, a
+        # GPU load never holds the whole release in CPU memory, and the device never holds more
+        # than the setting's idle set (low VRAM: the UNet alone)
         dev = pick_device(device)
+        on_device = None if dev.type == "meta" else idle_resident(low_vram)
         comps = load_components(resolve(folder), face, resampler_kwargs, motion_module_kwargs,
-                                device=dev, dtype=pick_dtype(dev, dtype))
-        return cls(comps, device, dtype)
+                                device=dev, dtype=pick_dtype(dev, dtype), on_device=on_device)
+        return cls(comps, device, dtype, low_vram=low_vram)
 
     # ------------------------------------------------------------------ encoders
 

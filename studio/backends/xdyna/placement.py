@@ -13,10 +13,12 @@ unet       UNet, ControlNets, VAE                  UNet
 decode     UNet, ControlNets, VAE                  UNet, VAE
 ========== ======================================= ======================================
 
-So in both settings the encoders (1.4 GiB in float16 at full size) leave the device as soon as
+So in both settings the encoders (1.4 GiB in float16 at full size) are on the device only while
 the prompt and the photo are encoded; in the low-VRAM setting the two ControlNets (1.35 GiB) come
 onto the device only for their own calls and the VAE only to decode. The UNet (2.5 GiB) never
-moves: moving it per window would cost more than the low-VRAM setting saves.
+moves: moving it per window would cost more than the low-VRAM setting saves. A load puts each
+model where the setting keeps it between renders (:func:`idle_resident`) as it is read, so the
+load peak on the device is the idle set's, not the whole release's.
 
 :class:`Placement` applies the policy (``with placement.phase("unet"): ...``) and keeps count of
 the bytes of weights on the device, which the memory model (``bench/vram_model.py``) reads; with
@@ -53,6 +55,15 @@ RESIDENT: dict[bool, dict[str, frozenset[str]]] = {
     },
 }
 PHASES = ("encode", "controlnet", "unet", "decode")
+#: The phase a pipeline is in between renders (it enters it when it is made and configured).
+IDLE_PHASE = "unet"
+
+
+def idle_resident(low_vram: bool) -> frozenset[str]:
+    """The models on the device between renders: where a load puts each model as it is read
+    (default: the denoisers and the VAE; low VRAM: the UNet alone), so a load never holds more
+    on the device than the setting does when idle."""
+    return RESIDENT[bool(low_vram)][IDLE_PHASE]
 
 
 def module_bytes(module: nn.Module | None) -> int:
