@@ -27,7 +27,8 @@ the CPU with real tensors, measured with the same trace, agrees within 10 %.
 
     python bench/vram_model.py [--frames 16 48 192] [--size 896x512] [--check] [--json out.json]
 
-``--backend stableanimator`` runs the StableAnimator model instead (bench/vram_model_stableanimator.py).
+``--backend stableanimator`` runs the StableAnimator model instead (bench/vram_model_stableanimator.py),
+``--backend dynamictrl`` the DynamiCtrl one (bench/vram_model_dynamictrl.py).
 """
 
 from __future__ import annotations
@@ -160,14 +161,18 @@ def table(rows: list[Measurement]) -> str:
 
 def main() -> int:
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--backend", default="xdyna", choices=("xdyna", "stableanimator"))
+    pre.add_argument("--backend", default="xdyna", choices=("xdyna", "stableanimator", "dynamictrl"))
     known, rest = pre.parse_known_args()
     if known.backend == "stableanimator":  # its own model: bench/vram_model_stableanimator.py
         import vram_model_stableanimator
 
         return vram_model_stableanimator.main(rest)
+    if known.backend == "dynamictrl":  # its own model: bench/vram_model_dynamictrl.py
+        import vram_model_dynamictrl
+
+        return vram_model_dynamictrl.main(rest)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backend", default="xdyna", choices=("xdyna", "stableanimator"),
+    ap.add_argument("--backend", default="xdyna", choices=("xdyna", "stableanimator", "dynamictrl"),
                     help="whose memory to model (stableanimator takes its own options)")
     ap.add_argument("--frames", type=int, nargs="+", default=[16, 48, 192])
     ap.add_argument("--size", default="896x512", help="HxW in pixels (default 896x512)")

@@ -23,7 +23,8 @@ release is about 23 GB (about 11.5 GB with ``--fp16``). Usage::
     python tools/make_synthetic_release.py /tmp/release [--partial-unet] [--fp16] [--scale small]
 
 ``--backend stableanimator`` writes a StableAnimator release instead
-(``tools/synthetic_releases/stableanimator.py``).
+(``tools/synthetic_releases/stableanimator.py``), ``--backend dynamictrl`` a DynamiCtrl one
+(``tools/synthetic_releases/dynamictrl.py``).
 """
 
 from __future__ import annotations
@@ -337,7 +338,8 @@ def components_in_memory(scale: str = "full", partial_unet: bool = False, fp16: 
 
 
 #: ``--backend`` name -> module under tools/synthetic_releases/ with its own ``main(argv)``.
-OTHER_BACKENDS = {"stableanimator": "synthetic_releases.stableanimator"}
+OTHER_BACKENDS = {"stableanimator": "synthetic_releases.stableanimator",
+                  "dynamictrl": "synthetic_releases.dynamictrl"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ One pass renders ``N = 8k + 5`` frames (see :mod:`.rules`). The steps, in the of
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,9 @@ class DynamiCtrlPipeline:
         self.scheduler = CogVideoXDPMScheduler.from_config(scheduler_config, timestep_spacing="trailing")
         self.device = torch.device(device)
         self.dtype = dtype
+        #: ``phase(name)`` puts the models of a phase (text / vae / transformer) on the device;
+        #: :class:`~.placement.Placement` sets it, the default leaves them where they are.
+        self.phase: Callable[[str], AbstractContextManager] = lambda name: nullcontext()
         self.vae.enable_slicing()
         self.vae.enable_tiling()     # as the official script (engages above the VAE's tile size)
 
@@ -91,8 +95,9 @@ class DynamiCtrlPipeline:
     def encode_text(self, prompt: str, negative_prompt: str, cfg: bool) -> torch.Tensor:
         """(2 or 1, 226, D) T5 states: [negative, prompt] with CFG, else [prompt]."""
         prompts = [negative_prompt or "", prompt] if cfg else [prompt]
-        states = [text_mod.encode(self.text_encoder, self.tokenizer([p]), self.device, self.dtype)
-                  for p in prompts]       # one call per prompt, as the official pipeline
+        with self.phase("text"):
+            states = [text_mod.encode(self.text_encoder, self.tokenizer([p]), self.device, self.dtype)
+                      for p in prompts]   # one call per prompt, as the official pipeline
         return torch.cat(states, dim=0)
 
     def reference_pixels(self, reference, height: int, width: int) -> torch.Tensor:
@@ -115,7 +120,7 @@ class DynamiCtrlPipeline:
 
     def _sample(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """A VAE posterior sample, permuted to (B, F, C, h, w)."""
-        with torch.no_grad():
+        with torch.no_grad(), self.phase("vae"):
             dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
         return dist.sample(generator).to(self.dtype).permute(0, 2, 1, 3, 4)
 
@@ -164,7 +169,7 @@ class DynamiCtrlPipeline:
         pose = torch.cat([cond.pose_latents] * k)
         ofs = None if self.transformer.config.ofs_embed_dim is None else x.new_full((1,), OFS)
         with torch.no_grad():
-            v = self.transformer(x, cond.prompt_embeds, t.expand(x.shape[0]), pose, ofs=ofs,
+            v = self.transformer(x, cond.prompt_embeds, t.expand(x.shape[0]).to(self.device), pose, ofs=ofs,
                                  image_rotary_emb=cond.rotary).float()
         if cond.cfg:
             uncond, text = v.chunk(2)
@@ -180,7 +185,12 @@ class DynamiCtrlPipeline:
         first ``known.shape[1]`` latent frames on the known latents: before every model call they
         are replaced by ``known`` noised to the step's level with the fixed ``noise``, and the
         final latents carry ``known`` itself there."""
-        self.scheduler.set_timesteps(steps, device=self.device)
+        with self.phase("transformer"):
+            yield from self._denoise(latents, cond, steps, generator, on_model, hold)
+
+    def _denoise(self, latents, cond, steps, generator, on_model, hold) -> Iterator[StepState]:
+        # (on the meta device of the memory model the schedule stays on the CPU: it indexes tables)
+        self.scheduler.set_timesteps(steps, device="cpu" if self.device.type == "meta" else self.device)
         timesteps = self.scheduler.timesteps
         old_x0 = None
         for i, t in enumerate(timesteps):
@@ -207,7 +217,7 @@ class DynamiCtrlPipeline:
         """(1, M, 16, h, w) latents of uint8 RGB frames (N x H x W x 3), in the denoiser's space
         (posterior mean times the scaling factor): what a continued segment holds."""
         pixels = (torch.from_numpy(np.ascontiguousarray(frames)).float() / 127.5 - 1.0).permute(3, 0, 1, 2)[None]
-        with torch.no_grad():
+        with torch.no_grad(), self.phase("vae"):
             dist = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist
         return self.scaling * dist.mode().to(self.dtype).permute(0, 2, 1, 3, 4)
 
@@ -215,7 +225,7 @@ class DynamiCtrlPipeline:
     def decode_raw(self, latents: torch.Tensor) -> torch.Tensor:
         """VAE output (B, 3, 4F, H, W) before clamping, for (B, F, 16, h, w) latents."""
         z = latents.permute(0, 2, 1, 3, 4) / self.scaling
-        with torch.no_grad():
+        with torch.no_grad(), self.phase("vae"):
             return self.vae.decode(z.to(self.vae.dtype)).sample
 
     def decode(self, latents: torch.Tensor, n_frames: int) -> np.ndarray:
