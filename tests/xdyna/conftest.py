@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "xdyna_tiny"
+_HERE = str(Path(__file__).parent)
+if _HERE not in sys.path:  # the helpers beside these tests (noise_floor.py), under --import-mode=importlib
+    sys.path.insert(0, _HERE)
 
 
 def case_dir(name: str) -> Path:
@@ -52,6 +56,14 @@ def face_pipe():
 def face_inputs() -> dict[str, np.ndarray]:
     """Inputs of ``b_sface_28f`` (28 frames, 64x64)."""
     return case_inputs("b_sface_28f")
+
+
+@pytest.fixture(scope="session")
+def noise_floors(face_pipe, face_inputs):
+    """Baseline renders of ``b_sface_28f`` and their float noise floors on this CPU (see noise_floor.py)."""
+    from noise_floor import NoiseFloors
+
+    return NoiseFloors(face_pipe, face_inputs)
 
 
 class TinyCases:

@@ -71,19 +71,22 @@ def test_residual_cache_keeps_copies_of_only_the_frames_still_needed(pipe, face_
     assert held[-1][1] == [] and held[-1][2] == 0  # nothing left at the end of the step
 
 
-def test_sequential_cfg_matches_batched_cfg(pipe, face_inputs):
+def test_sequential_cfg_matches_batched_cfg(pipe, face_inputs, noise_floors):
+    """Batch 1 twice instead of batch 2: the same sums in another order, so equal up to this CPU's
+    rounding (tests/xdyna/noise_floor.py measures it; a fixed 1e-4 on the video failed on an EPYC)."""
+    batched = noise_floors.baseline(seed=3)
     batches = []
     hook = pipe.unet.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
     try:
-        batched = _render(pipe, face_inputs)
         pipe.configure(RunOptions(sequential_cfg=True))
-        n_batched = len(batches)
         sequential = _render(pipe, face_inputs)
+        pipe.configure(RunOptions())
+        again = _render(pipe, face_inputs, n=4)  # one window: the batched call
     finally:
         hook.remove()
-    assert batches[:n_batched] == [2, 2] and batches[n_batched:] == [1, 1, 1, 1]  # two batch-1 calls per window
-    assert np.abs(sequential.latents - batched.latents).max() < 1e-4  # float noise of other batch sizes
-    assert np.abs(sequential.video - batched.video).max() < 1e-4
+    assert batches == [1, 1, 1, 1, 2]  # two batch-1 calls per window; the default, one of batch 2
+    assert batched.counts.unet_frames == sequential.counts.unet_frames and again.video.shape[0] == 4
+    noise_floors.check(sequential, seed=3)
 
 
 def test_guidance_one_runs_only_the_cond_half(pipe, face_inputs):
@@ -109,11 +112,12 @@ def test_guidance_one_runs_only_the_cond_half(pipe, face_inputs):
     assert seen == [1, 2]
 
 
-def test_guidance_one_equals_the_cond_prediction_of_a_full_run(pipe, face_inputs):
-    """``uncond + 1 * (cond - uncond)`` is ``cond``: skipping the uncond half changes nothing."""
+def test_guidance_one_equals_the_cond_prediction_of_a_full_run(pipe, face_inputs, noise_floors):
+    """``uncond + 1 * (cond - uncond)`` is ``cond``: skipping the uncond half changes nothing
+    (but rounding: the cond half runs at batch 1, not as half of a batch of 2)."""
     from studio.backends.xdyna import denoise
 
-    one = _render(pipe, face_inputs, guidance_scale=1.0)
+    one = noise_floors.baseline(seed=3, guidance_scale=1.0)
     original = denoise.Denoiser.__post_init__
 
     def both_halves(self):
@@ -128,11 +132,11 @@ def test_guidance_one_equals_the_cond_prediction_of_a_full_run(pipe, face_inputs
     finally:
         denoise.Denoiser.__post_init__ = original
     assert both.counts.unet_frames == 2 * one.counts.unet_frames
-    assert np.abs(one.latents - both.latents).max() < 1e-4
+    noise_floors.check(both, seed=3, guidance_scale=1.0)
 
 
-def test_low_vram_render_matches_default(pipe, face_inputs):
-    default = _render(pipe, face_inputs)
+def test_low_vram_render_matches_default(pipe, face_inputs, noise_floors):
+    default = noise_floors.baseline(seed=3)
     pipe.configure(RunOptions(low_vram=True))
     phases = []
     enter = pipe.placement.enter
@@ -142,7 +146,8 @@ def test_low_vram_render_matches_default(pipe, face_inputs):
     finally:
         pipe.placement.enter = enter
     assert phases[0] == "encode" and "controlnet" in phases and "unet" in phases and phases[-1] == "decode"
-    assert np.abs(low.video - default.video).max() < 1e-4
+    assert low.counts.unet_frames == default.counts.unet_frames
+    noise_floors.check(low, seed=3)  # the CFG halves one after the other: rounding only
 
 
 def test_fp16_vae_nan_guard_decodes_again_in_fp32(face_pipe):
@@ -158,6 +163,7 @@ def test_fp16_vae_nan_guard_decodes_again_in_fp32(face_pipe):
         return out
 
     latent = torch.randn(1, 4, 8, 8)
+    weights = {k: v.clone() for k, v in vae.state_dict().items()}  # a float16 round trip rounds them
     try:
         face_pipe.dtype = torch.float16
         vae.to(torch.float16)
@@ -166,6 +172,7 @@ def test_fp16_vae_nan_guard_decodes_again_in_fp32(face_pipe):
     finally:
         vae.decode = original
         vae.to(torch.float32)
+        vae.load_state_dict(weights)  # the shared pipeline's VAE as it was, for the tests after this one
         face_pipe.dtype = torch.float32
     assert calls == [torch.float16, torch.float32]
     assert torch.isfinite(img).all() and img.dtype == torch.float32
