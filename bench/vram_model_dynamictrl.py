@@ -18,7 +18,7 @@ GPU it would add its bf16 weights, printed below). Targets (issue #26) at 768x13
 none <= 24 GiB, model <= 12 GiB, sequential <= 6 GiB. Frames do not depend on the profile
 (placement only moves weights).
 
-    python bench/vram_model.py --backend dynamictrl [--size 1360x768] [--frames 37] [--json out.json]
+    python bench/vram_model.py --backend dynamictrl [--size 768x1360] [--frames 37] [--json out.json]
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def measure(pipe, frames: int, height: int, width: int, profile: str, tiling: bo
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-        ap.add_argument("--size", default="1360x768", help="WIDTHxHEIGHT (the official 768x1360 portrait: 768x1360)")
+    ap.add_argument("--size", default="768x1360", help="WIDTHxHEIGHT (the official portrait run is 768x1360)")
     ap.add_argument("--frames", type=int, default=37)
     ap.add_argument("--profiles", default=",".join(PROFILES))
     ap.add_argument("--no-tiling", action="store_true", help="also trace the VAE without tiling")
