@@ -8,7 +8,8 @@ or give ``--video`` a long clip. CLI: ``studio render --frames 0:32`` as a subpr
 ``studio extract`` of the whole clip (old) or on its own (new); the first frame is the first PNG in
 its render folder. GUI: an offscreen main window opens the photo and the clip (helper-process
 extraction and draft render, as a user's) and presses Render as soon as it is enabled; old: the
-clip extracted whole before Render (what Render waited for). The GUI line also gives the longest
+clip extracted whole before Render (what Render waited for). Timing starts when the clip is opened,
+after the photo is loaded and the renderer prepared for it (done while a user picks the clip). The GUI line also gives the longest
 the event loop went without running (a 10 ms timer) between the clip opening and the first frame.
 Prints the machine load with the figures (they grow when the machine is busy).
 """
@@ -91,9 +92,11 @@ def gui_run(image: Path, video: Path, whole_first: bool) -> tuple[float, float, 
             app.processEvents()
             time.sleep(0.005)
 
+    prepared: list[str] = []
+    w.controller.prepared.connect(lambda name, problem: prepared.append(name))
     w.reference_panel.open_path(image)
     spin_until(lambda: w.doc.reference_rgb is not None, 120)
-    spin_until(lambda: not w.controller.busy, 120)
+    spin_until(lambda: bool(prepared), 120)  # the photo's rig, built while a user picks the clip
     if whole_first:
         w.driving_panel.first_extractor = None  # the whole clip, then Render
     got: list[float] = []

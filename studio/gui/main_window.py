@@ -301,9 +301,11 @@ class MainWindow(QMainWindow):
 
     def _prepare_renderer(self) -> None:
         """Once the inputs settle, let the worker prepare the renderer for this reference."""
-        if self.controller.busy or self.doc.reference_rgb is None or self.doc.timeline.frame_count == 0:
-            return
-        self.controller.prepare(self.doc.make_job((self.doc.timeline.current,), for_keys=True))
+        from studio.gui.render_ready import preparation_job
+
+        job = None if self.controller.busy else preparation_job(self.doc)
+        if job is not None:  # (also before a driving clip is open: the photo's rig is built meanwhile)
+            self.controller.prepare(job)
 
     def goto_problem(self, direction: int) -> int | None:
         """Move the playhead to the next (``direction`` > 0) or previous pose-problem frame (missing

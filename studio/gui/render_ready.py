@@ -19,3 +19,24 @@ def render_ready(doc: Any, busy: bool) -> tuple[bool, str]:
         return True, (f"Render frames {frames[0]}–{frames[-1]}, the frames with a pose so far (the rest of the "
                       "clip is still being extracted; set an in/out range to choose others).")
     return True, "Render the in/out range, reusing its finished frames."
+
+
+def preparation_job(doc: Any) -> Any:
+    """The job the render worker prepares its renderer with once the inputs settle (the draft's
+    rig of the photo, X-Dyna's pipeline): the playhead frame's, or, before a driving clip is
+    open, the photo held in its own pose, so the rig is built while the artist picks the clip.
+    ``None`` without a photo."""
+    from studio.core.jobs import RenderJob
+    from studio.core.tracks import PoseTrack
+
+    p = doc.project
+    if doc.reference_rgb is None:
+        return None
+    if doc.timeline.frame_count > 0 and p.pose is not None:
+        return doc.make_job((doc.timeline.current,), for_keys=True)
+    h, w = doc.reference_rgb.shape[:2]
+    pose = p.reference_pose if p.reference_pose is not None and len(p.reference_pose) else \
+        PoseTrack.empty(1, w, h, float(p.fps or 25.0))
+    return RenderJob(reference=doc.reference_rgb, pose=pose, frames=(0,), settings=p.settings, face=None,
+                     reference_pose=p.reference_pose,
+                     weights_dir=doc.weights_folder().path if p.settings.backend == "xdyna" else None)

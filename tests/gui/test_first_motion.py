@@ -74,3 +74,19 @@ def test_render_starts_before_the_extraction_ends(make_window, sample_project, q
     states = doc.frame_states()
     assert (states[:FIRST] == after).all() and (states[FIRST:] == FrameState.EMPTY).all()
     assert errors == []
+
+
+def test_the_photo_rig_is_prepared_before_a_clip_is_open(make_window, qtbot, errors):
+    """The draft renderer builds the photo's rig (person segmentation, part layers) while the artist
+    picks the clip, so the first render of a new clip does not start with it."""
+    from pathlib import Path
+
+    photo = Path(__file__).resolve().parents[2] / "resources" / "sample" / "reference.png"
+    w = make_window()
+    with qtbot.waitSignal(w.controller.prepared, timeout=60_000,
+                          check_params_cb=lambda name, problem: name == "draft" and problem == ""):
+        w.reference_panel.open_path(photo)
+    assert w.doc.timeline.frame_count == 0  # no driving clip yet
+    backend = w.controller._worker.backends["draft"]  # noqa: SLF001 - the worker's renderer
+    assert backend._cached is not None  # noqa: SLF001 - the rig it keeps between renders
+    assert errors == []
