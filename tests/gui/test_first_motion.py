@@ -58,6 +58,7 @@ def test_render_starts_before_the_extraction_ends(make_window, sample_project, q
     with qtbot.waitSignal(ctl.finished, timeout=60_000):
         panel.render_btn.click()
     assert w.driving_panel.is_extracting()  # the render finished while the extraction went on
+    qtbot.waitUntil(lambda: not ctl.busy, timeout=10_000)  # (finished comes before the worker ends)
     states = doc.frame_states()
     assert (states[:FIRST] == FrameState.FINAL).all() and (states[FIRST:] == FrameState.EMPTY).all()
 
