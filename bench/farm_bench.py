@@ -71,9 +71,8 @@ def _jobs(draft_size: tuple[int, int], steps: int) -> tuple[RenderJob, RenderJob
     s = p.settings.model_copy(update={"width": draft_size[0], "height": draft_size[1]})
     draft = RenderJob(reference=read_image(p.reference_image), pose=p.pose, frames=tuple(range(len(p.pose))),
                       settings=s, face=p.face, reference_pose=p.reference_pose)
-    xs = p.settings.model_copy(update={"backend": "xdyna", "width": 64, "height": 64, "steps": steps, "cfg": 2.0,
-                                       "face_controlnet": False, "retarget": False, "device": "cpu",
-                                       "dtype": "float32"})
+    xs = p.settings.updated(backend="xdyna", width=64, height=64, steps=steps, cfg=2.0, face_controlnet=False,
+                            retarget=False, device="cpu", dtype="float32")
     ref = np.asarray(Image.open(CASE / "inputs" / "reference.png").convert("RGB"))
     xdyna = RenderJob(reference=ref, pose=p.pose, frames=tuple(range(len(p.pose))), settings=xs,
                       weights_dir=CASE / "weights" / "pretrained_weights")

@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio.backends import get_backend  # noqa: E402
+from studio.core.registry import create_backend as get_backend  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress, StepPreview  # noqa: E402
 from studio.core.frame_cache import FrameCache  # noqa: E402
@@ -106,8 +106,9 @@ def make_backend(name: str):
 def settings_for(name: str, cycle: int, second: bool) -> RenderSettings:
     """Settings that change between the cancelled and the finished render of every cycle."""
     k = 2 * cycle + int(second)
-    common = dict(backend=name, width=64, height=64, seed=k, device="cpu", dtype="float32", face_controlnet=False)
+    common = dict(backend=name, width=64, height=64, seed=k, device="cpu", dtype="float32")
     if name == "xdyna":
+        common["face_controlnet"] = False
         return RenderSettings(**common, steps=1, cfg=(7.5, 3.0)[k % 2], overlap=(4, 2)[k % 2],
                               schedule="reference" if cycle % 25 == 0 else "stream")
     return RenderSettings(**common)

@@ -74,13 +74,19 @@ def test_doctor_without_torch(tmp_path: Path) -> None:
 
 
 def test_weights_folder_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv(doctor.WEIGHTS_ENV, raising=False)
-    chosen = doctor.resolve_weights_dir()
+    from studio.core.weights_folder import WEIGHTS_ENV, resolve_weights_dir
+
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv("STUDIO_XDYNA_WEIGHTS", raising=False)
+    chosen = resolve_weights_dir()
     assert chosen.origin == "default" and chosen.path.name == "weights" and "xdyna-studio" in str(chosen.path)
-    monkeypatch.setenv(doctor.WEIGHTS_ENV, str(tmp_path / "env"))
-    chosen = doctor.resolve_weights_dir()
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "env"))
+    chosen = resolve_weights_dir()
     assert (chosen.path, chosen.origin) == (tmp_path / "env", "$STUDIO_WEIGHTS_DIR")
-    chosen = doctor.resolve_weights_dir(tmp_path / "cli")
+    monkeypatch.setenv("STUDIO_XDYNA_WEIGHTS", str(tmp_path / "own"))  # the backend's own variable first
+    chosen = resolve_weights_dir(backend="xdyna")
+    assert (chosen.path, chosen.origin) == (tmp_path / "own", "$STUDIO_XDYNA_WEIGHTS")
+    chosen = resolve_weights_dir(tmp_path / "cli")
     assert (chosen.path, chosen.origin) == (tmp_path / "cli", "--weights")
 
 
@@ -93,21 +99,8 @@ def test_doctor_lists_every_release_problem(tmp_path: Path) -> None:
     from studio.backends.xdyna import check_release
 
     assert problems == check_release(tmp_path)
-
-
-def test_doctor_falls_back_to_the_release_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "studio.backends.xdyna", None)  # backend not importable
-    checks = doctor.check_weights(tmp_path)
-    assert [c.detail for c in checks[1:]] == [f"missing: {tmp_path / rel}" for rel in doctor.RELEASE_TREE]
-    for rel in doctor.RELEASE_TREE:
-        target = tmp_path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.suffix:
-            target.write_bytes(b"x")
-        else:
-            target.mkdir(exist_ok=True)
-    checks = doctor.check_weights(tmp_path)
-    assert [c.status for c in checks] == ["OK", "OK"] and "all X-Dyna release files present" in checks[1].detail
+    section = doctor.check_backend("xdyna", tmp_path)
+    assert [c.detail for c in section if c.name == "xdyna: weights"] == problems
 
 
 def test_export_video_to_gif_and_png_folder_to_mp4(tmp_path: Path) -> None:
@@ -143,7 +136,7 @@ def test_contact_sheet_command(tmp_path: Path) -> None:
 
 
 def test_frozen_build_says_xdyna_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    from studio.backends import xdyna_install_hint
+    from studio.backends.xdyna.spec import install_hint as xdyna_install_hint
 
     assert "pip install" in xdyna_install_hint(["torch"])
     monkeypatch.setattr(sys, "frozen", True, raising=False)

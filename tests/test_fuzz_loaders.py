@@ -49,7 +49,7 @@ def _pose(n: int = 4) -> PoseTrack:
 def _valid_project_dict() -> dict[str, Any]:
     proj = Project(reference_image=Path("media/photo.png"), driving_video=Path("media/dance.mp4"), fps=24.0,
                    frame_range=(0, 3), pose=_pose(), face=FaceTrack.empty(4, 64, 48, 25.0),
-                   reference_pose=_pose(1), settings=RenderSettings(steps=10))
+                   reference_pose=_pose(1), settings=RenderSettings(backend="xdyna", steps=10))
     return proj.to_dict()
 
 

@@ -53,7 +53,9 @@ def test_import_contracts_are_kept() -> None:
 @pytest.mark.parametrize("module, line, contract", [
     ("studio/core/_planted.py", "import PySide6.QtCore\n", "No Qt below the window"),
     ("studio/media/_planted.py", "from studio.backends.xdyna import pipeline\n", "No torch below the backends"),
-    ("studio/cli/_planted.py", "import torch\n", "torch only in studio.backends.xdyna"),
+    ("studio/cli/_planted.py", "import torch\n", "torch only in backend packages"),
+    ("studio/gui/_planted.py", "import studio.backends.draft.backend\n", "No backend package imported outside"),
+    ("studio/farm/_planted.py", "from studio.backends.xdyna.split import SPLIT\n", "No backend package imported outside"),
     ("studio/extract/_planted.py", "import studio.gui.document\n", "Layers"),
 ])
 def test_a_planted_import_breaks_a_contract(tmp_path: Path, module: str, line: str, contract: str) -> None:

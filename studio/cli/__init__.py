@@ -18,10 +18,10 @@ from pathlib import Path
 from studio import __version__
 from studio.core.errors import StudioError
 
-COMMANDS: tuple[str, ...] = ("contact_sheet", "doctor", "export", "extract", "maps", "queue", "render", "weights")
+COMMANDS: tuple[str, ...] = ("backends", "contact_sheet", "doctor", "export", "extract", "maps", "queue", "render", "weights")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The top-level parser with every command's subparser registered."""
     parser = argparse.ArgumentParser(
         prog="studio",
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show technical details of errors and the native libraries' log lines")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from studio.cli.options_flags import set_argv
+
+    set_argv(sys.argv[1:] if argv is None else argv)  # `render --backend B` gets B's option flags
     for name in COMMANDS:
         importlib.import_module(f"studio.cli.{name}").register(sub)
     parser.set_defaults(command_names=tuple(sub.choices))  # what a lone file name must not be
@@ -69,7 +72,7 @@ def _open_project(path: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``studio`` script and ``python -m studio``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(argv)
     commands = set(parser.get_default("command_names"))
     project = project_argument(argv, commands)
     if project is not None:

@@ -1,11 +1,12 @@
 """``studio doctor``: report what this installation can do (it reports; it never fails).
 
 One line per check, ``OK`` / ``MISSING`` / ``ERROR``: Python, PySide6, torch and CUDA (torch is optional
-and imported only here, lazily) with, per GPU, its VRAM, compute capability, bf16 and fused-attention
-support and the X-Dyna memory setting it needs (default or low-VRAM), mediapipe and whether its models load, ffmpeg, and the X-Dyna
-weights folder. The weights folder follows the one rule of :mod:`studio.core.weights_folder`:
-``--weights DIR``, else the weights folder of ``--project FILE``, else ``$STUDIO_WEIGHTS_DIR``,
-else ``platformdirs.user_data_dir("xdyna-studio")/weights``.
+and imported only here, lazily), mediapipe and whether its models load, ffmpeg, then one section per
+registered renderer (:mod:`studio.core.registry`): its dependencies, its weights folder and what is
+missing in it, and the renderer's own checks (X-Dyna: per GPU its VRAM, compute capability, bf16,
+fused attention and the memory setting it needs). A renderer's weights folder follows the one rule
+of :mod:`studio.core.weights_folder`: ``--weights DIR``, else the weights folder of ``--project
+FILE``, else ``$STUDIO_<NAME>_WEIGHTS`` (X-Dyna also ``$STUDIO_WEIGHTS_DIR``), else its default.
 """
 
 from __future__ import annotations
@@ -18,35 +19,15 @@ import platform
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.backends import xdyna_install_hint
-from studio.core.weights_folder import WEIGHTS_ENV, resolve_weights_dir
+from studio.core import registry
+from studio.core.backend import DoctorCheck
+from studio.core.weights_folder import resolve_weights_dir
 
-#: The official release tree (README of bytedance/X-Dyna), used when the xdyna backend's own
-#: ``check_release`` is not available.
-RELEASE_TREE = (
-    "controlnet/controlnet-checkpoint-epoch-5.ckpt",
-    "controlnet_face/controlnet-face-checkpoint-epoch-2.ckpt",
-    "unet/unet-checkpoint-epoch-5.ckpt",
-    "initialization/controlnets_initialization/controlnet/control_v11p_sd15_openpose",
-    "initialization/controlnets_initialization/controlnet_face/controlnet2",
-    "initialization/unet_initialization/IP-Adapter/IP-Adapter/models/image_encoder",
-    "initialization/unet_initialization/IP-Adapter/IP-Adapter/models/ip-adapter-plus_sd15.bin",
-    "initialization/unet_initialization/SD/stable-diffusion-v1-5",
-    "initialization/unet_initialization/SD/stable-diffusion-v1-5/unet/animatediff_v15_v1_ipplus.pth",
-)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: ``status`` is ``OK``, ``MISSING`` or ``ERROR``."""
-
-    status: str
-    name: str
-    detail: str
+#: One line of the report (``status`` is ``OK``, ``MISSING`` or ``ERROR``).
+Check = DoctorCheck
 
 
 def _version(dist: str) -> str | None:
@@ -77,29 +58,22 @@ def check_torch() -> list[Check]:
     except ModuleNotFoundError as err:
         if err.name != "torch":
             return [Check("ERROR", "torch", f"installed but fails to import: {err!r}")]
-        return [Check("MISSING", "torch", "the draft renderer works; " + xdyna_install_hint(["torch"]))]
+        return [Check("MISSING", "torch", _torch_users())]
     except Exception as err:  # a broken install must not stop the report
         return [Check("ERROR", "torch", f"installed but fails to import: {err!r}")]
     checks = [Check("OK", "torch", torch.__version__)]
     if torch.cuda.is_available():
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         checks.append(Check("OK", "cuda", f"CUDA {torch.version.cuda}: {names}"))
-        checks += check_gpus()
-    else:
-        checks.append(Check("MISSING", "cuda", "no CUDA GPU available: X-Dyna renders on the CPU (very slow); "
-                            "the draft renderer is unaffected"))
     return checks
 
 
-def check_gpus() -> list[Check]:
-    """Per CUDA GPU: VRAM, compute capability, bf16, fused attention and the memory setting to use."""
-    try:
-        from studio.backends.xdyna.gpu_report import gpu_reports
-
-        reports = gpu_reports()
-    except Exception as err:  # noqa: BLE001 - the report must not stop doctor
-        return [Check("ERROR", "gpu", f"could not query the GPU: {err!r}")]
-    return [Check("OK" if r.setting != "too small" else "MISSING", f"gpu{r.index}", r.line()) for r in reports]
+def _torch_users() -> str:
+    """Which renderers need torch, and which work without it."""
+    need = [s.label for s in registry.specs().values() if "torch" in s.requires]
+    free = [s.label for s in registry.specs().values() if "torch" not in s.requires]
+    return (f"not installed: needed by {', '.join(need) or 'no installed renderer'}"
+            + (f"; {', '.join(free)} work without it" if free else ""))
 
 
 @contextmanager
@@ -161,46 +135,77 @@ def check_ffmpeg() -> list[Check]:
     return [Check("OK", "ffmpeg", f"{exe}"), Check("OK", "ffmpeg version", line)]
 
 
-def _release_problems(folder: Path) -> list[str]:
-    """Problems with a release folder: the xdyna backend's check if present, else the tree."""
-    try:
-        check_release = importlib.import_module("studio.backends.xdyna").check_release
-    except (ImportError, AttributeError):
-        check_release = None
-    if check_release is not None:
-        return list(check_release(folder))
-    return [f"missing: {folder / rel}" for rel in RELEASE_TREE if not (folder / rel).exists()]
-
-
-def check_weights(explicit: str | Path | None = None, project: str | Path | None = None) -> list[Check]:
-    """The X-Dyna weights folder (``explicit``, else ``project``'s, else the environment's, else
-    the default): where it is and every problem with it."""
-    project_weights = None
-    if project is not None:
+def check_weights(explicit: str | Path | None = None, project: Any = None, backend: str | None = None) -> list[Check]:
+    """Backend ``backend``'s (default: X-Dyna's) weights folder (``explicit``, else the project's,
+    else its environment variable, else its default): where it is and every problem with it.
+    ``project`` is a :class:`~studio.core.project.Project` or a project file."""
+    name = backend or registry.legacy_name()
+    spec = registry.get_spec(name)
+    if spec.weights is None:
+        return []
+    if project is not None and not hasattr(project, "weights_dirs"):
         from studio.core.project import Project
 
-        project_weights = Project.load(project).weights_dir
-    chosen = resolve_weights_dir(explicit, project_weights)
+        project = Project.load(project)
+    chosen = resolve_weights_dir(explicit, project.weights_dirs.get(name) if project is not None else None,
+                                 backend=name)
     folder, where = chosen.path, chosen.explained
     if not folder.is_dir():
-        return [Check("MISSING", "weights folder", f"{where} does not exist: X-Dyna needs the official "
-                      f"release (pretrained_weights) there, or pass --weights DIR / set ${WEIGHTS_ENV}; "
-                      "the draft renderer needs no weights")]
+        return [Check("MISSING", "weights folder",
+                      f"{where} does not exist: put the {spec.label} weights there ({spec.weights.source}), "
+                      f"or pass --weights DIR / set ${spec.weights.env_var}")]
     checks = [Check("OK", "weights folder", where)]
     try:
-        problems = _release_problems(folder)
-    except Exception as err:
+        problems = spec.weights_problems(folder)
+    except Exception as err:  # noqa: BLE001 - the report must not stop
         return checks + [Check("ERROR", "weights", f"checking the folder failed: {err!r}")]
     if not problems:
-        return checks + [Check("OK", "weights", "all X-Dyna release files present")]
+        return checks + [Check("OK", "weights", f"all {spec.label} weights files present")]
     return checks + [Check("MISSING", "weights", problem) for problem in problems]
 
 
+def check_backend(name: str, explicit: str | Path | None = None, project: Any = None) -> list[Check]:
+    """The section of backend ``name``: its dependencies, its weights folder and its own checks."""
+    spec = registry.get_spec(name)
+    prefix = f"{name}: "
+    missing = spec.missing_modules()
+    checks = [Check("MISSING", "dependencies", spec.hint(missing))] if missing else [
+        Check("OK", "dependencies", ", ".join(spec.requires) or "none beyond the studio's")]
+    weights = check_weights(explicit, project, name)
+    checks += weights
+    folder = Path(weights[0].detail.rsplit(" (", 1)[0]) if weights and weights[0].status == "OK" else None
+    if spec.doctor is not None and not missing:
+        try:
+            checks += spec.doctor(folder)
+        except Exception as err:  # noqa: BLE001
+            checks.append(Check("ERROR", "checks", f"failed: {err!r}"))
+    return [Check(c.status, prefix + c.name, c.detail) for c in checks]
+
+
+def check_backends(weights: str | Path | None = None, project: str | Path | None = None,
+                   only: str | None = None) -> list[Check]:
+    """Every backend's section (``weights`` is the folder of ``only``, or of the legacy backend
+    when no backend is named), then one line per broken plug-in."""
+    proj = None
+    if project is not None:
+        from studio.core.project import Project
+
+        proj = Project.load(project)
+    target = only or (proj.settings.backend if proj is not None and weights is not None else registry.legacy_name())
+    checks = []
+    for name in registry.names():
+        if only is None or name == only:
+            checks += check_backend(name, weights if name == target else None, proj)
+    for name, err in registry.broken().items():
+        checks.append(Check("ERROR", f"plug-in {name}", err.description))
+    return checks
+
+
 def run_checks(weights: str | Path | None = None, load_models: bool = True,
-               project: str | Path | None = None) -> list[Check]:
+               project: str | Path | None = None, backend: str | None = None) -> list[Check]:
     """Every check, in report order."""
     return [*check_python(), *check_qt(), *check_torch(), *check_mediapipe(load_models), *check_ffmpeg(),
-            *check_weights(weights, project)]
+            *check_backends(weights, project, backend)]
 
 
 def format_report(checks: list[Check]) -> str:
@@ -216,13 +221,15 @@ def register(subparsers: Any) -> None:
     """Add the ``doctor`` command."""
     p = subparsers.add_parser(
         "doctor",
-        help="check the installation (PySide6, torch, CUDA, mediapipe, ffmpeg, weights)",
+        help="check the installation (PySide6, torch, CUDA, mediapipe, ffmpeg, each renderer and its weights)",
         description="Report, one line each with OK / MISSING / ERROR: Python, PySide6, torch and CUDA, mediapipe and "
-        "its models, ffmpeg, and the X-Dyna weights folder. Always exits 0: it reports, it does not fail.",
+        "its models, ffmpeg, and a section per renderer (dependencies, weights folder, its own checks). Always "
+        "exits 0: it reports, it does not fail.",
     )
+    p.add_argument("--backend", choices=registry.names(), help="report only this renderer's section")
     p.add_argument("--weights", type=Path, metavar="DIR",
-                   help=f"the X-Dyna weights folder (default: the --project's, else ${WEIGHTS_ENV}, "
-                   "else the user data folder)")
+                   help="the weights folder of --backend (default X-Dyna) to check (default: the --project's, else "
+                   "the renderer's $STUDIO_<NAME>_WEIGHTS, else the user data folder)")
     p.add_argument("--project", type=Path, metavar="FILE", help="check the weights folder this project uses")
     p.add_argument("--no-models", action="store_true", help="skip loading the mediapipe models (faster)")
     p.set_defaults(func=run)
@@ -230,5 +237,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report; always 0."""
-    print(format_report(run_checks(args.weights, load_models=not args.no_models, project=args.project)))
+    print(format_report(run_checks(args.weights, load_models=not args.no_models, project=args.project,
+                                   backend=args.backend)))
     return 0

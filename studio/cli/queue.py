@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from studio.cli.options_flags import add_option_flags, chosen_backends
+from studio.core import registry
 from studio.core.errors import StudioError
 from studio.core.events import Failed, Finished, RenderEvent
 
@@ -36,13 +38,9 @@ def register(subparsers: Any) -> None:
     a.add_argument("--sample", action="store_true", help="the bundled sample project instead of a file")
     a.add_argument("-o", "--output", type=Path, required=True,
                    help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
-    a.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's)")
-    a.add_argument("--weights", type=Path, help="the X-Dyna release folder; implies --backend xdyna")
-    a.add_argument("--steps", type=int, help="denoising steps")
-    a.add_argument("--cfg", type=float, help="classifier-free guidance scale")
+    a.add_argument("--backend", choices=registry.names(), help="renderer (default: the project's)")
+    a.add_argument("--weights", type=Path, help="the renderer's weights folder (default: as studio render)")
     a.add_argument("--seed", type=int, help="random seed")
-    a.add_argument("--schedule", choices=("reference", "static", "stream"), help="window schedule")
-    a.add_argument("--overlap", type=int, help="frames shared by neighbouring windows")
     a.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8")
     a.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1")
     a.add_argument("--device", help="auto, cpu, cuda ... (on the worker)")
@@ -50,7 +48,8 @@ def register(subparsers: Any) -> None:
     a.add_argument("--render-dir", type=Path,
                    help="where finished frames are kept (default: OUTPUT.frames, or the output folder)")
     a.add_argument("--split", action="store_true",
-                   help="split this X-Dyna clip across all workers (reference/static schedule)")
+                   help="split this clip across all workers (renderers that can: X-Dyna's reference/static schedule)")
+    add_option_flags(a, chosen_backends())
     a.set_defaults(func=run_add)
 
     ls = sub.add_parser("list", help="show the jobs", description="Show the queued, running and finished jobs.")
@@ -105,12 +104,11 @@ def run_add(args: argparse.Namespace) -> int:
     # project's shared render folder: two queued jobs of one project may run at the same time
     args.project, args.side_by_side = None, False
     job = build_job(args, project)
-    if args.split and (job.settings.backend != "xdyna" or job.settings.schedule == "stream"):
-        raise StudioError(
-            "This job cannot be split",
-            "--split needs an X-Dyna render with the reference or static schedule. The stream schedule "
-            "renders window after window; the farm runs such jobs side by side instead.",
-        )
+    from studio.farm.split import split_refusal
+
+    why = split_refusal(job) if args.split else None
+    if why is not None:
+        raise StudioError("This job cannot be split", f"--split cannot divide this {job.backend} render: {why}.")
     q = _queue(args)
     job_id = q.add(job, args.output, Path(path).absolute(), fps=float(args.fps or project.fps or 25.0), split=args.split)
     print(f"queued job {job_id}: {job.n_frames} frames ({job.settings.backend}) -> {args.output} "

@@ -20,15 +20,18 @@ import numpy as np
 from pydantic import ValidationError
 
 from studio.cli.reference_check import check_reference
+from studio.cli.options_flags import add_option_flags, chosen_backends, option_values
+from studio.core import registry
 from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress
+from studio.core.job_factory import make_job, weights_for
 from studio.core.jobs import RenderJob
+from studio.core.options import validation_error
 from studio.core.project import Project
 from studio.core.render import render_frames, run_job
 from studio.core.files import read_png
 from studio.core.settings import RenderSettings
-from studio.core.weights_folder import resolve_weights_dir
 from studio.media.audio import AudioSlice, slice_for_frames
 from studio.media.exporters import export_frames, exporter_for, is_sequence_target
 from studio.media.panels import PANEL_NAMES, compose, parse_panels, scale_frame
@@ -53,22 +56,17 @@ def register(subparsers: Any) -> None:
     live = p.add_argument_group("live photo (no driving video)")
     live.add_argument("--live-photo", action="store_true",
                       help="hold the photo's own pose on every frame (with --image or --project): X-Dyna adds "
-                      "scene and hair dynamics, the draft renderer breathing and a sway (see --live-motion)")
+                      "scene and hair dynamics, the draft renderer breathing and a sway (its --live-motion)")
     live.add_argument("--seconds", type=float, help="length of the live photo (default: the project's, else 4)")
-    live.add_argument("--live-motion", type=float, metavar="AMOUNT",
-                      help="how much the draft live photo breathes, sways and tilts its head: 0 = still, "
-                      "1 = the default, up to 3")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
-    p.add_argument("--backend", choices=("draft", "xdyna"), help="renderer (default: the project's, else draft)")
+    p.add_argument("--backend", choices=registry.names(),
+                   help="renderer (default: the project's, else the default one); `studio backends` lists them, "
+                   "`studio render --backend NAME --help` lists its options")
     p.add_argument("--weights", type=Path,
-                   help="the X-Dyna release folder (pretrained_weights); implies --backend xdyna "
-                   "(default: the project's, else $STUDIO_WEIGHTS_DIR, else the user data folder)")
-    p.add_argument("--steps", type=int, help="denoising steps")
-    p.add_argument("--cfg", type=float, help="classifier-free guidance scale")
+                   help="the renderer's weights folder (default: the project's, else $STUDIO_<NAME>_WEIGHTS "
+                   "(for X-Dyna also $STUDIO_WEIGHTS_DIR), else the user data folder)")
     p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--schedule", choices=("reference", "static", "stream"), help="window schedule")
-    p.add_argument("--overlap", type=int, help="frames shared by neighbouring 16-frame windows")
     p.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8 (e.g. 512x896)")
     frame = p.add_argument_group("framing (where the photo and the video sit on the canvas)")
     frame.add_argument("--fit", nargs="?", const="fit", choices=("official", "center", "fit"),
@@ -87,15 +85,7 @@ def register(subparsers: Any) -> None:
                    "on; off for a photo whose detected pose looks wrong, with a warning)")
     p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--low-vram", action=argparse.BooleanOptionalAction, default=None,
-                   help="X-Dyna: keep only the UNet on the GPU between calls and run the CFG halves one after "
-                   "the other (896x512 in about 6 GB; slower)")
-    p.add_argument("--sequential-cfg", action=argparse.BooleanOptionalAction, default=None,
-                   help="X-Dyna: run the two CFG halves one after the other (less GPU memory)")
-    p.add_argument("--compile", dest="torch_compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="X-Dyna: torch.compile the UNet (faster steps after a slow first one)")
-    p.add_argument("--prompt", help='text that steers the X-Dyna render (default: the project\'s, else "")')
-    p.add_argument("--negative-prompt", help='text to steer away from (default: the project\'s, else "")')
+    p.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), help="precision (default: auto)")
     out = p.add_argument_group("export")
     out.add_argument("--fps", type=float,
                      help="output frame rate, e.g. 8, 12, 24 or 30 (default: the driving video's); the clip "
@@ -117,6 +107,7 @@ def register(subparsers: Any) -> None:
                    "else OUTPUT.frames beside the output, removed once the output is written)")
     p.add_argument("--resume", action="store_true", help="reuse finished frames of an interrupted render")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_option_flags(p, chosen_backends())
     p.set_defaults(func=run)
 
 
@@ -264,14 +255,13 @@ def _extract_missing(project: Project, quiet: bool, frames: tuple[int | None, in
 
 def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSettings:
     """``base`` with the command-line overrides applied and validated."""
-    d = base.model_dump()
-    for name in ("backend", "steps", "cfg", "seed", "schedule", "overlap", "device", "prompt", "negative_prompt",
-                 "low_vram", "sequential_cfg", "torch_compile", "retarget", "live_motion"):
+    d = base.shared()
+    for name in ("backend", "seed", "device", "dtype", "retarget"):
         v = getattr(args, name, None)
         if v is not None:
             d[name] = v
-    if getattr(args, "weights", None) is not None and args.backend is None:
-        d["backend"] = "xdyna"  # weights only make sense for the X-Dyna renderer
+    opts = base.options.model_dump() if d["backend"] == base.backend else {}
+    opts.update(option_values(args, d["backend"]))
     if args.size is not None:
         d["width"], d["height"] = args.size
     if getattr(args, "fit", None):
@@ -284,14 +274,9 @@ def build_settings(base: RenderSettings, args: argparse.Namespace) -> RenderSett
         if getattr(args, key, None) is not None:
             d[key] = getattr(args, key)
     try:
-        return RenderSettings.model_validate(d)
+        return RenderSettings.model_validate({**d, "options": opts})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise StudioError(
-            "Invalid render settings",
-            f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']} (got {err.get('input')!r}).",
-            str(exc),
-        ) from exc
+        raise validation_error(exc, "Invalid render settings") from exc
 
 
 def _photo_size(args: argparse.Namespace) -> tuple[int, int] | None:
@@ -338,21 +323,11 @@ def build_job(args: argparse.Namespace, project: Project) -> RenderJob:
 
     if project.reference_image is None:
         raise StudioError("No reference photo", "The project has no reference photo; set one first.")
-    settings = build_settings(project.settings, args)
-    weights = None  # the draft renderer needs none (and its cache keys do not depend on them)
-    if settings.backend == "xdyna":
-        weights = resolve_weights_dir(args.weights, project.weights_dir).path
-    return RenderJob(
-        reference=read_image(project.reference_image),
-        pose=project.pose,
-        frames=_frame_indices(project, args),
-        settings=settings,
-        face=project.face,
-        reference_pose=project.reference_pose,
-        driving_video=project.driving_video,
-        weights_dir=weights,
-        output_dir=render_dir_for(args, project),
-    )
+    if args.backend is not None:
+        project.choose_backend(args.backend)  # that backend's options as the project keeps them
+    return make_job(project, read_image(project.reference_image), _frame_indices(project, args),
+                    settings=build_settings(project.settings, args), weights=args.weights,
+                    output_dir=render_dir_for(args, project))
 
 
 # -- progress ---------------------------------------------------------------------------------------
@@ -442,7 +417,7 @@ def result_frames(job: RenderJob) -> Iterator[np.ndarray]:
 def side_by_side_frames(job: RenderJob, panels: tuple[str, ...] = PANEL_NAMES) -> Iterator[np.ndarray]:
     """``driving | pose | result`` per frame (``pose | result`` without a driving video); the pose
     panel is what the model sees (:func:`studio.extract.model_view.model_pose`)."""
-    from studio.backends.xdyna.conditioning import driving_frames
+    from studio.extract.canvas import driving_frames
     from studio.extract.model_view import model_pose_for_job, model_pose_map
 
     canvas = model_pose_for_job(job)
@@ -486,8 +461,6 @@ def export(frames: Iterator[np.ndarray], n: int, fps: float, out: Path, token: C
 # -- the command ------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``studio render``."""
-    from studio.backends import get_backend
-
     quiet = bool(args.no_progress)
     if tuple(getattr(args, "panels", PANEL_NAMES)) != PANEL_NAMES:
         args.side_by_side = True  # choosing panels asks for a side by side
@@ -500,13 +473,11 @@ def run(args: argparse.Namespace) -> int:
     if project.is_live_photo:
         hold_photo_pose(project, build_settings(project.settings, args))
     job = build_job(args, project)
-    backend = get_backend(job.settings.backend)
-    if backend.capabilities.needs_weights and job.weights_dir is not None:
-        backend.weights_dir = job.weights_dir  # what available() checks
+    backend = registry.create_backend(job.backend, job.weights_dir)
     ok, why = backend.available()
     if not ok:
-        if job.weights_dir is not None and str(job.weights_dir) in why:  # say why that folder
-            origin = resolve_weights_dir(args.weights, project.weights_dir)
+        origin = weights_for(project, job.backend, args.weights)
+        if origin is not None and str(job.weights_dir) in why:  # say why that folder
             why += f" The weights folder is {origin.explained}; give another with --weights DIR."
         raise StudioError(f"The {backend.name} renderer cannot run", why)
     src_fps = float(project.fps or 25.0)

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class RenderJob:
     driving_video:
         The driving video file; S-Face reads face pixels from it.
     weights_dir:
-        The X-Dyna release folder (``pretrained_weights``) for the ``xdyna`` backend.
+        The backend's weights folder (``None`` for weight-free backends).
     output_dir:
         Where finished frames are written as a PNG sequence (resumable), or ``None``.
     """
@@ -64,6 +65,16 @@ class RenderJob:
             object.__setattr__(self, "face", self.face.copy())
         if self.reference_pose is not None:
             object.__setattr__(self, "reference_pose", self.reference_pose.copy())
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend that renders this job."""
+        return self.settings.backend
+
+    @property
+    def options(self) -> Any:
+        """That backend's validated options (an instance of its options model)."""
+        return self.settings.options
 
     @property
     def n_frames(self) -> int:

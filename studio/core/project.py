@@ -6,6 +6,12 @@ inside the file. ``schema_version`` rules: bump it when a field changes meaning 
 is added; older versions are migrated on load, newer ones are refused with a clear message.
 Optional fields added with a default that keeps older files meaning the same (``live_photo``)
 do not bump it.
+
+Schema 2 keeps every backend's options under its name (``"options": {"xdyna": {...}}``) and every
+backend's weights folder under its name (``"weights": {"xdyna": "..."}``); ``settings`` holds the
+shared fields and the chosen ``backend``. Schema-1 files (one flat ``settings`` whose non-shared
+fields, and ``weights_dir``, were the legacy backend's: see ``BackendSpec.legacy``) are migrated
+on load and mean the same.
 """
 
 from __future__ import annotations
@@ -20,10 +26,10 @@ from pydantic import ValidationError
 
 from studio.core.errors import StudioError
 from studio.core.files import atomic_write_bytes
-from studio.core.settings import RenderSettings
+from studio.core.settings import RETIRED, RenderSettings
 from studio.core.tracks import FaceTrack, PoseTrack
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PROJECT_SUFFIX = ".studio.json"
 #: What to do about a project file whose content is damaged.
 FIX_HINT = "Restore an earlier copy (or the <name>.autosave.json beside it), or fix the value in a text editor."
@@ -41,8 +47,10 @@ class Project:
     frame_range: ``(start, stop)`` driving frames to render (half-open), or ``None`` for all.
     pose, face: the driving tracks (with any hand edits).
     reference_pose, reference_face: the reference photo's own detection.
-    settings: render settings.
-    weights_dir: the X-Dyna release folder, if set.
+    settings: render settings (the chosen backend and its options).
+    backend_options: every backend's options as last set, name -> JSON dict (the chosen one's are
+        ``settings.options``; the others come back when that backend is chosen again).
+    weights_dirs: the project's weights folder per backend name (see :attr:`weights_dir`).
     render_dir: where finished frames are written (default: ``<project>.renders/`` beside the file).
     live_seconds: ``None`` for a clip driven by a video; otherwise the project is a *live photo*
         of that many seconds (at ``fps``): the photo's own pose is held on every frame
@@ -59,7 +67,8 @@ class Project:
     reference_pose: PoseTrack | None = None
     reference_face: FaceTrack | None = None
     settings: RenderSettings = field(default_factory=RenderSettings)
-    weights_dir: Path | None = None
+    backend_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    weights_dirs: dict[str, Path] = field(default_factory=dict)
     render_dir: Path | None = None
     live_seconds: float | None = None
     path: Path | None = None
@@ -68,6 +77,31 @@ class Project:
     def is_live_photo(self) -> bool:
         """Whether the project holds the photo's pose instead of following a driving video."""
         return self.live_seconds is not None
+
+    # -- backends ---------------------------------------------------------------------------
+    @property
+    def weights_dir(self) -> Path | None:
+        """The project's weights folder for the chosen backend (``None``: not set)."""
+        return self.weights_dirs.get(self.settings.backend)
+
+    @weights_dir.setter
+    def weights_dir(self, path: Path | None) -> None:
+        if path is None:
+            self.weights_dirs.pop(self.settings.backend, None)
+        else:
+            self.weights_dirs[self.settings.backend] = Path(path)
+
+    def all_options(self) -> dict[str, dict[str, Any]]:
+        """Every backend's options, the chosen one's from :attr:`settings`."""
+        return {**self.backend_options, self.settings.backend: self.settings.options.model_dump(mode="json")}
+
+    def choose_backend(self, name: str) -> RenderSettings:
+        """Switch to backend ``name``, keeping the options of the one left and restoring ``name``'s;
+        returns the new settings (also stored)."""
+        if name != self.settings.backend:
+            self.backend_options = self.all_options()
+            self.settings = self.settings.updated(backend=name, options=self.backend_options.get(name, {}))
+        return self.settings
 
     # -- paths ------------------------------------------------------------------------------
     def default_render_dir(self) -> Path | None:
@@ -120,8 +154,9 @@ class Project:
             "driving_video": rel(self.driving_video),
             "fps": self.fps,
             "frame_range": list(self.frame_range) if self.frame_range else None,
-            "settings": self.settings.model_dump(),
-            "weights_dir": rel(self.weights_dir),
+            "settings": self.settings.shared(),
+            "options": self.all_options(),
+            "weights": {name: rel(p) for name, p in sorted(self.weights_dirs.items())},
             "render_dir": rel(self.render_dir),
             "live_photo": {"seconds": self.live_seconds} if self.live_seconds is not None else None,
             "tracks": {
@@ -162,15 +197,7 @@ class Project:
             p = Path(v)
             return (base / p) if (base is not None and not p.is_absolute()) else p
 
-        try:
-            settings = RenderSettings.model_validate(d.get("settings") or {})
-        except ValidationError as exc:
-            raise StudioError(
-                "Broken project file",
-                f"The render settings in {source} are invalid: "
-                f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}. Fix or remove them.",
-                str(exc),
-            ) from exc
+        settings, options, weights = _read_backends(d, version, source, base)
         fr = d.get("frame_range")
         if fr is not None:
             if (
@@ -225,7 +252,8 @@ class Project:
             reference_pose=track(PoseTrack, "reference_pose"),
             reference_face=track(FaceTrack, "reference_face"),
             settings=settings,
-            weights_dir=path("weights_dir"),
+            backend_options=options,
+            weights_dirs=weights,
             render_dir=path("render_dir"),
             live_seconds=live_seconds,
         )
@@ -277,3 +305,73 @@ class Project:
             ) from exc
         project.path = path
         return project
+
+
+def _read_backends(d: dict, version: int, source: str, base: Path | None) -> tuple[RenderSettings, dict, dict]:
+    """``(settings, options per backend, weights folder per backend)`` of a project dict of schema
+    ``version`` (schema 1 migrated: its flat settings' backend fields and ``weights_dir`` were the
+    legacy backend's). Relative weights folders are resolved against ``base``."""
+    from studio.core import registry
+
+    raw = d.get("settings") or {}
+    if not isinstance(raw, dict):
+        raise StudioError("Broken project file", f"'settings' in {source} is not an object. {FIX_HINT}")
+    shared_keys = set(RenderSettings.model_fields) - {"options"}
+    shared = {k: v for k, v in raw.items() if k in shared_keys}
+    legacy = registry.legacy_name()
+    if version == 1:  # a flat key is an option of the file's backend if it has it, else the legacy one's
+        own = shared.get("backend") if shared.get("backend") in registry.names() else None
+        own_fields = registry.get_spec(own).options.model_fields if own is not None else {}
+        options: dict = {}
+        for k, v in raw.items():
+            if k in shared_keys or k in RETIRED:
+                continue
+            target = own if k in own_fields else legacy
+            if target is not None:
+                options.setdefault(target, {})[k] = v
+        weights_raw = {legacy: d.get("weights_dir")} if legacy is not None and d.get("weights_dir") else {}
+    else:
+        options = d.get("options") or {}
+        weights_raw = d.get("weights") or {}
+        if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
+            raise StudioError("Broken project file", f"'options' in {source} is not an object per renderer. {FIX_HINT}")
+        if not isinstance(weights_raw, dict):
+            raise StudioError("Broken project file", f"'weights' in {source} is not an object. {FIX_HINT}")
+    name = shared.get("backend") or registry.default_name()
+    if not isinstance(name, str) or name not in registry.names():
+        known = ", ".join(registry.names())
+        raise StudioError(
+            "Renderer not installed",
+            f"{source} renders with {name!r}, which is not installed here (installed: {known}). Install the "
+            "package that provides it, or edit 'backend' in the file to one of those.",
+        )
+    def invalid(exc: ValidationError, what: str) -> StudioError:
+        err = exc.errors()[0]
+        loc = ".".join(map(str, err["loc"]))
+        return StudioError(
+            "Broken project file",
+            f"The {what} in {source} are invalid: {(loc + ': ') if loc else ''}{err['msg']}. Fix or remove them.",
+            str(exc),
+        )
+
+    checked = {}
+    for key, value in options.items():  # every installed backend's options, as the flat schema was
+        if key in registry.names():
+            try:
+                value = registry.get_spec(key).options.model_validate(value).model_dump(mode="json")
+            except ValidationError as exc:
+                raise invalid(exc, f"render settings ({key} options)") from exc
+        checked[key] = dict(value)
+    try:
+        settings = RenderSettings.model_validate({**shared, "options": checked.get(name, {})})
+    except ValidationError as exc:
+        raise invalid(exc, "render settings") from exc
+    weights = {}
+    for key, value in weights_raw.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise StudioError("Broken project file", f"the {key} weights folder in {source} is not a path. {FIX_HINT}")
+        p = Path(value)
+        weights[str(key)] = (base / p) if (base is not None and not p.is_absolute()) else p
+    return settings, checked, weights

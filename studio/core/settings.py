@@ -1,18 +1,29 @@
-"""Render settings: a validated, versioned schema shared by the project file, GUI and CLI."""
+"""Render settings: the fields every backend shares, plus the chosen backend's own options.
+
+:class:`RenderSettings` holds what any renderer needs (backend name, size, seed, retargeting,
+framing, device and precision) and ``options``: an instance of the chosen backend's options model
+(:mod:`studio.core.options`), validated by it. The project file keeps every backend's options under
+its name (:mod:`studio.core.project`); a job holds the chosen backend's.
+
+Flat input (``RenderSettings(backend="xdyna", steps=4)``, and the settings of schema-1 project
+files) is accepted: keys that are not shared fields are the backend's options.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-BackendName = Literal["draft", "xdyna"]
+from studio.core import registry
+from studio.core.options import BackendOptions
 
-
-#: Settings that choose how frames are computed, not which frames: not part of the fingerprint.
-HOW_TO_COMPUTE = frozenset({"device", "dtype", "low_vram", "sequential_cfg", "torch_compile"})
+#: Shared settings that choose how frames are computed, not which frames: not fingerprinted
+#: (a backend marks its own such options with ``option(how=True)``).
+HOW_TO_COMPUTE = frozenset({"device", "dtype"})
 
 #: Fields of older project files that are no longer settings, dropped when read. ``smoothing`` was
 #: never read by a renderer (the pose track's One-Euro smoothing is an extraction option:
@@ -22,9 +33,6 @@ RETIRED = frozenset({"smoothing"})
 #: of the fingerprint, so renders made before framing existed keep their cache keys.
 FRAMING_DEFAULTS = {"photo_offset": (0.0, 0.0), "photo_scale": 1.0, "video_fit": "top",
                     "video_offset": (0.0, 0.0), "video_scale": 1.0}
-#: Settings left out of the fingerprint at their defaults, so older renders keep their cache keys:
-#: ``live_motion`` (how much a draft live photo breathes and sways) changes only live photos.
-OMITTED_AT_DEFAULT = {**FRAMING_DEFAULTS, "live_motion": 1.0}
 #: How driving frames may be fitted onto the canvas: the official top-biased crop (S-Face mode),
 #: a centre crop, or the whole frame letterboxed.
 VideoFit = Literal["top", "center", "fit"]
@@ -33,62 +41,66 @@ VideoFit = Literal["top", "center", "fit"]
 class RenderSettings(BaseModel):
     """Everything that decides what a render produces (and so its cache fingerprint).
 
-    ``device``, ``dtype``, ``low_vram``, ``sequential_cfg`` and ``torch_compile`` are *how* to
-    compute, not *what*: they are excluded from :meth:`fingerprint` (fp16 on a GPU and fp32 on a
-    CPU target the same frames; the memory options change results only at float-noise level).
+    ``device`` and ``dtype`` (and the options a backend marks ``how``) are *how* to compute, not
+    *what*: they are excluded from :meth:`fingerprint`.
 
     Framing: ``photo_scale`` scales the photo about the canvas centre (1 = the official centre
     crop that fills the canvas) and ``photo_offset`` then moves it by fractions of the canvas
     (``(0.1, 0)`` = a tenth of the width to the right); ``video_fit`` is how driving frames are
     cropped onto the canvas, and ``video_offset``/``video_scale`` move and scale them after that
     crop the same way (which moves and scales the skeleton the model sees).
-
-    ``live_motion`` scales the draft renderer's idle motion of a live photo (breathing, sway,
-    head tilt; 0 = still, 1 = the default, up to 3); renders driven by a video ignore it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: BackendName = "draft"
+    backend: str = Field(default_factory=registry.default_name)
     width: int = Field(512, ge=64, le=2048, multiple_of=8)
     height: int = Field(896, ge=64, le=2048, multiple_of=8)
-    steps: int = Field(25, ge=1, le=200)
-    cfg: float = Field(7.5, ge=0.0, le=30.0)
     seed: int = Field(42, ge=0, lt=2**63)
-    schedule: Literal["reference", "static", "stream"] = "reference"
-    context_frames: int = Field(16, ge=2, le=24)
-    overlap: int = Field(4, ge=0, le=12)
-    weighting: Literal["flat", "pyramid"] = "flat"
-    face_controlnet: bool = True
     retarget: bool = True
-    prompt: str = Field("", max_length=2000)
-    negative_prompt: str = Field("", max_length=2000)
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    low_vram: bool = False
-    sequential_cfg: bool = False
-    torch_compile: bool = False
     photo_offset: tuple[float, float] = (0.0, 0.0)
     photo_scale: float = Field(1.0, ge=0.25, le=4.0)
     video_fit: VideoFit = "top"
     video_offset: tuple[float, float] = (0.0, 0.0)
     video_scale: float = Field(1.0, ge=0.25, le=4.0)
-    live_motion: float = Field(1.0, ge=0.0, le=3.0)
+    #: The chosen backend's options (an instance of its options model).
+    options: SerializeAsAny[BackendOptions] = Field(default_factory=BackendOptions)
 
     @model_validator(mode="before")
     @classmethod
-    def _drop_retired(cls, data: object) -> object:
-        if isinstance(data, dict) and RETIRED & data.keys():
-            data = {k: v for k, v in data.items() if k not in RETIRED}
+    def _route_options(cls, data: Any) -> Any:
+        """Drop retired keys; put non-shared keys into ``options``; validate them with the
+        backend's model (an unknown backend raises the registry's StudioError)."""
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k not in RETIRED}
+        name = data.get("backend") or registry.default_name()
+        model = registry.get_spec(name).options
+        given = data.pop("options", None)
+        flat = {k: data.pop(k) for k in list(data) if k not in cls.model_fields}
+        if isinstance(given, BackendOptions):
+            if not isinstance(given, model):
+                raise PydanticCustomError(
+                    "backend_options", "options of type {got} given for the {name} renderer (expects {want})",
+                    {"got": type(given).__name__, "name": name, "want": model.__name__})
+            given = given.model_dump() if flat else given
+        if isinstance(given, BackendOptions):
+            data["options"] = given
+        else:
+            raw = {**(given or {}), **flat}
+            try:
+                data["options"] = model.model_validate(raw)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = ".".join(map(str, err.get("loc", ())))
+                shown = "" if isinstance(err.get("input"), dict) else f" (got {err.get('input')!r})"
+                raise PydanticCustomError(
+                    "backend_options", "{name} option {loc}: {msg}{shown}",
+                    {"name": name, "loc": loc, "msg": err["msg"], "shown": shown}) from None
+        data["backend"] = name
         return data
-
-    @field_validator("overlap")
-    @classmethod
-    def _overlap_below_context(cls, v: int, info) -> int:
-        ctx = info.data.get("context_frames", 16)
-        if v >= ctx:
-            raise ValueError(f"overlap {v} must be smaller than the window size {ctx}")
-        return v
 
     @field_validator("photo_offset", "video_offset")
     @classmethod
@@ -102,10 +114,35 @@ class RenderSettings(BaseModel):
         """Whether the photo and video are placed as the official code places them."""
         return all(getattr(self, k) == v for k, v in FRAMING_DEFAULTS.items())
 
+    def shared(self) -> dict[str, Any]:
+        """The shared fields (no ``options``), JSON-ready."""
+        return self.model_dump(mode="json", exclude={"options"})
+
+    def flat(self) -> dict[str, Any]:
+        """Shared fields and options in one dict (what an edit or a summary compares)."""
+        return {**self.model_dump(exclude={"options"}), **self.options.model_dump()}
+
+    def updated(self, options: dict[str, Any] | None = None, **changes: Any) -> "RenderSettings":
+        """A validated copy with ``changes`` (shared fields or this backend's options). When
+        ``backend`` changes, the new backend's options are ``options`` (default: its defaults)."""
+        d = self.model_dump(exclude={"options"})
+        backend = changes.get("backend", self.backend)
+        opts = dict(options) if options is not None else (
+            self.options.model_dump() if backend == self.backend else {})
+        for key, value in changes.items():
+            if key in type(self).model_fields:
+                d[key] = value
+            else:
+                opts[key] = value
+        return RenderSettings.model_validate({**d, "options": opts})
+
     def fingerprint(self) -> str:
-        """A short hash of the fields that change the rendered pixels."""
-        d = self.model_dump(exclude=HOW_TO_COMPUTE)
-        for key, default in OMITTED_AT_DEFAULT.items():
+        """A short hash of the fields that change the rendered pixels: the shared ones and the
+        backend's (one flat dict, so X-Dyna renders keep the keys they had before options were
+        split out of the settings)."""
+        d = self.model_dump(exclude=HOW_TO_COMPUTE | {"options"})
+        for key, default in FRAMING_DEFAULTS.items():
             if d.get(key) == default:
                 del d[key]
+        d.update(self.options.fingerprint_fields())
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -5,7 +5,7 @@ on every frame (:data:`~studio.core.tracks.FLAG_HELD`) and placed on the output 
 where the photo is placed (the reference fit), so the pose ControlNet sees the photo's skeleton
 on every frame and S-Face sees the photo's own face. X-Dyna then adds the scene and hair
 dynamics; the draft renderer adds an idle motion (breathing, sway, a head tilt, hair and loose clothes
-stirring: :mod:`studio.backends.draft.idle`, scaled by ``RenderSettings.live_motion``) so the mode
+stirring: :mod:`studio.backends.draft.idle`, scaled by the draft option ``live_motion``) so the mode
 can be previewed without weights.
 
 The held tracks are normalised to the canvas (their ``width``/``height`` are the render size), so

@@ -146,11 +146,11 @@ class Executor(Protocol):
     def acquire(self, backend: str) -> Lease | None:
         """A free worker for a job of ``backend``, or ``None`` when all suitable ones are busy."""
 
-    def can_split(self) -> bool:
-        """Whether this executor has at least two X-Dyna workers (a split job can ever run split)."""
+    def can_split(self, backend: str) -> bool:
+        """Whether this executor has at least two workers for ``backend`` (a split job can ever run split)."""
 
-    def acquire_split(self) -> Lease | None:
-        """Every X-Dyna worker for one split render, or ``None`` (busy, or fewer than two)."""
+    def acquire_split(self, backend: str) -> Lease | None:
+        """Every worker for one split render of ``backend``, or ``None`` (busy, or fewer than two)."""
 
     def describe(self) -> str:
         """One line for a person: what runs the jobs."""

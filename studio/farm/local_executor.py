@@ -173,17 +173,17 @@ class LocalExecutor:
         """The helper, when it is free."""
         if self._busy:
             return None
-        from studio.backends import get_backend
+        from studio.core.registry import create_backend as get_backend
 
         local = self.factories[backend]() if backend in self.factories else get_backend(backend)
         self._busy = True
         return _LocalLease(self, RemoteBackend(local, self._start, "the local helper process"))
 
-    def can_split(self) -> bool:
+    def can_split(self, backend: str | None = None) -> bool:
         """One helper: never."""
         return False
 
-    def acquire_split(self) -> None:
+    def acquire_split(self, backend: str | None = None) -> None:
         """Splitting a clip needs several workers: never here."""
         return None
 

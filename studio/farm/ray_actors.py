@@ -34,11 +34,13 @@ class RenderActor:
         """The actor's process id."""
         return os.getpid()
 
-    def torch_threads(self) -> int:
-        """The torch CPU threads of this actor (Ray sets one per CPU it reserves)."""
-        from studio.backends.xdyna.split import torch_threads
+    def compute_threads(self, backend: str) -> int:
+        """The CPU threads ``backend``'s split render uses in this actor (Ray sets one per CPU it
+        reserves); bit-identical split renders need equal counts."""
+        from studio.core import registry
 
-        return torch_threads()
+        split = registry.get_spec(backend).split_render()
+        return int(split.threads()) if split is not None else 1
 
     def ping(self) -> bool:
         """Whether the actor answers."""

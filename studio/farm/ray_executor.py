@@ -246,16 +246,24 @@ class RayExecutor:
         where = self.address or "a local Ray cluster"
         return f"{gpus} GPU and {cpus} CPU Ray actors on {where}"
 
-    def _xdyna_slots(self) -> list[_Slot]:
+    def _model_slots(self) -> list[_Slot]:
         gpu = [s for s in self.slots if s.kind == "gpu"]
         return gpu or [s for s in self.slots if s.kind == "cpu"]
 
-    def acquire(self, backend: str) -> _RayLease | None:
-        """A free actor for a job of ``backend``: GPU actors for X-Dyna when there are any,
-        CPU actors otherwise and for draft jobs."""
-        from studio.backends import get_backend
+    def _pool_for(self, backend: str) -> list[_Slot]:
+        """GPU actors (when there are any) for backends with model weights, CPU actors otherwise."""
+        from studio.core import registry
 
-        pool = self._xdyna_slots() if backend == "xdyna" else [s for s in self.slots if s.kind == "cpu"]
+        if registry.get_spec(backend).capabilities.needs_weights:
+            return self._model_slots()
+        return [s for s in self.slots if s.kind == "cpu"]
+
+    def acquire(self, backend: str) -> _RayLease | None:
+        """A free actor for a job of ``backend``: GPU actors for backends with model weights when
+        there are any, CPU actors otherwise and for weight-free backends."""
+        from studio.core.registry import create_backend as get_backend
+
+        pool = self._pool_for(backend)
         with self._lock:
             free = next((s for s in pool if not s.busy), None)
             if free is None:
@@ -264,13 +272,15 @@ class RayExecutor:
         local = self.factories[backend]() if backend in self.factories else get_backend(backend)
         return _RayLease(self, [free], RemoteBackend(local, lambda job: _RayStream(free, job), free.label))
 
-    def can_split(self) -> bool:
-        """At least two X-Dyna actors (GPU actors when the cluster has GPUs, else CPU actors)."""
-        return len(self._xdyna_slots()) >= 2
+    def can_split(self, backend: str) -> bool:
+        """``backend`` can split a clip and there are at least two actors for it."""
+        from studio.core import registry
 
-    def acquire_split(self) -> _RayLease | None:
-        """Every X-Dyna actor, when all are free and there are at least two."""
-        pool = self._xdyna_slots()
+        return registry.get_spec(backend).capabilities.split_render and len(self._pool_for(backend)) >= 2
+
+    def acquire_split(self, backend: str) -> _RayLease | None:
+        """Every actor for ``backend``, when all are free and there are at least two."""
+        pool = self._pool_for(backend)
         if len(pool) < 2:
             return None
         with self._lock:
@@ -278,7 +288,7 @@ class RayExecutor:
                 return None
             for s in pool:
                 s.busy = True
-        return _RayLease(self, pool, SplitBackend(_RayPool(pool)))
+        return _RayLease(self, pool, SplitBackend(_RayPool(pool), backend))
 
     def _release(self, slots: list[_Slot]) -> None:
         ray = _ray()

@@ -133,9 +133,9 @@ class QueueRunner:
         if entry.render_dir in busy_dirs:  # two jobs never write one render folder at once
             return False
         lease = None
-        if entry.split and self.executor.can_split():
-            lease = self.executor.acquire_split()
-        else:  # not split, or this executor has fewer than two X-Dyna workers: one worker renders it
+        if entry.split and self.executor.can_split(entry.backend):
+            lease = self.executor.acquire_split(entry.backend)
+        else:  # not split, or this executor has fewer than two workers for it: one worker renders it
             lease = self.executor.acquire(entry.backend)
         if lease is None:
             return False

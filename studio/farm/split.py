@@ -1,4 +1,5 @@
-"""One X-Dyna clip rendered by several workers at once (reference and static schedules).
+"""One clip rendered by several workers at once, for backends whose spec has a split render
+(:class:`~studio.core.backend.SplitRender`; X-Dyna's reference and static schedules).
 
 Within one denoising step the windows are independent given the step's latents, so the driver
 
@@ -7,7 +8,7 @@ Within one denoising step the windows are independent given the step's latents, 
 2. every step, sends the clip latents to the workers and gives each a contiguous block of the
    step's windows; each returns its windows' noise predictions,
 3. fuses the predictions in the single-process window order with the pipeline's own
-   :class:`~studio.backends.xdyna.denoise.WindowFusion`, applies guidance and the DDIM step,
+   window fusion (X-Dyna's ``WindowFusion``), applies guidance and the DDIM step,
 4. saves the final latents beside the PNGs and has the workers VAE-decode chunks of frames.
 
 The float operations of the fusion and the step are those of the single-process loop in the
@@ -30,7 +31,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from studio.core.backend import Capabilities
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
@@ -85,18 +85,25 @@ def transfer_bytes(n_frames: int, latent_hw: tuple[int, int], windows: Sequence[
 
 
 class SplitBackend:
-    """A :class:`~studio.core.backend.Backend` that renders an X-Dyna job across a
+    """A :class:`~studio.core.backend.Backend` that renders a job of backend ``name`` across a
     :class:`SplitPool` (see the module docstring). Used by the runner for queued jobs with
     ``split`` set; :func:`studio.core.render.run_job` drives it like any backend."""
 
-    name = "xdyna"
-    capabilities = Capabilities(needs_weights=True, step_previews=True, independent_frames=False,
-                                schedules=("reference", "static"))
+    def __init__(self, pool: SplitPool, name: str) -> None:
+        from studio.core import registry
 
-    def __init__(self, pool: SplitPool) -> None:
         self.pool = pool
+        self.name = name
+        self.spec = registry.get_spec(name)
+        self.capabilities = self.spec.capabilities
         #: Bytes sent and received in the last step (for the bench).
         self.last_step_bytes = 0
+
+    def load(self) -> None:
+        """The workers load their own models (in :meth:`SplitPool.prepare`)."""
+
+    def close(self) -> None:
+        """Nothing is held here: the workers keep their models for the next job."""
 
     def available(self) -> tuple[bool, str]:
         """Ready when the pool has at least two workers."""
@@ -105,15 +112,10 @@ class SplitBackend:
         return True, f"split across {self.pool.size} workers"
 
     def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
-        """Render ``job`` across the pool; events as :class:`~studio.backends.xdyna.backend.XDynaBackend`."""
-        s = job.settings
-        if s.backend != "xdyna" or s.schedule == "stream":
-            raise StudioError(
-                "This job cannot be split",
-                f"Only X-Dyna renders with the reference or static schedule can be split across workers "
-                f"(this job: {s.backend}, {s.schedule} schedule). The stream schedule renders window after "
-                "window; queue it without --split and the farm runs it beside other jobs.",
-            )
+        """Render ``job`` across the pool; events as the backend's own render."""
+        why = split_refusal(job)
+        if why is not None:
+            raise StudioError("This job cannot be split", f"This {job.backend} job cannot be split across workers: {why}.")
         n = job.n_frames
         fp = job.fingerprint()
         done = finished_positions(job.output_dir, fp, job.frames)
@@ -160,13 +162,10 @@ class SplitBackend:
                 self.pool.end(key)
 
     def _denoise(self, job: RenderJob, key: str, info: dict[str, Any], cancel: CancelToken) -> Iterator[Any]:
-        """The reference/static loop of :func:`~studio.backends.xdyna.denoise.denoise_windows` with
-        the windows' predictions made by the pool; yields events, then the final latents."""
-        from studio.backends.xdyna.backend import plan_for
-        from studio.backends.xdyna.split import SplitDenoiser
-
-        steps = job.settings.steps
-        den = SplitDenoiser(info, plan_for(job), steps)
+        """The backend's denoising loop with the windows' predictions made by the pool (X-Dyna's
+        reference/static loop); yields events, then the final latents."""
+        den = self.spec.split_render().denoiser(info, job)
+        steps = den.steps
         every = tuple(range(job.n_frames))
         for step_index in range(steps):
             cancel.raise_if_cancelled()
@@ -181,6 +180,18 @@ class SplitBackend:
             yield Progress(step_index + 1, steps, "denoise")
             yield StepPreview(every, preview, step_index)
         yield den.x
+
+
+def split_refusal(job: RenderJob) -> str | None:
+    """Why ``job`` cannot be split across workers (``None``: it can): its backend has no split
+    render, or the split render refuses these options (X-Dyna's stream schedule)."""
+    from studio.core import registry
+
+    split = registry.get_spec(job.backend).split_render() if registry.get_spec(job.backend).capabilities.split_render \
+        else None
+    if split is None:
+        return f"the {job.backend} renderer renders a clip on one worker only; queue it without --split"
+    return split.refusal(job)
 
 
 class LocalSplitPool:

@@ -7,7 +7,7 @@ weights folder and the draft renderer's rig once per photo. It serves two kinds 
   frames) are yielded back to the driver, which writes the render folder and the frame cache
   through :func:`studio.core.render.run_job`, exactly as a local render does. The worker never
   writes the render folder (it may not even see it: another machine of a Ray cluster).
-* ``split_*``: one X-Dyna clip divided among several workers (see :mod:`studio.farm.split`):
+* ``split_*``: one clip divided among several workers, for backends with a split render (see :mod:`studio.farm.split`):
   :meth:`split_prepare` builds the render's state from the job (every worker computes the same
   initial latents from the seed), :meth:`split_predict` returns the noise predictions of some of
   a step's windows, :meth:`split_decode` VAE-decodes final latents. Only latents and predictions
@@ -51,7 +51,7 @@ class Worker:
         self._backends: dict[str, Backend] = {}
         self._cancel = CancelToken()
         self._lock = threading.Lock()
-        self._splits: dict[str, Any] = {}  # key -> studio.backends.xdyna.split.WorkerState
+        self._splits: dict[str, tuple[Any, Any]] = {}  # key -> (the backend's SplitRender, its state)
 
     def backend(self, name: str) -> Backend:
         """The worker's backend called ``name`` (built on first use, then kept)."""
@@ -61,7 +61,7 @@ class Worker:
                 if factory is not None:
                     self._backends[name] = factory()
                 else:
-                    from studio.backends import get_backend
+                    from studio.core.registry import create_backend as get_backend
 
                     self._backends[name] = get_backend(name)
             return self._backends[name]
@@ -76,7 +76,7 @@ class Worker:
         :class:`Failed` or :class:`Cancelled` if it stops early (never raises)."""
         self._cancel = token = CancelToken()
         try:
-            backend = self.backend(job.settings.backend)
+            backend = self.backend(job.backend)
             yield from backend.render(job, token)
         except RenderCancelled:
             yield Cancelled()
@@ -85,26 +85,27 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - sent to the driver, which reports it
             yield Failed(StudioError(
                 "Render failed",
-                f"The {job.settings.backend} renderer stopped on a farm worker with an unexpected error "
+                f"The {job.backend} renderer stopped on a farm worker with an unexpected error "
                 f"({type(exc).__name__}: {exc}). Finished frames are kept; run the queue again.",
                 "".join(traceback.format_exception(exc)),
             ))
 
     # -- one clip split across workers -----------------------------------------------------------
     def split_prepare(self, key: str, job: RenderJob) -> dict[str, Any]:
-        """Prepare X-Dyna ``job`` under ``key`` (see :func:`studio.backends.xdyna.split.prepare_split`);
-        returns what the driver needs (initial latents, window offsets, guidance, size)."""
-        from studio.backends.xdyna.backend import XDynaBackend
-        from studio.backends.xdyna.split import prepare_split
+        """Prepare ``job`` under ``key`` with its backend's split render
+        (:meth:`~studio.core.backend.SplitRender.prepare`); returns what the driver needs
+        (initial latents, window offsets, guidance, size)."""
+        from studio.core import registry
 
-        backend = self.backend("xdyna")
-        if not isinstance(backend, XDynaBackend):
-            raise StudioError("Split render needs X-Dyna", "Only X-Dyna renders can be split across workers.")
-        state, info = prepare_split(backend, job)
-        self._splits = {key: state}  # one split render at a time per worker
+        split = registry.get_spec(job.backend).split_render()
+        if split is None:
+            raise StudioError("This renderer cannot split a clip",
+                              f"The {job.backend} renderer renders a clip on one worker only; queue it without --split.")
+        state, info = split.prepare(self.backend(job.backend), job)
+        self._splits = {key: (split, state)}  # one split render at a time per worker
         return info
 
-    def _split(self, key: str) -> Any:
+    def _split(self, key: str) -> tuple[Any, Any]:
         if key not in self._splits:
             raise StudioError(
                 "Split render lost its worker state",
@@ -116,16 +117,14 @@ class Worker:
     def split_predict(self, key: str, step_index: int, x: np.ndarray, windows: list[list[int]],
                       mine: list[int]) -> list[np.ndarray]:
         """Noise predictions of the step's windows ``mine`` (indices into ``windows``) for the clip
-        latents ``x`` (see :func:`studio.backends.xdyna.split.predict_windows`)."""
-        from studio.backends.xdyna.split import predict_windows
-
-        return predict_windows(self._split(key), step_index, x, windows, mine)
+        latents ``x`` (:meth:`~studio.core.backend.SplitRender.predict`)."""
+        split, state = self._split(key)
+        return split.predict(state, step_index, x, windows, mine)
 
     def split_decode(self, key: str, latents: np.ndarray) -> np.ndarray:
-        """``(1, 4, F, h, w)`` final latents -> ``(F, H, W, 3)`` uint8 frames (VAE)."""
-        from studio.backends.xdyna.split import decode_latents
-
-        return decode_latents(self._split(key), latents)
+        """Final latents -> ``(F, H, W, 3)`` uint8 frames."""
+        split, state = self._split(key)
+        return split.decode(state, latents)
 
     def split_end(self, key: str) -> None:
         """Forget split render ``key``."""

@@ -31,15 +31,18 @@ def get_qapp() -> QApplication:
 #: Modules imported before the window appears. Importing a large extension module holds the GIL
 #: for up to seconds, which would freeze a window that is already on screen (the render worker
 #: would otherwise import them on first use).
-WARM_IMPORTS = ("mediapipe", "studio.backends.draft.backend", "studio.backends.xdyna.backend",
-                "studio.extract.image", "studio.extract.extractor", "studio.media.video")
+#: Every registered backend's module (its spec's ``factory``) is imported too.
+WARM_IMPORTS = ("mediapipe", "studio.extract.image", "studio.extract.extractor", "studio.media.video")
 
 
 def warm_imports() -> None:
-    """Import :data:`WARM_IMPORTS` now (missing optional ones are skipped, and reported later by
-    whatever needs them)."""
+    """Import :data:`WARM_IMPORTS` and each backend's module now (missing optional ones are
+    skipped, and reported later by whatever needs them)."""
+    from studio.core import registry
+
     log = logging.getLogger("studio.gui")
-    for name in WARM_IMPORTS:
+    backends = tuple(spec.factory.partition(":")[0] for spec in registry.specs().values())
+    for name in WARM_IMPORTS + backends:
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - the feature that needs it reports the problem

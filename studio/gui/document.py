@@ -38,7 +38,7 @@ CACHE_BUDGET = 768 << 20
 def backend_named(name: str) -> Backend:
     """A backend called ``name`` (``draft`` or ``xdyna``) for its name and capabilities (cache
     keys); it loads no weights and is never used to render."""
-    from studio.backends import get_backend
+    from studio.core.registry import create_backend as get_backend
 
     return get_backend(name)
 
@@ -57,8 +57,8 @@ class Document(QObject):
     cache_changed(int, int): frames ``[start, stop)`` of the cache changed (on the GUI thread).
     inflight_changed(): the set of frames being rendered now changed.
     path_changed(object): the project file path changed (``Path`` or ``None``).
-    weights_preference_changed(object): the remembered weights folder changed (``Path`` or ``None``;
-    the window stores it in its preferences).
+    weights_preference_changed(str, object): a backend's remembered weights folder changed (its
+    name, and a ``Path`` or ``None``; the window stores it in its preferences).
     """
 
     project_replaced = Signal()
@@ -70,11 +70,13 @@ class Document(QObject):
     cache_changed = Signal(int, int)
     inflight_changed = Signal()
     path_changed = Signal(object)
-    weights_preference_changed = Signal(object)
+    weights_preference_changed = Signal(str, object)
     _cache_from_any_thread = Signal(object, int, int)
 
     def __init__(self, parent: QObject | None = None, cache_dir: Path | None = None) -> None:
         super().__init__(parent)
+        #: The window's remembered weights folder per backend name.
+        self.weights_preferences: dict[str, Path] = {}
         self.project = Project()
         self.timeline = Timeline()
         self._cache_dir = cache_dir
@@ -293,10 +295,16 @@ class Document(QObject):
     def update_settings(self, **changes: Any) -> None:
         """Change render settings (undoable: "Set steps to 30"); invalid values raise
         :class:`StudioError` naming the field."""
-        data = self.project.settings.model_dump()
-        data.update(changes)
+        current = self.project.settings
+        backend = changes.get("backend", current.backend)
+        options = None
+        if backend != current.backend:  # keep the options of the backend left; restore the chosen one's
+            self.project.backend_options = self.project.all_options()
+            options = self.project.backend_options.get(backend, {})
         try:
-            new = RenderSettings.model_validate(data)
+            new = current.updated(options, **changes)
+        except StudioError:
+            raise
         except Exception as exc:  # pydantic.ValidationError
             errs = getattr(exc, "errors", lambda: [{"loc": "?", "msg": str(exc)}])()
             raise StudioError(
@@ -315,7 +323,7 @@ class Document(QObject):
 
         s = self.settings
         photo = (self.reference_rgb.shape[1], self.reference_rgb.shape[0]) if self.reference_rgb is not None else None
-        new = RenderSettings.model_validate({**s.model_dump(), **preset_changes(name, photo, (s.width, s.height))})
+        new = s.updated(**preset_changes(name, photo, (s.width, s.height)))
         if new == s:
             return
         cmd = SettingsCommand(self, s, new, merge=False)
@@ -347,40 +355,64 @@ class Document(QObject):
         self.driving_changed.emit()
 
     def set_weights_dir(self, path: Path | None) -> None:
-        """The project's X-Dyna weights folder (changes X-Dyna cache keys; undoable); a folder
-        chosen here is also remembered as the preference for projects that name none."""
+        """The project's weights folder for the chosen backend (changes its cache keys; undoable);
+        a folder chosen here is also remembered as that backend's preference for projects that
+        name none."""
         new = Path(path) if path else None
         if new == self.project.weights_dir:
             return
         if path:
             self.set_weights_preference(path)
+        name = self.project.settings.backend
         text = f"Use the weights in {new.name or new}" if new is not None else "Clear the weights folder"
-        self.undo_stack.push(StateCommand(text, self._apply_weights_dir, self.project.weights_dir, new))
+        self.undo_stack.push(StateCommand(text, lambda p: self._apply_weights_dir(p, name), self.project.weights_dir,
+                                          new))
 
-    def _apply_weights_dir(self, path: Path | None) -> None:
-        self.project.weights_dir = path
+    def _apply_weights_dir(self, path: Path | None, backend: str | None = None) -> None:
+        name = backend or self.project.settings.backend
+        if path is None:
+            self.project.weights_dirs.pop(name, None)
+        else:
+            self.project.weights_dirs[name] = Path(path)
         self._keys = None
         self.settings_changed.emit()
         self.keys_changed.emit()
 
-    #: The window's remembered weights folder (see :mod:`studio.core.weights_folder`).
-    weights_preference: Path | None = None
+    @property
+    def weights_preference(self) -> Path | None:
+        """The window's remembered weights folder for the chosen backend (see
+        :mod:`studio.core.weights_folder`); :attr:`weights_preferences` holds every backend's."""
+        return self.weights_preferences.get(self.project.settings.backend)
 
-    def set_weights_preference(self, path: Path | None) -> None:
-        """Remember ``path`` as the weights folder of projects that name none."""
+    @weights_preference.setter
+    def weights_preference(self, path: Path | None) -> None:
+        name = self.project.settings.backend
+        if path is None:
+            self.weights_preferences.pop(name, None)
+        else:
+            self.weights_preferences[name] = Path(path)
+
+    def set_weights_preference(self, path: Path | None, backend: str | None = None) -> None:
+        """Remember ``path`` as ``backend``'s (default: the chosen one's) weights folder of projects
+        that name none; emits ``weights_preference_changed(name, path)``."""
         new = Path(path) if path else None
-        if new == self.weights_preference:
+        name = backend or self.project.settings.backend
+        if new == self.weights_preferences.get(name):
             return
-        self.weights_preference = new
+        if new is None:
+            self.weights_preferences.pop(name, None)
+        else:
+            self.weights_preferences[name] = new
         self._keys = None
-        self.weights_preference_changed.emit(new)
+        self.weights_preference_changed.emit(name, new)
         self.settings_changed.emit()
         self.keys_changed.emit()
 
     def weights_folder(self) -> WeightsFolder:
-        """The X-Dyna weights folder a render would use: the project's, else the remembered one,
-        else ``$STUDIO_WEIGHTS_DIR``, else the default folder."""
-        return resolve_weights_dir(None, self.project.weights_dir, self.weights_preference)
+        """The chosen backend's weights folder a render would use: the project's, else the
+        remembered one, else the backend's environment variable, else its default folder."""
+        return resolve_weights_dir(None, self.project.weights_dir, self.weights_preference,
+                                   backend=self.project.settings.backend)
 
     def notify_pose_edited(self, start: int, stop: int) -> None:
         """Call after changing driving pose frames ``[start, stop)`` in place (undo commands do)."""
@@ -464,17 +496,9 @@ class Document(QObject):
         waiting = self.render_waiting(frames)
         if waiting and not for_keys:
             raise StudioError("The pose is still being extracted", waiting)
-        return RenderJob(
-            reference=self.reference_rgb,
-            pose=p.pose,
-            frames=tuple(frames),
-            settings=p.settings,
-            face=p.face,
-            reference_pose=p.reference_pose,
-            driving_video=p.driving_video,
-            weights_dir=self.weights_folder().path if p.settings.backend == "xdyna" else None,
-            output_dir=output_dir,
-        )
+        from studio.core.job_factory import make_job
+
+        return make_job(p, self.reference_rgb, frames, preference=self.weights_preference, output_dir=output_dir)
 
     def render_range(self) -> tuple[int, ...]:
         """The frames a Render renders: the in/out range; while the clip is still being extracted

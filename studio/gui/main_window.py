@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import __version__
+from studio.core import registry
 from studio.core.errors import StudioError
 from studio.core.project import PROJECT_SUFFIX, Project
 from studio.gui.document import Document
@@ -46,6 +47,12 @@ PREPARE_DELAY_MS = 600
 
 #: Preferences key of the remembered X-Dyna weights folder (see studio.core.weights_folder).
 WEIGHTS_PREFERENCE = "render/weights_dir"
+
+
+def weights_preference_key(backend: str) -> str:
+    """The preferences key of ``backend``'s remembered weights folder (X-Dyna's is the older
+    :data:`WEIGHTS_PREFERENCE`)."""
+    return WEIGHTS_PREFERENCE if backend == registry.legacy_name() else f"{WEIGHTS_PREFERENCE}/{backend}"
 
 #: Asks whether to save unsaved changes: returns "save", "discard" or "cancel".
 SaveAsker = Callable[[QWidget], str]
@@ -104,10 +111,12 @@ class MainWindow(QMainWindow):
         self.ask_recover = ask_recover
         self.data_dir = Path(data_dir) if data_dir else _data_dir()
         self.doc = Document(self, cache_dir=self.data_dir / "frame_cache")
-        remembered = str(self.settings.value(WEIGHTS_PREFERENCE, "") or "")
-        self.doc.weights_preference = Path(remembered) if remembered else None
+        for name in registry.names():  # the legacy backend (X-Dyna) keeps the key it always had
+            remembered = str(self.settings.value(weights_preference_key(name), "") or "")
+            if remembered:
+                self.doc.weights_preferences[name] = Path(remembered)
         self.doc.weights_preference_changed.connect(
-            lambda p: self.settings.setValue(WEIGHTS_PREFERENCE, str(p) if p else ""))
+            lambda name, p: self.settings.setValue(weights_preference_key(name), str(p) if p else ""))
         self.frames = DrivingFrames(self)
         self.controller = RenderController(self.doc, backend_factory, runner, self)
         self.playback = Playback(self.doc.timeline, self)

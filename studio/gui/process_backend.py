@@ -55,7 +55,7 @@ def _child(name: str, factory: Any, args: tuple, commands: Any, events: Any) -> 
             os.nice(HELPER_NICE)  # the interactive window wins the CPU when both want it
         except OSError:
             pass
-    from studio.backends import get_backend
+    from studio.core.registry import create_backend as get_backend
 
     backend = factory(*args) if factory is not None else get_backend(name)
     current = [CancelToken()]
@@ -124,7 +124,7 @@ class ProcessBackend:
     """
 
     def __init__(self, name: str, factory: Any = None, args: tuple = ()) -> None:
-        from studio.backends import get_backend
+        from studio.core.registry import create_backend as get_backend
 
         self.name = name
         self._factory, self._args = factory, tuple(args)

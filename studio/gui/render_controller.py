@@ -10,7 +10,6 @@ seen at the next denoising step or draft chunk.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -29,7 +28,8 @@ from studio.core.errors import StudioError
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress, StepPreview
 from studio.core.frame_cache import FrameCache
 from studio.core.jobs import RenderJob
-from studio.backends import get_backend
+from studio.core import registry
+from studio.core.registry import create_backend as get_backend
 from studio.gui.errors import as_studio_error
 from studio.gui.helper_task import helpers_allowed
 from studio.gui.process_backend import ProcessBackend, prepare_backend
@@ -121,12 +121,11 @@ class _Worker(QObject):
                             "thread instead", name, err)
                 b.close()
                 self.backends[name] = get_backend(name)
-        elif name == "draft":
+        else:  # the backend's module; torch & co. are imported by the first prepare or render
             try:
-                importlib.import_module("mediapipe")  # the draft renderer's person segmentation
-            except ImportError as exc:
-                log.info("mediapipe is not importable: %s", exc)
-        # (X-Dyna on the thread: torch is imported by the first prepare or render)
+                registry.get_spec(name).backend_class()
+            except Exception as exc:  # noqa: BLE001 - the render itself reports problems
+                log.info("preloading the %s renderer's module failed: %s", name, exc)
 
     def close(self) -> None:
         """Stop helper processes (after the thread has finished)."""

@@ -76,14 +76,18 @@ class MoveKeypointCommand(QUndoCommand):
 # -- document edits --------------------------------------------------------------------------------
 #: How settings fields are named in Undo/Redo menu texts.
 SETTING_LABELS = {
-    "backend": "renderer", "width": "width", "height": "height", "steps": "steps", "cfg": "guidance",
-    "seed": "seed", "schedule": "schedule", "context_frames": "window size", "overlap": "window overlap",
-    "weighting": "overlap weighting", "face_controlnet": "S-Face", "retarget": "retargeting",
-    "smoothing": "pose smoothing", "prompt": "prompt", "negative_prompt": "negative prompt",
-    "device": "device", "dtype": "precision", "low_vram": "low-VRAM mode", "sequential_cfg": "sequential CFG",
-    "torch_compile": "torch.compile", "photo_offset": "photo position", "photo_scale": "photo size",
-    "video_fit": "video crop", "video_offset": "video position", "video_scale": "video size", "live_motion": "live-photo motion",
+    "backend": "renderer", "width": "width", "height": "height", "seed": "seed", "retarget": "retargeting",
+    "device": "device", "dtype": "precision", "photo_offset": "photo position", "photo_scale": "photo size",
+    "video_fit": "video crop", "video_offset": "video position", "video_scale": "video size",
 }
+
+
+def _labels(settings: BaseModel) -> dict[str, str]:
+    """:data:`SETTING_LABELS` plus the labels of the backend's options model."""
+    options = getattr(settings, "options", None)
+    described = options.describe() if options is not None and hasattr(options, "describe") else []
+    own = {f.name: (f.label[:1].lower() + f.label[1:]) if not f.label[:2].isupper() else f.label for f in described}
+    return {**own, **SETTING_LABELS}
 #: Consecutive changes of the same settings within this many seconds are one undo step (typing
 #: "30" into a spin box is one edit, not two).
 MERGE_SECONDS = 1.5
@@ -100,21 +104,27 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _flat(settings: BaseModel) -> dict:
+    flat = getattr(settings, "flat", None)
+    return flat() if callable(flat) else settings.model_dump()
+
+
 def describe_settings_change(old: BaseModel, new: BaseModel) -> str:
     """Menu text for a settings edit, e.g. ``Set steps to 30`` or ``Turn S-Face off``."""
-    a, b = old.model_dump(), new.model_dump()
+    a, b = _flat(old), _flat(new)
     changed = [k for k in b if a.get(k) != b[k]]
+    labels = _labels(new)
     if not changed:
         return "Change render settings"
     if {"width", "height"} == set(changed):
         return f"Set size to {b['width']}x{b['height']}"
     if len(changed) > 1:
-        return "Change " + ", ".join(SETTING_LABELS.get(k, k) for k in changed)
+        return "Change " + ", ".join(labels.get(k, k) for k in changed)
     key = changed[0]
-    label = SETTING_LABELS.get(key, key)
+    label = labels.get(key, key)
     if isinstance(b[key], bool):
         return f"Turn {label} {'on' if b[key] else 'off'}"
-    if isinstance(b[key], str) and key in ("prompt", "negative_prompt") and not b[key]:
+    if isinstance(b[key], str) and not b[key]:
         return f"Clear {label}"
     return f"Set {label} to {_shown(b[key])}"
 
@@ -128,7 +138,7 @@ class SettingsCommand(QUndoCommand):
         super().__init__(describe_settings_change(old, new))
         self.doc, self.old, self.new = document, old, new
         self.merge = merge
-        a, b = old.model_dump(), new.model_dump()
+        a, b = _flat(old), _flat(new)
         self.fields = frozenset(k for k in b if a.get(k) != b[k])
         self.stamp = time.monotonic()
 

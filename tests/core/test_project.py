@@ -16,7 +16,7 @@ def make_project(tmp_path):
     pose.body[:, 1] = 0.5
     return Project(
         reference_image=ref, driving_video=tmp_path / "media" / "dance.mp4", fps=24, frame_range=(1, 4),
-        pose=pose, face=FaceTrack.empty(5, 64, 48, 24), settings=RenderSettings(steps=10, seed=7),
+        pose=pose, face=FaceTrack.empty(5, 64, 48, 24), settings=RenderSettings(backend="xdyna", steps=10, seed=7),
     )
 
 

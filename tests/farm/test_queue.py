@@ -32,7 +32,7 @@ def _dead_pid() -> int:
 
 
 def test_job_round_trips_through_the_queue_file(tmp_path, queue):
-    job = make_job(7, seed=3, output_dir=tmp_path / "r", size=64, steps=9)
+    job = make_job(7, seed=3, output_dir=tmp_path / "r", size=64, retarget=False)
     back = decode_job(encode_job(job))
     assert back.fingerprint() == job.fingerprint()
     assert back.frames == job.frames and back.output_dir == job.output_dir

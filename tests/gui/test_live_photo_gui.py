@@ -55,10 +55,10 @@ def test_live_motion_control_sets_the_amount(make_window, sample_project, monkey
     w = make_window()
     w.open_project(sample_project)
     rp, doc = w.render_panel, w.doc
-    assert not rp.live_motion.isEnabled()  # a clip driven by a video: nothing to tune
+    assert not rp.options.widgets["live_motion"].isEnabled()  # a clip driven by a video: nothing to tune
     doc.update_settings(width=128, height=224)
     w.a_live.trigger()
-    assert rp.live_motion.isEnabled() and rp.live_motion.value() == 1.0
+    assert rp.options.widgets["live_motion"].isEnabled() and rp.options.widgets["live_motion"].value() == 1.0
 
     def moved() -> float:
         w.controller.start()
@@ -68,10 +68,10 @@ def test_live_motion_control_sets_the_amount(make_window, sample_project, monkey
         return float(abs(first.astype(int) - later).mean())
 
     default = moved()
-    rp.live_motion.setValue(2.5)
-    assert doc.settings.live_motion == 2.5
+    rp.options.widgets["live_motion"].setValue(2.5)
+    assert doc.settings.options.live_motion == 2.5
     assert "live-photo motion" in doc.undo_stack.text(doc.undo_stack.index() - 1)
     assert moved() > 1.5 * default
     doc.undo_stack.undo()
-    assert doc.settings.live_motion == 1.0 and rp.live_motion.value() == 1.0
+    assert doc.settings.options.live_motion == 1.0 and rp.options.widgets["live_motion"].value() == 1.0
     assert errors == []

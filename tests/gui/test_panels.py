@@ -48,16 +48,22 @@ def test_render_settings_write_through_to_the_project(make_window, sample_projec
     w = make_window()
     w.open_project(sample_project)
     rp = w.render_panel
-    assert not rp.steps.isEnabled()  # draft: diffusion settings are disabled
+    assert rp.options.widgets == {}  # draft: no options of its own, no weights row
+    assert rp.weights_box.isHidden()
     rp.backend.setCurrentIndex(rp.backend.findData("xdyna"))
-    assert w.doc.settings.backend == "xdyna" and rp.steps.isEnabled()
-    rp.steps.setValue(12)
-    rp.cfg.setValue(3.5)
-    rp.overlap.setValue(6)
-    rp.schedule.setCurrentIndex(rp.schedule.findData("stream"))
+    assert w.doc.settings.backend == "xdyna" and not rp.weights_box.isHidden()
+    form = rp.options.widgets  # built from X-Dyna's options model
+    form["steps"].setValue(12)
+    form["cfg"].setValue(3.5)
+    form["overlap"].setValue(6)
+    form["schedule"].setCurrentIndex(form["schedule"].findData("stream"))
     rp.retarget.setChecked(False)
     s = w.doc.settings
-    assert (s.steps, s.cfg, s.overlap, s.schedule, s.retarget) == (12, 3.5, 6, "stream", False)
+    o = s.options
+    assert (o.steps, o.cfg, o.overlap, o.schedule, s.retarget) == (12, 3.5, 6, "stream", False)
+    rp.backend.setCurrentIndex(rp.backend.findData("draft"))  # the X-Dyna options are kept for later
+    rp.backend.setCurrentIndex(rp.backend.findData("xdyna"))
+    assert w.doc.settings.options.steps == 12 and rp.options.widgets["steps"].value() == 12
     seeds = set()
     for _ in range(3):
         rp.dice.click()
@@ -70,10 +76,12 @@ def test_render_settings_write_through_to_the_project(make_window, sample_projec
 def test_invalid_setting_is_refused_with_a_message(make_window, sample_project, errors):
     w = make_window()
     w.open_project(sample_project)
+    w.doc.update_settings(backend="xdyna")
     w.doc.update_settings(context_frames=8)
-    w.render_panel.overlap.setValue(10)  # must stay below the 8-frame window
+    w.render_panel.options.widgets["overlap"].setValue(10)  # must stay below the 8-frame window
     assert errors and errors[-1].title == "Invalid render setting"
-    assert w.doc.settings.overlap == 4 and w.render_panel.overlap.value() == 4
+    assert "smaller than the window size 8" in errors[-1].description  # the options model's message
+    assert w.doc.settings.options.overlap == 4 and w.render_panel.options.widgets["overlap"].value() == 4
 
 
 def test_weights_status_line(make_window, sample_project, tmp_path):

@@ -94,6 +94,6 @@ def test_centre_hint_says_what_to_do_next(make_window, sample_project, qtbot, id
     assert view.placeholder == "Open a photo and a driving video, then press Render"
     w.open_project(sample_project)  # photo and pose both open, nothing rendered
     assert not view.has_image()
-    assert view.placeholder == "Press Render for a draft (no weights needed)"
+    assert view.placeholder == "Press Render to animate with Draft (instant, no weights)"
     w.doc.update_settings(backend="xdyna")
     assert "X-Dyna" in view.placeholder and view.placeholder == next_step_hint(w.doc)

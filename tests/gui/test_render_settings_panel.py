@@ -1,51 +1,60 @@
-"""The render panel exposes every render setting, each with a tooltip on its cost, each change
-one undoable edit."""
+"""The render panel shows the shared settings and a form built from the chosen backend's options
+model: every option in it with its help as tooltip, each change one undoable edit."""
 
 from __future__ import annotations
 
-from studio.core.settings import RenderSettings
+from studio.core import registry
 
 
-def test_every_setting_is_in_the_panel_and_undoable(make_window, sample_project, qtbot):
+def test_every_option_is_in_the_panel_and_undoable(make_window, sample_project, qtbot):
     w = make_window()
     w.open_project(sample_project)
     rp, doc = w.render_panel, w.doc
     rp.backend.setCurrentIndex(rp.backend.findData("xdyna"))
-    assert rp.compute_box.isEnabled() and rp.face.isEnabled()
-    rp.prompt.setText("wind in the hair")
-    rp.prompt.editingFinished.emit()
-    rp.negative_prompt.setText("blurry")
-    rp.negative_prompt.editingFinished.emit()
-    rp.weighting.setCurrentIndex(rp.weighting.findData("pyramid"))
-    rp.face.setChecked(not doc.settings.face_controlnet)
+    form = rp.options.widgets
+    assert set(form) == set(registry.get_spec("xdyna").options.model_fields)
+    assert rp.options.compute_box.isVisibleTo(rp) and form["low_vram"].parent() is rp.options.compute_box
+    before = doc.settings
+    form["prompt"].setText("wind in the hair")
+    form["prompt"].editingFinished.emit()
+    form["negative_prompt"].setText("blurry")
+    form["negative_prompt"].editingFinished.emit()
+    form["weighting"].setCurrentIndex(form["weighting"].findData("pyramid"))
+    form["face_controlnet"].setChecked(not before.options.face_controlnet)
     rp.device.setCurrentIndex(rp.device.findData("cpu"))
     rp.dtype.setCurrentIndex(rp.dtype.findData("bfloat16"))
-    rp.low_vram.setChecked(True)
-    rp.sequential_cfg.setChecked(True)
-    rp.torch_compile.setChecked(True)
-    s = doc.settings
-    assert (s.prompt, s.negative_prompt, s.weighting, s.device, s.dtype) == (
+    form["low_vram"].setChecked(True)
+    form["sequential_cfg"].setChecked(True)
+    form["torch_compile"].setChecked(True)
+    s, o = doc.settings, doc.settings.options
+    assert (o.prompt, o.negative_prompt, o.weighting, s.device, s.dtype) == (
         "wind in the hair", "blurry", "pyramid", "cpu", "bfloat16")
-    assert s.low_vram and s.sequential_cfg and s.torch_compile
-    assert doc.undo_stack.undoText() == "Turn torch.compile on"
+    assert o.low_vram and o.sequential_cfg and o.torch_compile
+    assert doc.undo_stack.undoText() == "Turn torch.compile the UNet on"
     for _ in range(9):
         doc.undo_stack.undo()
-    assert doc.settings == RenderSettings.model_validate({**s.model_dump(), "prompt": "", "negative_prompt": "",
-                                                         "weighting": "flat", "device": "auto", "dtype": "auto",
-                                                         "low_vram": False, "sequential_cfg": False,
-                                                         "torch_compile": False,
-                                                         "face_controlnet": not s.face_controlnet})
-    assert rp.prompt.text() == "" and rp.weighting.currentData() == "flat" and not rp.low_vram.isChecked()
+    assert doc.settings == before
+    assert form["prompt"].text() == "" and form["weighting"].currentData() == "flat"
+    assert not form["low_vram"].isChecked()
 
 
-def test_tooltips_say_what_settings_cost(make_window):
+def test_tooltips_are_the_models_help(make_window):
     rp = make_window().render_panel
-    for name in ("prompt", "negative_prompt", "steps", "cfg", "schedule", "overlap", "weighting", "retarget", "face",
-                 "device", "dtype", "low_vram", "sequential_cfg", "torch_compile", "width_", "scratch_btn"):
-        tip = getattr(rp, name).toolTip()
-        assert len(tip) > 30, name
-    for name in ("steps", "cfg", "overlap", "face", "low_vram", "sequential_cfg", "width_"):
-        tip = getattr(rp, name).toolTip().lower()
+    rp.doc.update_settings(backend="xdyna")
+    for f in registry.get_spec("xdyna").options.describe():
+        assert rp.options.widgets[f.name].toolTip() == f.help and len(f.help) > 30, f.name
+    for name in ("steps", "cfg", "overlap", "face_controlnet", "low_vram", "sequential_cfg"):
+        tip = rp.options.widgets[name].toolTip().lower()
         assert "time" in tip or "slower" in tip or "faster" in tip, name
-    for name in ("cfg", "face", "dtype", "low_vram", "sequential_cfg", "width_"):
-        assert "memory" in getattr(rp, name).toolTip().lower(), name
+    for name in ("cfg", "dtype", "width_"):
+        widget = rp.options.widgets.get(name) or getattr(rp, name)
+        assert "memory" in widget.toolTip().lower(), name
+    for name in ("seed", "retarget", "device", "dtype", "width_", "scratch_btn"):
+        assert len(getattr(rp, name).toolTip()) > 30, name
+
+
+def test_the_backend_list_is_the_registry(make_window):
+    rp = make_window().render_panel
+    names = [rp.backend.itemData(i) for i in range(rp.backend.count())]
+    assert names == list(registry.names())
+    assert [rp.backend.itemText(i) for i in range(rp.backend.count())] == [s.label for s in registry.specs().values()]

@@ -14,9 +14,12 @@ from studio.gui.undo import MoveKeypointCommand
 
 
 @pytest.fixture
-def doc(qapp, sample_project: Path) -> Document:
+def doc(qapp, sample_project: Path, tmp_path: Path) -> Document:
+    """The sample project, rendering with X-Dyna (whose options the edits below change)."""
+    p = Project.load(sample_project)
+    p.choose_backend("xdyna")
     d = Document()
-    d.open(sample_project)
+    d.open(p.save(tmp_path / "xdyna.studio.json"))
     return d
 
 
@@ -32,14 +35,14 @@ def test_settings_edits_undo_and_redo_with_named_menu_texts(doc: Document) -> No
     assert texts(doc) == ["Set steps to 30", "Turn retargeting off", "Set prompt to “a dancer on a beach”"]
     assert doc.dirty
     doc.undo_stack.undo()
-    assert doc.settings.prompt == "" and doc.settings.retarget is False
+    assert doc.settings.options.prompt == "" and doc.settings.retarget is False
     doc.undo_stack.undo()
     assert doc.settings.retarget is True
     doc.undo_stack.undo()
     assert doc.settings == s0 and not doc.dirty
     doc.undo_stack.redo()
     doc.undo_stack.redo()
-    assert doc.settings.steps == 30 and doc.settings.retarget is False
+    assert doc.settings.options.steps == 30 and doc.settings.retarget is False
     assert doc.undo_stack.undoText() == "Turn retargeting off"
 
 
@@ -48,7 +51,7 @@ def test_typing_into_one_field_is_one_step(doc: Document) -> None:
     doc.update_settings(steps=30)  # the second key press of "30"
     assert texts(doc) == ["Set steps to 30"]
     doc.undo_stack.undo()
-    assert doc.settings.steps == 25
+    assert doc.settings.options.steps == 25
 
 
 def test_settings_change_emits_keys_and_settings_signals_on_undo(doc: Document, qtbot) -> None:

@@ -68,7 +68,7 @@ def test_ctrl_c_keeps_frames_and_resume_finishes(tmp_path, monkeypatch, capsys):
                     os.kill(os.getpid(), signal.SIGINT)
 
     backend = InterruptOnce(chunk=4)  # one instance: the draft rig is built once for all runs
-    monkeypatch.setattr("studio.backends.get_backend", lambda name: backend)
+    monkeypatch.setattr("studio.core.registry.create_backend", lambda name, *a, **k: backend)
     out = tmp_path / "out.mp4"
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN when pytest was started in the background
     assert run(*SMALL, "-o", out) == 130
@@ -118,9 +118,10 @@ def test_settings_overrides():
     from studio.core.settings import RenderSettings
 
     s = cli_render.build_settings(RenderSettings(), args)
-    assert (s.steps, s.seed, s.schedule, s.overlap, s.width, s.height, s.cfg, s.backend) == (
+    o = s.options
+    assert (o.steps, s.seed, o.schedule, o.overlap, s.width, s.height, o.cfg, s.backend) == (
         3, 7, "stream", 2, 64, 96, 2.5, "xdyna")
-    assert np.isclose(s.cfg, 2.5)
+    assert np.isclose(o.cfg, 2.5)
 
 
 def test_image_and_video_extracts_then_renders_side_by_side(tmp_path, monkeypatch):

@@ -38,8 +38,8 @@ CHILD = textwrap.dedent('''
                 yield FramesReady((k,), np.full((1, 64, 64, 3), 9 * k % 256, np.uint8))
                 yield Progress(k + 1, job.n_frames, "render")
 
-    import studio.backends
-    studio.backends.get_backend = lambda name: Slow()
+    import studio.core.registry
+    studio.core.registry.create_backend = lambda name, *a, **k: Slow()
     from studio.cli import main
     code = main(sys.argv[1:])
     print("handler after:", "SIG_IGN" if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else "other")

@@ -58,7 +58,7 @@ def test_sface_maps_from_the_driving_video(tmp_path):
     rng = np.random.default_rng(0)
     frames = [rng.integers(60, 255, (80, 64, 3), dtype=np.uint8) for _ in range(4)]
     export_frames(frames, 25, tmp_path / "drive.mp4")
-    job = make_job(4, size=64)
+    job = make_job(4, size=64, backend="xdyna")
     pose = PoseTrack(job.pose.body, job.pose.body_conf, job.pose.hands, job.pose.hands_conf, job.pose.flags,
                      width=64, height=80, fps=25.0)
     job = replace(job, pose=pose, face=face_track(4, 64, 80), driving_video=tmp_path / "drive.mp4")

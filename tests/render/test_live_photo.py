@@ -139,7 +139,7 @@ def test_cli_live_motion_flag(tmp_path: Path) -> None:
 
     cli_render.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["render", "--image", str(PHOTO), "--live-photo", "--live-motion", "2.5", "-o", "x.mp4"])
-    assert build_settings(RenderSettings(), args).live_motion == 2.5
+    assert build_settings(RenderSettings(), args).options.live_motion == 2.5
     args = parser.parse_args(["render", "--image", str(PHOTO), "--live-photo", "--live-motion", "9", "-o", "x.mp4"])
     with pytest.raises(StudioError, match="live_motion"):
         build_settings(RenderSettings(), args)

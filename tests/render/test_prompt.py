@@ -12,17 +12,17 @@ from studio.core.settings import RenderSettings
 
 
 def test_defaults_are_empty_and_the_project_file_keeps_them(tmp_path) -> None:
-    s = RenderSettings()
-    assert s.prompt == "" and s.negative_prompt == ""
-    p = Project(settings=s.model_copy(update={"prompt": "a dancer, wind in the hair", "negative_prompt": "blurry"}))
+    s = RenderSettings(backend="xdyna")
+    assert s.options.prompt == "" and s.options.negative_prompt == ""
+    p = Project(settings=s.updated(prompt="a dancer, wind in the hair", negative_prompt="blurry"))
     back = Project.load(p.save(tmp_path / "p.studio.json"))
-    assert (back.settings.prompt, back.settings.negative_prompt) == ("a dancer, wind in the hair", "blurry")
+    assert (back.settings.options.prompt, back.settings.options.negative_prompt) == ("a dancer, wind in the hair", "blurry")
 
 
 def test_prompt_changes_the_cache_key() -> None:
-    a = RenderSettings()
-    assert a.fingerprint() != a.model_copy(update={"prompt": "x"}).fingerprint()
-    assert a.fingerprint() != a.model_copy(update={"negative_prompt": "x"}).fingerprint()
+    a = RenderSettings(backend="xdyna")
+    assert a.fingerprint() != a.updated(prompt="x").fingerprint()
+    assert a.fingerprint() != a.updated(negative_prompt="x").fingerprint()
 
 
 def test_cli_options_override_the_project() -> None:
@@ -32,10 +32,10 @@ def test_cli_options_override_the_project() -> None:
     cli_render.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["render", "--sample", "--prompt", "hair in the wind", "--negative-prompt", "extra arms",
                               "-o", "x.mp4"])
-    s = cli_render.build_settings(RenderSettings(prompt="old"), args)
-    assert (s.prompt, s.negative_prompt) == ("hair in the wind", "extra arms")
+    s = cli_render.build_settings(RenderSettings(backend="xdyna", prompt="old"), args)
+    assert (s.options.prompt, s.options.negative_prompt) == ("hair in the wind", "extra arms")
     args = parser.parse_args(["render", "--sample", "-o", "x.mp4"])
-    assert cli_render.build_settings(RenderSettings(prompt="kept"), args).prompt == "kept"
+    assert cli_render.build_settings(RenderSettings(backend="xdyna", prompt="kept"), args).options.prompt == "kept"
 
 
 torch = pytest.importorskip("torch")

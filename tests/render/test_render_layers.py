@@ -17,8 +17,8 @@ def test_render_modules_load_without_qt_and_torch():
         sys.meta_path.insert(0, Refuse())
         import studio.core.render, studio.core.render_store, studio.cli.render
         import studio.backends.xdyna.conditioning, studio.backends.xdyna.lockstep
-        from studio.backends import get_backend
-        be = get_backend("xdyna")
+        from studio.core.registry import create_backend
+        be = create_backend("xdyna")
         ok, why = be.available()
         assert not ok and "torch" in why, why
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "torch", "diffusers"))

@@ -62,10 +62,10 @@ def test_cli_render_takes_the_default_folder(tmp_path, data_home):
 def test_cli_render_project_beats_environment_and_flag_beats_project(tmp_path, data_home, monkeypatch):
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "env"))
     project = Project.load(cli_render.sample_project_path())
-    project.weights_dir = tmp_path / "proj"
+    project.weights_dirs["xdyna"] = tmp_path / "proj"
     args = _args("--sample", "--backend", "xdyna", "-o", tmp_path / "o.mp4")
     assert cli_render.build_job(args, project).weights_dir == tmp_path / "proj"
-    args = _args("--sample", "--weights", tmp_path / "flag", "-o", tmp_path / "o.mp4")
+    args = _args("--sample", "--backend", "xdyna", "--weights", tmp_path / "flag", "-o", tmp_path / "o.mp4")
     assert cli_render.build_job(args, project).weights_dir == tmp_path / "flag"
 
 
@@ -92,7 +92,7 @@ def test_doctor_uses_the_same_rule(tmp_path, data_home, monkeypatch):
     monkeypatch.delenv(WEIGHTS_ENV)
     assert doctor.check_weights()[0].detail.startswith(str(data_home / "xdyna-studio" / "weights"))
     project = Project.load(cli_render.sample_project_path())
-    project.weights_dir = TINY
+    project.weights_dirs["xdyna"] = TINY
     saved = project.save(tmp_path / "p.studio.json")
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "env"))
     checks = doctor.check_weights(project=saved)

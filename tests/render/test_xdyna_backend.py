@@ -280,7 +280,7 @@ def test_sface_conditioning_from_the_driving_video(backend, tmp_path):
     p = base.pose
     pose = PoseTrack(p.body, p.body_conf, p.hands, p.hands_conf, p.flags, width=64, height=80, fps=25.0)
     with_face = replace(base, pose=pose, face=face_track(16, 64, 80), driving_video=tmp_path / "d.mp4")
-    without = replace(with_face, settings=with_face.settings.model_copy(update={"face_controlnet": False}))
+    without = replace(with_face, settings=with_face.settings.updated(face_controlnet=False))
     a = frames_of(run_job(with_face, backend))
     b = frames_of(run_job(without, backend))
     assert sorted(a) == sorted(b) == list(range(16))

@@ -17,6 +17,17 @@ rasterisation of all triangles into low-resolution backward maps, then ``cv2.rem
 back-to-front compositing over the filled background.
 """
 
-from studio.backends.draft.backend import DraftBackend
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["DraftBackend"]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy, so reading the spec (studio.backends.draft.spec) does not import OpenCV and MediaPipe
+    if name == "DraftBackend":
+        from studio.backends.draft.backend import DraftBackend
+
+        return DraftBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,8 +20,8 @@ from studio.backends.draft.idle import SWAY_PERIOD_S, idle_poses
 from studio.backends.draft.motion import driving_poses
 from studio.backends.draft.prepare import prepare_rig
 from studio.backends.draft.rig import Rig, body_scale
+from studio.backends.draft.spec import SPEC
 from studio.backends.draft.warp import render_pose
-from studio.core.backend import Capabilities
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent
@@ -36,7 +36,7 @@ class DraftBackend:
     photo, so re-rendering after a pose edit skips the setup."""
 
     name = "draft"
-    capabilities = Capabilities(needs_weights=False, step_previews=False, independent_frames=True)
+    capabilities = SPEC.capabilities
 
     def __init__(self, chunk: int = CHUNK, threads: int | None = None) -> None:
         if chunk < 1:
@@ -52,7 +52,12 @@ class DraftBackend:
         return True, "ready (no model weights needed)"
 
     def load(self) -> None:
-        """Nothing to load; present for symmetry with backends that hold weights."""
+        """Nothing to load: the draft renderer has no weights."""
+
+    def close(self) -> None:
+        """Forget the cached rig (its photo layers and meshes)."""
+        with self._lock:
+            self._cached = None
 
     def rig_for(self, job: RenderJob) -> Rig:
         """The rig for ``job``'s reference photo and size (built once, then reused)."""
@@ -87,7 +92,7 @@ class DraftBackend:
         rig = self.rig_for(job)
         offsets = None
         if is_held(job.pose):  # a live photo: the photo's own pose, breathing and swaying
-            amount = job.settings.live_motion
+            amount = job.options.live_motion
             poses = idle_poses(rig.ref_pose, job.frames, job.pose.fps, amount)
             scale = body_scale(rig.ref_pose)
             offsets = [flutter_offsets(rig.vertices, rig.loose, scale, i / job.pose.fps, amount, SWAY_PERIOD_S)

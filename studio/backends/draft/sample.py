@@ -38,7 +38,7 @@ def sample_job(project: Project | None = None) -> RenderJob:
     if project.pose is None or project.reference_image is None:
         raise StudioError("Broken sample project", f"{project.path} lacks its reference image or pose track.")
     reference = read_image(project.reference_image)
-    settings = project.settings.model_copy(update={"backend": "draft"})
+    settings = project.settings.updated(backend="draft")
     return RenderJob(
         reference=reference,
         pose=project.pose,

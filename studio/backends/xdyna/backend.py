@@ -26,7 +26,6 @@ The cancel token is checked once per denoising step and between decode chunks.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -37,12 +36,11 @@ import numpy as np
 
 from studio.backends.xdyna import conditioning
 from studio.backends.xdyna.lockstep import lockstep
-from studio.core.backend import Capabilities
+from studio.backends.xdyna.spec import SPEC, install_hint
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
 from studio.core.jobs import RenderJob
-from studio.backends import xdyna_install_hint
 from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
 from studio.core.windows import WindowPlan
 
@@ -61,20 +59,12 @@ def _latest_key(item: Any) -> type | None:
 
 def _missing_modules() -> list[str]:
     """The X-Dyna dependencies that cannot be imported here (looked up without importing)."""
-    missing = []
-    for name in ("torch", "diffusers", "transformers", "safetensors"):
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(name)
-    return missing
+    return SPEC.missing_modules()
 
 
 def plan_for(job: RenderJob) -> WindowPlan:
     """The window plan of ``job``'s settings."""
-    s = job.settings
+    s = job.options
     return WindowPlan(job.n_frames, context=s.context_frames, overlap=s.overlap, schedule=s.schedule,
                       weighting=s.weighting)
 
@@ -94,8 +84,7 @@ class XDynaBackend:
     """
 
     name = "xdyna"
-    capabilities = Capabilities(needs_weights=True, step_previews=True, independent_frames=False,
-                                schedules=("reference", "static", "stream"))
+    capabilities = SPEC.capabilities
 
     def __init__(self, weights_dir: Path | str | None = None, *, resampler_kwargs: dict | None = None,
                  motion_module_kwargs: dict | None = None, decode_chunk: int = DECODE_CHUNK,
@@ -114,7 +103,7 @@ class XDynaBackend:
         """Whether torch & co. are installed and :attr:`weights_dir` holds a complete release."""
         missing = _missing_modules()
         if missing:
-            return False, xdyna_install_hint(missing)
+            return False, install_hint(missing)
         if self.weights_dir is None:
             return False, "No X-Dyna weights folder is set. Choose the release's pretrained_weights folder."
         from studio.backends.xdyna.layout import check_release
@@ -145,7 +134,7 @@ class XDynaBackend:
         if missing:
             raise StudioError(
                 "X-Dyna renderer not installed",
-                xdyna_install_hint(missing),
+                install_hint(missing),
             )
         import torch
 
@@ -178,6 +167,20 @@ class XDynaBackend:
         """Load the pipeline for :attr:`weights_dir` now (the GUI calls this ahead of a render)."""
         self.pipeline(self._weights_for_dir())
 
+    def close(self) -> None:
+        """Drop the loaded pipeline (and, on a GPU, the memory torch cached for it)."""
+        with self._lock:
+            pipe, self._pipe, self._pipe_key = self._pipe, None, None
+        if pipe is not None:
+            del pipe
+            import gc
+
+            gc.collect()
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
     def _weights_for_dir(self) -> Path:
         if self.weights_dir is None:
             raise StudioError("No X-Dyna weights", "Choose the release's pretrained_weights folder first.")
@@ -202,7 +205,7 @@ class XDynaBackend:
         pipe = self.pipeline(weights, s.device, s.dtype, s.low_vram)
         from studio.backends.xdyna.pipeline import RunOptions
 
-        pipe.configure(RunOptions.from_settings(s))  # low VRAM, sequential CFG, torch.compile
+        pipe.configure(RunOptions.from_settings(job.options))  # low VRAM, sequential CFG, torch.compile
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         cancel.raise_if_cancelled()
 
@@ -214,7 +217,7 @@ class XDynaBackend:
         call = self.pipeline_call(job, plan, use_face)
         yield Progress(1, 1, "prepare")
         cancel.raise_if_cancelled()
-        if s.schedule == "stream":
+        if job.options.schedule == "stream":
             yield from self._render_stream(job, pipe, call, plan, done, cancel)
         else:
             yield from self._render_whole(job, pipe, call, done, cancel)
@@ -239,7 +242,7 @@ class XDynaBackend:
     def pipeline_call(job: RenderJob, plan: WindowPlan, use_face: bool) -> dict:
         """The pipeline arguments of ``job`` (conditioning maps drawn here): what a render
         passes to the pipeline, and what a split render prepares on every worker."""
-        s = job.settings
+        s, o = job.settings, job.options
         pose = conditioning.pose_maps(job)
         local, glob = conditioning.sface_maps(job) if use_face else (None, None)
         return dict(
@@ -247,8 +250,8 @@ class XDynaBackend:
             reference=np.ascontiguousarray(conditioning.reference_image(job) if conditioning.photo_is_placed(job)
                                            else job.reference),
             pose=pose, face_local=local, face_global=glob,
-            num_inference_steps=s.steps, guidance_scale=s.cfg, seed=s.seed, plan=plan, use_face=use_face,
-            prompt=s.prompt, negative_prompt=s.negative_prompt,
+            num_inference_steps=o.steps, guidance_scale=o.cfg, seed=s.seed, plan=plan, use_face=use_face,
+            prompt=o.prompt, negative_prompt=o.negative_prompt,
         )
 
     def _denoise(self, pipe: Any, call: dict, n: int, total_steps: int, cancel: CancelToken,
@@ -288,7 +291,7 @@ class XDynaBackend:
 
     def _render_whole(self, job: RenderJob, pipe: Any, call: dict, done: set[int],
                       cancel: CancelToken) -> Iterator[RenderEvent]:
-        n, steps = job.n_frames, job.settings.steps
+        n, steps = job.n_frames, job.options.steps
         fp = job.fingerprint()
         latents = load_window_latents(job.output_dir, fp, WHOLE_CLIP)
         if latents is not None and latents.shape[2] != n:
@@ -321,7 +324,7 @@ class XDynaBackend:
             lat = load_window_latents(job.output_dir, fp, k)
             if lat is not None and all(f in done for f in finals[k]):
                 finished[k] = lat
-        total = len(windows) * job.settings.steps
+        total = len(windows) * job.options.steps
 
         def on_window(emit, win: Any) -> None:
             if job.output_dir is not None:

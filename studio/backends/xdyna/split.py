@@ -128,3 +128,42 @@ class SplitDenoiser:
         eps = fused if fused.shape[0] == 1 else guide(fused, self.info["guidance"])  # as Denoiser.guide
         self._x, x0 = self.schedule.step(eps, self.timesteps[step_index], self._x, self.steps)
         return latents_to_rgb_preview(x0, tuple(self.info["size"]))
+
+
+class XDynaSplit:
+    """X-Dyna's :class:`~studio.core.backend.SplitRender` (the spec's ``split``): the farm reaches
+    the functions above only through it."""
+
+    def refusal(self, job: RenderJob) -> str | None:
+        """Why ``job`` cannot be split: the stream schedule is sequential by design."""
+        if job.options.schedule == "stream":
+            return ("the stream schedule renders window after window; queue it without --split and the farm "
+                    "runs it beside other jobs")
+        return None
+
+    def prepare(self, backend: Any, job: RenderJob) -> tuple[WorkerState, dict[str, Any]]:
+        """:func:`prepare_split`."""
+        return prepare_split(backend, job)
+
+    def predict(self, state: WorkerState, step_index: int, x: np.ndarray, windows: list[list[int]],
+                mine: list[int]) -> list[np.ndarray]:
+        """:func:`predict_windows`."""
+        return predict_windows(state, step_index, x, windows, mine)
+
+    def decode(self, state: WorkerState, latents: np.ndarray) -> np.ndarray:
+        """:func:`decode_latents`."""
+        return decode_latents(state, latents)
+
+    def denoiser(self, info: dict[str, Any], job: RenderJob) -> SplitDenoiser:
+        """The driver's :class:`SplitDenoiser` for ``job``."""
+        from studio.backends.xdyna.backend import plan_for
+
+        return SplitDenoiser(info, plan_for(job), job.options.steps)
+
+    def threads(self) -> int:
+        """:func:`torch_threads`."""
+        return torch_threads()
+
+
+#: The instance the spec names.
+SPLIT = XDynaSplit()

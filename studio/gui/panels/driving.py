@@ -263,9 +263,10 @@ class DrivingPanel(DropTarget):
 
     def _show(self, i: int) -> None:
         q = self.doc.pose_quality()
-        # without a face track X-Dyna does not use S-Face: the panel's S-Face line says so once
+        # without a face track no backend uses the face: the panel's S-Face line says so once
         face_track = self.doc.project.face is not None
-        self.canvas.note = sface_note(q, i, self.doc.settings.face_controlnet) if q is not None and face_track else ""
+        uses_face = self.doc.settings.options.uses_face()
+        self.canvas.note = sface_note(q, i, uses_face) if q is not None and face_track else ""
         self.canvas.set_pose(self.doc.project.pose, self.doc.project.face, i)
         img = self.frames.request(i) if self.doc.project.driving_video else None
         if img is not None:

@@ -38,9 +38,14 @@ def next_step_hint(document) -> str:
         return "Open a photo of the person to animate (Reference panel)"
     if not video:
         return "Open a driving video (Driving panel)"
-    if document.settings.backend == "draft":
-        return "Press Render for a draft (no weights needed)"
-    return "Press Render to animate with X-Dyna (or switch the renderer to Draft for a quick preview)"
+    from studio.core import registry
+
+    spec = registry.get_spec(document.settings.backend)
+    if spec.weights is None:
+        return f"Press Render to animate with {spec.label}"
+    quick = next((s.label for s in registry.specs().values() if s.weights is None), None)
+    hint = f" (or switch the renderer to {quick} for a quick preview)" if quick else ""
+    return f"Press Render to animate with {spec.label}{hint}"
 
 
 def onion(current: np.ndarray, before: np.ndarray | None, after: np.ndarray | None, amount: float = 0.3) -> np.ndarray:
