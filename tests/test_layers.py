@@ -1,6 +1,6 @@
 """Layer rules. The rules themselves are import-linter contracts in pyproject.toml (layers cli > gui
-> farm > backends > extract > media > core; Qt only in studio.gui; torch only in
-studio.backends.xdyna), checked statically by ``lint-imports`` in .ci/run and here. One subprocess
+> farm > backends > extract > media > core; Qt only in studio.gui; torch only in backend
+packages; nothing outside studio.backends imports a backend package), checked statically by ``lint-imports`` in .ci/run and here. One subprocess
 test also imports every module of the lower layers and looks at what actually got loaded."""
 
 from __future__ import annotations

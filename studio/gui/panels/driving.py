@@ -256,9 +256,9 @@ class DrivingPanel(DropTarget):
                     f"so far: {text}")
         self.quality.setText(text)
         self.quality.setVisible(q is not None)
-        face_line = sface_coverage(q, self.doc.settings.face_controlnet, p.face is not None) if q is not None else ""
+        face_line = sface_coverage(q, self.doc.settings.options.uses_face(), p.face is not None) if q is not None else ""
         short = q is not None and p.face is not None and bool(np.count_nonzero(q.face == MISSING))
-        self.sface.setText(("⚠ " if short and self.doc.settings.face_controlnet else "") + face_line)
+        self.sface.setText(("⚠ " if short and self.doc.settings.options.uses_face() else "") + face_line)
         self.sface.setVisible(bool(face_line))
 
     def _show(self, i: int) -> None:

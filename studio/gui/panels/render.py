@@ -182,6 +182,8 @@ class RenderPanel(QWidget):
         if self.options is None or self.options.model is not spec.options:
             if self.options is not None:
                 self.options_holder.removeWidget(self.options)
+                self.options.hide()
+                self.options.setParent(None)
                 self.options.deleteLater()
             self.options = OptionsForm(spec.options)
             self.options.setObjectName(f"options_{spec.name}")
