@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from studio.cli.options_flags import option_values
+from studio.core import registry
 from studio.cli.render_output import _advance, _bar
 from studio.core.errors import StudioError
 from studio.core.job_factory import make_job
@@ -235,6 +236,14 @@ def build_job(args: argparse.Namespace, project: Project) -> RenderJob:
         raise StudioError("No reference photo", "The project has no reference photo; set one first.")
     if args.backend is not None:
         project.choose_backend(args.backend)  # that backend's options as the project keeps them
+    spec = registry.get_spec(project.settings.backend)
+    if getattr(args, "weights", None) is not None and spec.weights is None:
+        with_weights = [n for n, s in registry.specs().items() if s.weights is not None]
+        raise StudioError(
+            "This renderer has no weights",
+            f"--weights {args.weights} was given, but the {spec.label} renderer needs no weights. Choose the "
+            f"renderer the folder is for ({' or '.join('--backend ' + n for n in with_weights)}), or leave --weights out.",
+        )
     return make_job(project, read_image(project.reference_image), _frame_indices(project, args),
                     settings=build_settings(project.settings, args), weights=args.weights,
                     output_dir=render_dir_for(args, project))

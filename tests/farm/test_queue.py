@@ -170,10 +170,10 @@ def test_jobs_sharing_a_render_folder_never_run_at_once(tmp_path, queue):
         def acquire(self, backend):
             return next((lease for lease in (h.acquire(backend) for h in self.helpers) if lease), None)
 
-        def can_split(self):
+        def can_split(self, backend):
             return False
 
-        def acquire_split(self):
+        def acquire_split(self, backend):
             return None
 
     ex = TwoSlots()

@@ -57,7 +57,7 @@ def _frames(events) -> tuple[dict[int, np.ndarray], object]:
 def test_split_reference_render_gives_the_local_bytes(farm, tmp_path):
     n = 20  # two wrap-around windows (16 frames, overlap 4): one per actor, sharing frames 0-3
     job = xdyna_job(n, tmp_path / "split")
-    lease = farm.acquire_split()
+    lease = farm.acquire_split("xdyna")
     assert lease is not None and lease.backend.pool.size == 2
     try:
         split, last = _frames(run_job(job, lease.backend))
@@ -67,7 +67,7 @@ def test_split_reference_render_gives_the_local_bytes(farm, tmp_path):
     # the same thread count as an actor (Ray gives a 1-CPU actor one torch thread): float
     # reductions may group differently with more threads
     threads = torch.get_num_threads()
-    torch.set_num_threads(int(ray.get(lease.slots[0].handle.torch_threads.remote())))
+    torch.set_num_threads(int(ray.get(lease.slots[0].handle.compute_threads.remote("xdyna"))))
     try:
         local, last = _frames(run_job(xdyna_job(n, tmp_path / "local"), tiny_xdyna_factory()()))
     finally:

@@ -35,7 +35,7 @@ def job(sample_project):
 
 
 def test_helper_renders_the_same_frames_as_the_thread(helper, job):
-    from studio.backends import get_backend
+    from studio.core.registry import create_backend as get_backend
 
     got = {k: f for ev in run_job(job, helper) if isinstance(ev, FramesReady) for k, f in zip(ev.indices, ev.frames)}
     ref = {k: f for ev in run_job(job, get_backend("draft")) if isinstance(ev, FramesReady)

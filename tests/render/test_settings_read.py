@@ -41,3 +41,21 @@ def test_every_fingerprinted_setting_is_read_somewhere():
         if name not in HOW_TO_COMPUTE and not re.search(rf"\.{name}\b(?!\s*=)", text)
     ]
     assert unread == []
+
+
+def test_every_fingerprinted_option_is_read_by_its_backend():
+    """The same rule for each backend's options model: every option that is part of the cache key
+    is read (``options.<name>`` / ``o.<name>``) by code of the backend's own package."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    from studio.core import registry
+
+    for name, spec in registry.specs().items():
+        package = spec.factory.partition(":")[0].rsplit(".", 1)[0]
+        root = Path(importlib.import_module(package).__file__).parent
+        text = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py") if p.name != "options.py")
+        unread = [f.name for f in spec.options.describe()
+                  if not f.how and not re.search(rf"\.{f.name}\b(?!\s*=)", text)]
+        assert unread == [], name

@@ -213,7 +213,7 @@ def test_person_leaving_mid_clip_is_flagged_after_leaving(extracted) -> None:
 @pytest.mark.parametrize("backend_name", ["draft"])
 def test_rendering_a_clip_without_a_person_is_a_clear_error(extracted, backend_name: str) -> None:
     from robust_helpers import astronaut
-    from studio.backends import get_backend
+    from studio.core.registry import create_backend as get_backend
     from studio.core.events import Failed
     from studio.core.jobs import RenderJob
     from studio.core.render import run_job

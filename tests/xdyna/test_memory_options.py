@@ -209,7 +209,8 @@ def test_preview_sink_delivers_latent_resolution_uint8():
 
 
 def test_settings_reach_the_pipeline_options(pipe):
-    """RenderSettings.low_vram / sequential_cfg / torch_compile (and the CLI flags) become RunOptions."""
+    """X-Dyna's options low_vram / sequential_cfg / torch_compile (and the CLI flags built from its
+    options model) become RunOptions."""
     import argparse
 
     from studio.cli import render as cli_render
@@ -217,11 +218,12 @@ def test_settings_reach_the_pipeline_options(pipe):
 
     parser = argparse.ArgumentParser()
     cli_render.register(parser.add_subparsers())
-    args = parser.parse_args(["render", "--sample", "-o", "x.mp4", "--low-vram", "--sequential-cfg", "--compile"])
+    args = parser.parse_args(["render", "--sample", "-o", "x.mp4", "--backend", "xdyna", "--low-vram",
+                              "--sequential-cfg", "--compile"])
     settings = cli_render.build_settings(RenderSettings(), args)
-    options = RunOptions.from_settings(settings)
+    options = RunOptions.from_settings(settings.options)
     assert (options.low_vram, options.sequential_cfg, options.torch_compile) == (True, True, True)
-    assert settings.fingerprint() == RenderSettings().fingerprint()  # how to compute, not what
+    assert settings.fingerprint() == RenderSettings(backend="xdyna").fingerprint()  # how to compute, not what
     pipe.configure(options)
     assert pipe.placement.low_vram and pipe._unet_run is not pipe.unet  # the compiled UNet runs
     assert type(pipe._unet_run).__name__ == "OptimizedModule"
