@@ -37,6 +37,8 @@ def preparation_job(doc: Any) -> Any:
     h, w = doc.reference_rgb.shape[:2]
     pose = p.reference_pose if p.reference_pose is not None and len(p.reference_pose) else \
         PoseTrack.empty(1, w, h, float(p.fps or 25.0))
+    from studio.core.job_factory import weights_for
+
+    folder = weights_for(p, preference=doc.weights_preference)  # None for weight-free renderers
     return RenderJob(reference=doc.reference_rgb, pose=pose, frames=(0,), settings=p.settings, face=None,
-                     reference_pose=p.reference_pose,
-                     weights_dir=doc.weights_folder().path if p.settings.backend == "xdyna" else None)
+                     reference_pose=p.reference_pose, weights_dir=folder.path if folder is not None else None)
