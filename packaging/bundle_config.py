@@ -58,9 +58,10 @@ TORCH_STACK: tuple[str, ...] = (
 )
 
 #: Installed distributions whose metadata the app reads at run time (``studio doctor`` asks
-#: importlib.metadata for the versions of PySide6 and mediapipe); those not installed are skipped.
-METADATA_ALWAYS: tuple[str, ...] = ("PySide6-Essentials", "PySide6", "mediapipe", "imageio", "imageio-ffmpeg",
-                                    "numpy")
+#: importlib.metadata for the versions of PySide6 and mediapipe; the backend registry reads the
+#: studio's own ``studio.backends`` entry points); those not installed are skipped.
+METADATA_ALWAYS: tuple[str, ...] = ("xdyna-studio", "PySide6-Essentials", "PySide6", "mediapipe", "imageio",
+                                    "imageio-ffmpeg", "numpy")
 #: Extra metadata for the full flavour (the torch stack checks its own dependencies' versions).
 METADATA_FULL: tuple[str, ...] = ("torch", "diffusers", "transformers", "safetensors", "huggingface-hub",
                                   "tokenizers", "tqdm", "regex", "filelock", "packaging", "pyyaml", "requests")
