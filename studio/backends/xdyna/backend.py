@@ -202,7 +202,7 @@ class XDynaBackend:
 
         yield Progress(0, 1, "load", f"Loading the X-Dyna weights from {weights}")
         t0 = time.perf_counter()
-        pipe = self.pipeline(weights, s.device, s.dtype, s.low_vram)
+        pipe = self.pipeline(weights, s.device, s.dtype, job.options.low_vram)
         from studio.backends.xdyna.pipeline import RunOptions
 
         pipe.configure(RunOptions.from_settings(job.options))  # low VRAM, sequential CFG, torch.compile

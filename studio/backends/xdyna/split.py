@@ -47,7 +47,7 @@ def prepare_split(backend: Any, job: RenderJob) -> tuple[WorkerState, dict[str, 
 
     s = job.settings
     weights = backend._weights_for(job)
-    pipe = backend.pipeline(weights, s.device, s.dtype, s.low_vram)
+    pipe = backend.pipeline(weights, s.device, s.dtype, job.options.low_vram)
     call = backend.pipeline_call(job, plan_for(job), backend.uses_face(job, pipe, weights))
     prepared = pipe.prepare(**call)
     info = {
