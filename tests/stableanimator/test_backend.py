@@ -12,6 +12,8 @@ pytest.importorskip("torch")
 
 from studio.backends.stableanimator.backend import StableAnimatorBackend  # noqa: E402
 from studio.backends.stableanimator.options import StableAnimatorOptions  # noqa: E402
+from studio.backends.stableanimator.spec import SPEC  # noqa: E402
+from studio.core import registry  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import RenderCancelled, StudioError  # noqa: E402
 from studio.core.events import FramesReady, Progress, StepPreview  # noqa: E402
@@ -19,10 +21,20 @@ from studio.core.jobs import RenderJob  # noqa: E402
 from studio.core.settings import RenderSettings  # noqa: E402
 from studio.core.tracks import PoseTrack  # noqa: E402
 
-OPTIONS = StableAnimatorOptions(steps=2, tile_size=8, tile_overlap=2, min_guidance=1.5, max_guidance=2.5)
+OPTIONS = dict(steps=2, tile_size=8, tile_overlap=2, min_guidance=1.5, max_guidance=2.5)
 
 
-def _job(golden, n: int = 10) -> RenderJob:
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    """The spec in the registry (entry point installed or not)."""
+    if "stableanimator" in registry.names():
+        yield
+        return
+    with registry.installed(SPEC):
+        yield
+
+
+def _job(golden, n: int = 10, seed: int = 23123134) -> RenderJob:
     poses = json.loads((golden.root / "pose_draw" / "poses.json").read_text())["poses"]
     body = np.stack([np.array(poses[i % 3]["body"], np.float32) for i in range(n)])
     hands = np.stack([np.array(poses[i % 3]["hands"], np.float32) for i in range(n)])
@@ -31,7 +43,9 @@ def _job(golden, n: int = 10) -> RenderJob:
                                                         for i in range(n)]),
                       flags=np.zeros(n, np.uint16), width=96, height=128)
     ref = golden.request("a_tiles_20f").reference
-    return RenderJob(reference=ref, pose=track, frames=tuple(range(n)), settings=RenderSettings(width=64, height=64))
+    settings = RenderSettings(backend="stableanimator", width=64, height=64, seed=seed, **OPTIONS)
+    assert isinstance(settings.options, StableAnimatorOptions)
+    return RenderJob(reference=ref, pose=track, frames=tuple(range(n)), settings=settings)
 
 
 def _embedder(golden):
@@ -41,7 +55,7 @@ def _embedder(golden):
 
 @pytest.fixture(scope="module")
 def backend(tiny_release, golden):
-    return StableAnimatorBackend(tiny_release, OPTIONS, face_embedder=_embedder(golden))
+    return registry.create_backend("stableanimator", tiny_release, face_embedder=_embedder(golden))
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +88,8 @@ def test_same_job_same_frames_and_seed_matters(backend, events, golden):
     again = list(backend.render(_job(golden), CancelToken()))
     first = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)])
     np.testing.assert_array_equal(np.concatenate([e.frames for e in again if isinstance(e, FramesReady)]), first)
-    other = StableAnimatorBackend(backend.weights_dir, OPTIONS.model_copy(update={"seed": 7}), backend.face_embedder)
-    other._pipe = backend.load()
-    frames = np.concatenate([e.frames for e in other.render(_job(golden), CancelToken()) if isinstance(e, FramesReady)])
+    frames = np.concatenate([e.frames for e in backend.render(_job(golden, seed=7), CancelToken())
+                             if isinstance(e, FramesReady)])
     assert not np.array_equal(frames, first)
 
 
@@ -92,13 +105,13 @@ def test_cancel_at_a_step_stops_before_any_frame(backend, golden):
 
 
 def test_no_face_is_a_clear_error(tiny_release, golden):
-    b = StableAnimatorBackend(tiny_release, OPTIONS, face_embedder=lambda photo: None)
+    b = StableAnimatorBackend(tiny_release, face_embedder=lambda photo: None)
     with pytest.raises(StudioError, match="face"):
         list(b.render(_job(golden), CancelToken()))
 
 
 def test_available_says_what_is_missing(tiny_release, golden, tmp_path):
-    assert StableAnimatorBackend(tiny_release, OPTIONS, _embedder(golden)).available() == (True, "ready")
+    assert StableAnimatorBackend(tiny_release, _embedder(golden)).available() == (True, "ready")
     ok, why = StableAnimatorBackend(None).available()
     assert not ok and "weights folder" in why
     ok, why = StableAnimatorBackend(tiny_release).available()
@@ -106,10 +119,41 @@ def test_available_says_what_is_missing(tiny_release, golden, tmp_path):
     copy = tmp_path / "rel"
     shutil.copytree(tiny_release, copy)
     (copy / "Animation" / "unet.pth").unlink()
-    ok, why = StableAnimatorBackend(copy, OPTIONS, _embedder(golden)).available()
+    ok, why = StableAnimatorBackend(copy, _embedder(golden)).available()
     assert not ok and "Animation/unet.pth" in why
 
 
 def test_options_reject_overlap_not_below_tile():
     with pytest.raises(ValueError, match="tile_overlap"):
         StableAnimatorOptions(tile_size=8, tile_overlap=8)
+
+
+def test_spec_lists_what_a_synthetic_release_lacks(tiny_release):
+    problems = SPEC.weights.check(tiny_release, None)
+    assert any("glintr100.onnx" in p for p in problems)
+    assert not any("Animation/" in p for p in problems)
+    assert SPEC.create(tiny_release).name == "stableanimator"
+
+
+def test_resume_emits_only_missing_frames(backend, events, golden, tmp_path):
+    import json as _json
+
+    from studio.core.render_store import MANIFEST, frame_filename
+
+    job = _job(golden)
+    out = tmp_path / "render"
+    out.mkdir()
+    first = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)])
+    key = job.fingerprint()
+    recorded = {}
+    for k in range(6):  # frames 0..5 finished by an earlier, interrupted run
+        from PIL import Image
+
+        Image.fromarray(first[k]).save(out / frame_filename(job.frames[k]))
+        recorded[str(job.frames[k])] = key
+    (out / MANIFEST).write_text(_json.dumps({"frames": recorded}))
+    from dataclasses import replace
+
+    again = [e for e in backend.render(replace(job, output_dir=out), CancelToken()) if isinstance(e, FramesReady)]
+    assert [e.indices for e in again] == [(6, 7), (8, 9)]
+    np.testing.assert_array_equal(np.concatenate([e.frames for e in again]), first[6:])

@@ -27,11 +27,12 @@ import numpy as np
 
 from studio.backends.stableanimator.layout import missing_files
 from studio.backends.stableanimator.options import StableAnimatorOptions
-from studio.core.backend import Capabilities
+from studio.backends.stableanimator.spec import SPEC
 from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
 from studio.core.jobs import RenderJob
+from studio.core.render_store import finished_positions
 
 FaceEmbedder = Callable[[np.ndarray], "np.ndarray | None"]
 
@@ -46,13 +47,12 @@ def _missing_modules() -> list[str]:
 class StableAnimatorBackend:
     """Renders jobs with StableAnimator (see the module docstring)."""
 
-    name = "stableanimator"
-    capabilities = Capabilities(needs_weights=True, step_previews=True, independent_frames=False)
+    name = SPEC.name
+    capabilities = SPEC.capabilities
 
-    def __init__(self, weights_dir: Path | str | None = None, options: StableAnimatorOptions | None = None,
-                 face_embedder: FaceEmbedder | None = None, device: str = "cpu") -> None:
+    def __init__(self, weights_dir: Path | str | None = None, face_embedder: FaceEmbedder | None = None,
+                 device: str = "cpu") -> None:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else None
-        self.options = options or StableAnimatorOptions()
         self.face_embedder = face_embedder
         self.device = device
         self._pipe = None
@@ -95,6 +95,8 @@ class StableAnimatorBackend:
         from studio.extract.fit import fit_image
         from studio.extract.model_view import REFERENCE_FIT, model_pose_for_job
 
+        if not job.frames:
+            raise StudioError("Nothing to render", "The job has no frames; choose a frame range inside the clip.")
         w, h = job.settings.width, job.settings.height
         photo = np.ascontiguousarray(fit_image(job.reference, w, h, REFERENCE_FIT))
         pose = model_pose_for_job(job)
@@ -110,17 +112,26 @@ class StableAnimatorBackend:
         if embedding is None:
             raise StudioError("No face in the photo", "StableAnimator keeps the identity of the photo's face, but no "
                               "face was found in it. Use a photo where the face is visible and large enough.")
-        o = self.options
+        o = job.options if isinstance(job.options, StableAnimatorOptions) else StableAnimatorOptions()
         return RenderRequest(reference=photo, poses=poses, face_embedding=np.asarray(embedding, np.float32),
                              steps=o.steps, min_guidance=o.min_guidance, max_guidance=o.max_guidance,
                              tile_size=o.tile_size, tile_overlap=o.tile_overlap,
                              noise_aug_strength=o.noise_aug_strength, decode_chunk_size=o.decode_chunk_size,
-                             face_strength=o.face_strength, seed=o.seed)
+                             face_strength=o.face_strength, seed=job.settings.seed)
 
     def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
-        """Render ``job``: load, prepare, denoise (previews), decode (frames streamed by chunk)."""
+        """Render ``job``: load, prepare, denoise (previews), decode (frames streamed by chunk).
+
+        Resume: frames already in the render folder under this job's key are not emitted again; the
+        clip is denoised again (every frame depends on all of them), and only the decode chunks that
+        hold a missing frame are decoded. The same job gives the same bytes, so the result equals an
+        uninterrupted render."""
         from studio.backends.stableanimator.preview import preview_frames, to_uint8
 
+        n = job.n_frames
+        done = finished_positions(job.output_dir, job.fingerprint(), job.frames)
+        if len(done) == n:
+            return
         t0 = time.perf_counter()
         yield Progress(0, 1, "load", f"Loading the StableAnimator weights from {self.weights_dir}")
         pipe = self.load()
@@ -128,7 +139,6 @@ class StableAnimatorBackend:
         cancel.raise_if_cancelled()
         req = self.request(job)
         prep = pipe.prepare(req)
-        n = job.n_frames
         latents = prep.latents
         steps = pipe.denoise(prep)
         try:
@@ -143,8 +153,11 @@ class StableAnimatorBackend:
             steps.close()
         chunk = req.decode_chunk_size
         for start in range(0, n, chunk):
+            idx = [k for k in range(start, min(start + chunk, n)) if k not in done]
+            if not idx:
+                continue
             cancel.raise_if_cancelled()
             decoded = pipe.decode(latents[:, start: start + chunk], chunk)
-            idx = tuple(range(start, min(start + chunk, n)))
-            yield FramesReady(idx, to_uint8((decoded / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()))
+            frames = to_uint8((decoded / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy())
+            yield FramesReady(tuple(idx), frames[[k - start for k in idx]])
             yield Progress(idx[-1] + 1, n, "decode")

@@ -40,6 +40,10 @@ ANIMATION_FILES: dict[str, str] = {
 }
 
 
+#: The insightface antelopev2 face models (detector and ArcFace) the official code reads.
+FACE_FILES = ("models/antelopev2/scrfd_10g_bnkps.onnx", "models/antelopev2/glintr100.onnx")
+
+
 def svd_dir(folder: str | Path) -> str:
     """The SVD-xt folder of a weights folder, relative to it (the first layout that has a UNet config)."""
     root = Path(folder)

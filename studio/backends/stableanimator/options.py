@@ -1,33 +1,43 @@
-"""StableAnimator's render options (pydantic): what the official ``inference_basic.py`` exposes.
+"""StableAnimator's render options (torch-free): what the official ``inference_basic.py`` exposes.
 
-Torch-free. Defaults are the official command line's (``command_basic_infer.sh``): 25 steps,
-guidance 3.0, tiles of 16 frames with overlap 4, noise augmentation 0.02, VAE decode in chunks of
-4 frames; the seed is the one ``inference_basic.py`` hard-codes. ``min_guidance`` below
-``max_guidance`` ramps the guidance linearly over the clip (the pipeline supports it; the
-official script passes one value as both).
+Defaults are the official command line's (``command_basic_infer.sh``): 25 steps, guidance 3.0,
+tiles of 16 frames with overlap 4, noise augmentation 0.02, VAE decode in chunks of 4 frames.
+``min_guidance`` below ``max_guidance`` ramps the guidance linearly over the clip (the pipeline
+supports it; the official script passes one value as both). The seed is the shared render seed.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
+
+from studio.core.options import BackendOptions, option
 
 OFFICIAL_SEED = 23123134
 
 
-class StableAnimatorOptions(BaseModel):
-    """Options of one StableAnimator render."""
+class StableAnimatorOptions(BackendOptions):
+    """Options of the StableAnimator renderer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    steps: int = Field(25, ge=1, le=200, description="Euler denoising steps.")
-    min_guidance: float = Field(3.0, ge=0.0, le=20.0, description="Guidance on the first frame.")
-    max_guidance: float = Field(3.0, ge=0.0, le=20.0, description="Guidance on the last frame (linear in between).")
-    tile_size: int = Field(16, ge=2, le=32, description="Frames per temporal tile (frame 0 leads every tile).")
-    tile_overlap: int = Field(4, ge=0, le=31, description="Frames shared by neighbouring tiles.")
-    face_strength: float = Field(1.0, ge=0.0, le=2.0, description="Weight of the ID tokens' attention (1 = official).")
-    noise_aug_strength: float = Field(0.02, ge=0.0, le=1.0, description="Noise added to the photo before encoding.")
-    decode_chunk_size: int = Field(4, ge=1, le=32, description="Frames the VAE decodes together.")
-    seed: int = Field(OFFICIAL_SEED, ge=0, lt=2**63, description="Seed of the noise (CPU generator).")
+    steps: int = option(25, ge=1, le=200, label="Steps",
+                        help="Euler denoising steps. Time grows in proportion (every step runs the UNet twice per "
+                        "tile); memory does not change.")
+    min_guidance: float = option(3.0, ge=0.0, le=20.0, label="Guidance (first frame)",
+                                 help="Guidance scale on the first frame; frames in between ramp linearly to the last "
+                                 "frame's. No cost: both passes always run.")
+    max_guidance: float = option(3.0, ge=0.0, le=20.0, label="Guidance (last frame)",
+                                 help="Guidance scale on the last frame (the official command uses 3.0 for both).")
+    tile_size: int = option(16, ge=2, le=32, label="Tile size",
+                            help="Frames per temporal tile (frame 0 leads every tile; SVD-xt was trained on 16). "
+                            "Memory per UNet call grows with it.")
+    tile_overlap: int = option(4, ge=0, le=31, label="Tile overlap",
+                               help="Frames shared by neighbouring tiles: smoother seams, more tiles, more time.")
+    face_strength: float = option(1.0, ge=0.0, le=2.0, label="Face strength",
+                                  help="Weight of the ID adapter's face attention (1 = the official strength). No cost.")
+    noise_aug_strength: float = option(0.02, ge=0.0, le=1.0, label="Noise augmentation",
+                                       help="Noise added to the photo before it is encoded (the official 0.02).")
+    decode_chunk_size: int = option(4, ge=1, le=32, label="Decode chunk", advanced=True,
+                                    help="Frames the VAE decodes together (the temporal decoder mixes them, so this "
+                                    "changes the frames a little); memory of the decode grows with it.")
 
     @model_validator(mode="after")
     def _overlap_below_tile(self) -> "StableAnimatorOptions":

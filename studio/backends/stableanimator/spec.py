@@ -1,0 +1,65 @@
+"""The StableAnimator backend's manifest (registered as the ``stableanimator`` entry point).
+
+Imports without torch: the running backend (:class:`~.backend.StableAnimatorBackend`) is imported
+only when built.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from studio.backends.stableanimator.layout import ANIMATION_FILES, FACE_FILES, SVD_DIRS, SVD_FILES, missing_files
+from studio.backends.stableanimator.options import StableAnimatorOptions
+from studio.core.backend import BackendSpec, Capabilities, Estimate, WeightsSpec
+
+REQUIRES = ("torch", "diffusers", "transformers", "safetensors")
+LICENCE = ("StableAnimator code and weights: MIT (Francis-Rings/StableAnimator). SVD-xt: Stability AI Community "
+           "licence (non-commercial and limited commercial use). insightface antelopev2 face models: "
+           "non-commercial research use only.")
+
+
+def install_hint(missing: list[str] | None = None) -> str:
+    """How to get the diffusion stack StableAnimator needs."""
+    names = ", ".join(missing or ["torch"])
+    return f"{names} not installed. Install the diffusion extras (torch, diffusers, transformers) or use the draft renderer."
+
+
+def check(folder: Path, options: StableAnimatorOptions | None = None) -> list[str]:
+    """Problems with a weights folder (files only), each naming what is missing."""
+    problems = [f"missing {rel}" for rel in missing_files(folder)]
+    problems += [f"missing {rel} (the face models: ArcFace identity)" for rel in FACE_FILES
+                 if not (Path(folder) / rel).is_file()]
+    if importlib.util.find_spec("onnxruntime") is None:
+        problems.append("the face embedding (ArcFace from models/antelopev2/glintr100.onnx) is not built into the "
+                        "studio yet, so StableAnimator cannot render")
+    return problems
+
+
+def estimate(settings, n_frames: int) -> Estimate | None:
+    """GPU memory from the meta-device model (bench/vram_model.py --backend stableanimator)."""
+    return Estimate(vram_gib=6.82, note="float16, every model resident, 16-frame tiles at 512x512 "
+                    "(bench/vram_model.py --backend stableanimator); grows with the output size, not the clip length")
+
+
+SPEC = BackendSpec(
+    name="stableanimator",
+    label="StableAnimator (identity-preserving diffusion)",
+    description="SVD-xt + PoseNet + face encoder + ID adapter: keeps the photo's face through the clip",
+    capabilities=Capabilities(needs_weights=True, step_previews=True, independent_frames=False, streaming=True,
+                              face_input=False, live_photo=False, split_render=False),
+    options=StableAnimatorOptions,
+    factory="studio.backends.stableanimator.backend:StableAnimatorBackend",
+    weights=WeightsSpec(
+        env_var="STUDIO_STABLEANIMATOR_WEIGHTS",
+        layout=(*ANIMATION_FILES.values(), *(f"{SVD_DIRS[1]}/{v}" for v in SVD_FILES.values()), *FACE_FILES),
+        check=check,
+        licence=LICENCE,
+        source="https://huggingface.co/FrancisRing/StableAnimator (Animation/, SVD/, models/antelopev2/ as its README "
+        "lays them out)",
+    ),
+    requires=REQUIRES,
+    install_hint=install_hint,
+    estimate=estimate,
+    order=20,
+)

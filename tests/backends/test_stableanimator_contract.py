@@ -1,0 +1,81 @@
+"""The backend contract for StableAnimator on the tiny release of its golden cases (64x64, 8x8
+latents, 10 frames in tiles of 8/2, 1 step, CPU float32), with a fixed face embedding standing in
+for the ArcFace model the studio does not have yet."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from contract import BackendContract  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "stableanimator_tiny"
+
+
+@lru_cache(maxsize=1)
+def tiny_release() -> Path:
+    """The golden cases' tiny release, rebuilt once per session in a temporary folder."""
+    sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
+    try:
+        from tiny_release import write_release
+    finally:
+        sys.path.pop(0)
+    spec = json.loads((FIXTURES / "release.json").read_text())
+    folder = Path(tempfile.mkdtemp(prefix="sa_contract_")) / "weights"
+    write_release(folder, spec["manifest"], spec["weight_seed"], spec["configs"])
+    return folder
+
+
+def _embedder(photo):
+    return np.load(FIXTURES / "a_tiles_20f" / "inputs" / "face_embedding.npy")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    from studio.backends.stableanimator.spec import SPEC
+    from studio.core import registry
+
+    if "stableanimator" in registry.names():
+        yield
+        return
+    with registry.installed(SPEC):
+        yield
+
+
+class TestStableAnimatorContract(BackendContract):
+    spec_name = "stableanimator"
+    n_frames = 10
+
+    def make_backend(self):
+        from studio.core import registry
+
+        return registry.create_backend("stableanimator", tiny_release(), face_embedder=_embedder)
+
+    def make_job(self, output_dir, **options):
+        from fakes import make_job
+        from PIL import Image
+
+        base = dict(backend="stableanimator", steps=1, tile_size=8, tile_overlap=2, retarget=False, device="cpu",
+                    dtype="float32")
+        base.update(options)
+        ref = np.asarray(Image.open(FIXTURES / "a_tiles_20f" / "inputs" / "reference.png").convert("RGB"))
+        return replace(make_job(self.n_frames, **base), reference=ref, weights_dir=tiny_release(),
+                       output_dir=output_dir)
+
+    def held(self, backend):
+        return backend._pipe
+
+    def option_changes(self):
+        changes = super().option_changes()
+        changes.update(tile_size=8, tile_overlap=2)  # each valid alone (overlap < tile)
+        return changes
