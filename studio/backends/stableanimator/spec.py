@@ -27,8 +27,8 @@ def install_hint(missing: list[str] | None = None) -> str:
 
 def check(folder: Path, options: StableAnimatorOptions | None = None) -> list[str]:
     """Problems with a weights folder (files only), each naming what is missing."""
-    problems = [f"missing {rel}" for rel in missing_files(folder)]
-    problems += [f"missing {rel} (the face models: ArcFace identity)" for rel in FACE_FILES
+    problems = list(missing_files(folder))
+    problems += [f"{rel} (insightface antelopev2: the photo's face for ArcFace)" for rel in FACE_FILES
                  if not (Path(folder) / rel).is_file()]
     if importlib.util.find_spec("onnxruntime") is None:
         problems.append("the face embedding (ArcFace from models/antelopev2/glintr100.onnx) is not built into the "
