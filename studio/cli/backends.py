@@ -33,29 +33,32 @@ def _capabilities(spec: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the list; 0 even when a renderer cannot run (it reports)."""
-    for name, spec in registry.specs().items():
+    specs = registry.specs()
+    width = max([len(n) for n in (*specs, *registry.broken())] + [8]) + 2
+    pad = " " * width
+    for name, spec in specs.items():
         folder = resolve_weights_dir(backend=name) if spec.weights is not None else None
         ok, why = spec.availability(folder.path if folder is not None else None)
-        print(f"{name:<10}{spec.label}")
+        print(f"{name:<{width}}{spec.label}")
         if spec.description:
-            print(f"          {spec.description}")
-        print(f"          status: {'ready' if ok else 'not ready'}: {why}")
+            print(f"{pad}{spec.description}")
+        print(f"{pad}status: {why if ok else 'not ready: ' + why}")
         if folder is not None:
             problems = spec.weights_problems(folder.path)
             found = "found" if not problems else f"not found ({len(problems)} missing)"
-            print(f"          weights: {found}: {folder.explained}; set with --weights DIR or ${spec.weights.env_var}")
+            print(f"{pad}weights: {found}: {folder.explained}; set with --weights DIR or ${spec.weights.env_var}")
             for line in problems[:5]:
-                print(f"            missing: {line}")
+                print(f"{pad}  missing: {line}")
             if len(problems) > 5:
-                print(f"            ... and {len(problems) - 5} more (studio weights check DIR --backend {name})")
+                print(f"{pad}  ... and {len(problems) - 5} more (studio weights check DIR --backend {name})")
             if args.verbose_layout:
                 for rel in spec.weights.layout:
-                    print(f"            layout: {rel}")
+                    print(f"{pad}  layout: {rel}")
         else:
-            print("          weights: none needed")
-        print(f"          can: {_capabilities(spec)}")
-        print(f"          options: {', '.join(f.name for f in spec.options.describe()) or 'none'}"
+            print(f"{pad}weights: none needed")
+        print(f"{pad}can: {_capabilities(spec)}")
+        print(f"{pad}options: {', '.join(f.name for f in spec.options.describe()) or 'none'}"
               f" (studio render --backend {name} --help)")
     for name, err in registry.broken().items():
-        print(f"{name:<10}BROKEN: {err.title}\n          {err.description}")
+        print(f"{name:<{width}}BROKEN: {err.title}\n{pad}{err.description}")
     return 0

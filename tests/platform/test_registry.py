@@ -95,3 +95,16 @@ def test_installed_registers_a_spec_for_a_block():
     with registry.installed(spec):
         assert "zz" in registry.names()
     assert "zz" not in registry.names()
+
+
+def test_backends_listing_keeps_every_name_apart_from_its_label(capsys):
+    """A name longer than the column (``stableanimator``) must not run into its label, and a
+    ready backend's status reads once (``ready (...)``, not ``ready: ready``)."""
+    from studio.cli import main
+
+    assert main(["backends"]) == 0
+    out = capsys.readouterr().out
+    for name, spec in registry.specs().items():
+        header = next(line for line in out.splitlines() if line.startswith(name))
+        assert header[len(name)] == " " and header.split(None, 1)[1] == spec.label
+    assert "ready: ready" not in out
