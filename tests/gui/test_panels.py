@@ -48,7 +48,8 @@ def test_render_settings_write_through_to_the_project(make_window, sample_projec
     w = make_window()
     w.open_project(sample_project)
     rp = w.render_panel
-    assert rp.options.widgets == {}  # draft: no options of its own, no weights row
+    assert set(rp.options.widgets) == {"live_motion"}  # draft: its one option, for live photos only
+    assert not rp.options.widgets["live_motion"].isEnabled()
     assert rp.weights_box.isHidden()
     rp.backend.setCurrentIndex(rp.backend.findData("xdyna"))
     assert w.doc.settings.backend == "xdyna" and not rp.weights_box.isHidden()

@@ -55,10 +55,10 @@ def test_the_plugin_renders_tinted_frames(echo_env, tmp_path):
 
     out = tmp_path / "out.mp4"
     proc = studio(echo_env, "render", "--sample", "--backend", "echo", "-o", str(out), "--frames", "0:6",
-                  "--size", "64x112", "--strength", "0.8", "--no-progress")
+                  "--size", "64x112", "--strength", "0.8", "--no-progress", "--render-dir", str(tmp_path / "kept"))
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 0
-    frames = sorted((tmp_path / "out.mp4.frames").glob("frame_*.png"))
+    frames = sorted((tmp_path / "kept").glob("frame_*.png"))
     assert len(frames) == 6
     img = read_png(frames[0]).astype(int)
     assert img.shape == (112, 64, 3)
