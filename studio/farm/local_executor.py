@@ -143,7 +143,7 @@ class _LocalLease:
 class LocalExecutor:
     """Jobs one by one in a local helper process (see the module docstring).
 
-    ``factories`` builds backends in the helper (default: :func:`studio.backends.get_backend`).
+    ``factories`` builds backends in the helper (default: :func:`studio.core.registry.create_backend`).
     """
 
     name = "local"

@@ -181,7 +181,7 @@ class RayExecutor:
     address: a cluster to join (``ray://host:10001`` or ``host:6379``); default ``$RAY_ADDRESS``,
         else a local cluster started here.
     workers: CPU actors (default 1 when the cluster has GPUs, else 2).
-    factories: how actors build backends (default :func:`studio.backends.get_backend`).
+    factories: how actors build backends (default :func:`studio.core.registry.create_backend`).
     num_cpus: CPUs of the local cluster (default: Ray's choice, all cores).
     """
 

@@ -33,7 +33,7 @@ from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import Cancelled, Failed, RenderEvent
 from studio.core.jobs import RenderJob
 
-#: Backend name -> a picklable callable that builds it (default: :func:`studio.backends.get_backend`).
+#: Backend name -> a picklable callable that builds it (default: :func:`studio.core.registry.create_backend`).
 BackendFactories = dict[str, Callable[[], Backend]]
 
 

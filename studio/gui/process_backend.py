@@ -120,7 +120,7 @@ class ProcessBackend:
     """A :class:`Backend` whose work happens in a long-lived helper process.
 
     ``factory(*args)`` builds the real backend in the helper (a module-level callable, so it can
-    be pickled); by default :func:`studio.backends.get_backend` of ``name``.
+    be pickled); by default :func:`studio.core.registry.create_backend` of ``name``.
     """
 
     def __init__(self, name: str, factory: Any = None, args: tuple = ()) -> None:
