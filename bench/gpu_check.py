@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from studio.backends.xdyna.golden import run_case  # noqa: E402
 from studio.backends.xdyna.memtrace import GiB, MemoryTrace  # noqa: E402
-from studio.backends.xdyna.pipeline import RunOptions, XDynaPipeline  # noqa: E402
+from studio.backends.xdyna.pipeline import RunOptions, XDynaCall, XDynaPipeline  # noqa: E402
 from studio.core.windows import WindowPlan  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "xdyna_tiny"
@@ -181,8 +181,8 @@ def check_step(cfg: Config, components) -> dict:
     pipe = XDynaPipeline(components, device=cfg.device, dtype=cfg.step_dtype)
     reference, pose = _inputs(16, height, width)
     with torch.no_grad():
-        prep = pipe.prepare(reference, pose, pose, pose, num_inference_steps=1, seed=0, plan=WindowPlan(16),
-                            use_face=True)
+        prep = pipe.prepare(XDynaCall(reference, pose, pose, pose, num_inference_steps=1, seed=0,
+                                      plan=WindowPlan(16), use_face=True))
         den = prep.denoiser
         if pipe.device.type == "cuda":  # kernels, cuDNN autotuning, allocator
             denoise_windows(den, prep.latents, prep.plan, prep.draws.window_offsets, 1)
@@ -194,8 +194,8 @@ def check_step(cfg: Config, components) -> dict:
         seconds = (time.perf_counter() - start) / cfg.timed_steps
         del prep, den
         with _peak_memory(pipe) as mem:  # what vram_model.measure traces: prepare, one step, one decode
-            prep = pipe.prepare(reference, pose, pose, pose, num_inference_steps=1, seed=0, plan=WindowPlan(16),
-                                use_face=True)
+            prep = pipe.prepare(XDynaCall(reference, pose, pose, pose, num_inference_steps=1, seed=0,
+                                          plan=WindowPlan(16), use_face=True))
             final = denoise_windows(prep.denoiser, prep.latents, prep.plan, prep.draws.window_offsets, 1)
             with pipe.placement.phase("decode"):
                 pipe.decode_frame(final[:, :, 0])
@@ -226,8 +226,8 @@ def check_stream(cfg: Config, components) -> dict:
             firsts.append(time.perf_counter() - start)
             firsts.append(len(done.frames))
 
-    out = pipe(reference, pose, pose, pose, num_inference_steps=cfg.stream_steps, seed=0, use_face=True,
-               plan=WindowPlan(cfg.stream_frames, schedule="stream"), window_callback=on_window)
+    out = pipe(XDynaCall(reference, pose, pose, pose, num_inference_steps=cfg.stream_steps, seed=0, use_face=True,
+                         plan=WindowPlan(cfg.stream_frames, schedule="stream"), window_callback=on_window))
     _sync(pipe.device)
     total = time.perf_counter() - start
     return {

@@ -55,7 +55,7 @@ def child(args: argparse.Namespace) -> dict:
     """Load one way, run the step, save the latents; returns the figures."""
     import torch
 
-    from studio.backends.xdyna.pipeline import XDynaPipeline
+    from studio.backends.xdyna.pipeline import XDynaCall, XDynaPipeline
 
     torch.set_num_threads(os.cpu_count() or 1)
     info = json.loads((Path(args.folder) / _generator().SPEC_FILE).read_text())
@@ -70,7 +70,7 @@ def child(args: argparse.Namespace) -> dict:
     load = time.perf_counter() - t0
     ref, pose = _inputs(args.size, args.frames)
     t1 = time.perf_counter()
-    out = pipe(ref, pose, num_inference_steps=1, seed=11)
+    out = pipe(XDynaCall(ref, pose, num_inference_steps=1, seed=11))
     step = time.perf_counter() - t1
     np.save(Path(args.out) / f"{args.child}_latents.npy", out.latents)
     np.save(Path(args.out) / f"{args.child}_frames.npy", out.frames)

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from studio.backends.xdyna.components import Components  # noqa: E402
 from studio.backends.xdyna.denoise import denoise_windows  # noqa: E402
 from studio.backends.xdyna.memtrace import GiB, MemoryTrace  # noqa: E402
-from studio.backends.xdyna.pipeline import RunOptions, XDynaPipeline  # noqa: E402
+from studio.backends.xdyna.pipeline import RunOptions, XDynaCall, XDynaPipeline  # noqa: E402
 from studio.backends.xdyna.residuals import StepResiduals  # noqa: E402
 from studio.core.windows import WindowPlan  # noqa: E402
 
@@ -133,8 +133,8 @@ def measure(pipe: XDynaPipeline, frames: int, height: int, width: int, setting: 
     StepResiduals.halves = traced_halves  # type: ignore[method-assign]
     try:
         with torch.no_grad(), trace:
-            prep = pipe.prepare(reference, pose, pose if face else None, pose if face else None,
-                                num_inference_steps=1, seed=0, plan=WindowPlan(frames), use_face=face)
+            prep = pipe.prepare(XDynaCall(reference, pose, pose if face else None, pose if face else None,
+                                          num_inference_steps=1, seed=0, plan=WindowPlan(frames), use_face=face))
             final = denoise_windows(prep.denoiser, prep.latents, prep.plan, prep.draws.window_offsets, 1)
             with placement.phase("decode"):
                 pipe.decode_frame(final[:, :, 0])

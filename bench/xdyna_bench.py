@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from studio.backends.xdyna.components import Components  # noqa: E402
-from studio.backends.xdyna.pipeline import XDynaPipeline  # noqa: E402
+from studio.backends.xdyna.pipeline import XDynaCall, XDynaPipeline  # noqa: E402
 from studio.backends.xdyna.resampler import Resampler  # noqa: E402
 from studio.backends.xdyna.unet3d import XDynaUNet3D  # noqa: E402
 
@@ -106,8 +106,8 @@ def main() -> int:
         if pipe.device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        out = pipe(reference, pose, local, glob, num_inference_steps=args.steps, seed=1, reuse_controlnet=reuse,
-                   preview=preview)
+        out = pipe(XDynaCall(reference, pose, local, glob, num_inference_steps=args.steps, seed=1,
+                             reuse_controlnet=reuse, preview=preview))
         if pipe.device.type == "cuda":
             torch.cuda.synchronize()
         return out, time.perf_counter() - start

@@ -243,10 +243,10 @@ def test_xdyna_live_photo_conditions_every_frame_on_the_photo(xdyna_backend) -> 
     assert np.allclose(seen.body, expected[None], atol=0.5 / 64)
     call = XDynaBackend.pipeline_call(job, WindowPlan(n), use_face=True)
     photo_map = draw_track_frame(seen, 0, head=False)
-    assert call["pose"].shape == (n, 64, 64, 3) and all(np.array_equal(m, photo_map) for m in call["pose"])
+    assert call.pose.shape == (n, 64, 64, 3) and all(np.array_equal(m, photo_map) for m in call.pose)
     local0, glob0 = sface_for_frame(conditioning.reference_image(job), job.face, 0)
-    assert all(np.array_equal(m, local0) for m in call["face_local"])
-    assert all(np.array_equal(m, glob0) for m in call["face_global"])
+    assert all(np.array_equal(m, local0) for m in call.face_local)
+    assert all(np.array_equal(m, glob0) for m in call.face_global)
     assert local0.max() > 0 and glob0.max() > 0  # the photo's face is drawn, not blank
 
     # the tensors that reach the ControlNets during a render

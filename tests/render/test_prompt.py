@@ -49,7 +49,7 @@ def test_xdyna_call_carries_the_prompts() -> None:
 
     job = live_job(0.5, 8.0, prompt="flowing hair", negative_prompt="static", face_controlnet=False, steps=1)
     call = XDynaBackend.pipeline_call(job, WindowPlan(job.n_frames), use_face=False)
-    assert (call["prompt"], call["negative_prompt"]) == ("flowing hair", "static")
+    assert (call.prompt, call.negative_prompt) == ("flowing hair", "static")
 
 
 def test_xdyna_pipeline_encodes_them(xdyna_backend) -> None:  # noqa: F811

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 from studio.backends.xdyna.layout import RELEASE_FILES, check_release  # noqa: E402
 from studio.backends.xdyna.loading import read_state_dict  # noqa: E402
-from studio.backends.xdyna.pipeline import XDynaPipeline  # noqa: E402
+from studio.backends.xdyna.pipeline import XDynaCall, XDynaPipeline  # noqa: E402
 from studio.core.errors import StudioError  # noqa: E402
 
 CASE = "a_pose_16f"
@@ -146,16 +146,15 @@ def test_converted_copy_loads_and_renders_identically(tmp_path, tiny):
     dst = tmp_path / "converted"
     convert_release(src, dst, **tiny.kwargs(CASE))
     assert check_release(dst) == []
-    a = _load(src, tiny)(inputs["reference"], inputs["pose"][:6], num_inference_steps=2, seed=1)
-    b = XDynaPipeline.from_release(dst, device="cpu", dtype="float32")(
-        inputs["reference"], inputs["pose"][:6], num_inference_steps=2, seed=1)
+    call = XDynaCall(inputs["reference"], inputs["pose"][:6], num_inference_steps=2, seed=1)
+    a = _load(src, tiny)(call)
+    b = XDynaPipeline.from_release(dst, device="cpu", dtype="float32")(call)
     assert a.video.tobytes() == b.video.tobytes()
     half = tmp_path / "half"
     convert_release(src, half, fp16=True, **tiny.kwargs(CASE))
     sd = read_state_dict(half / "unet.safetensors")
     assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
-    c = XDynaPipeline.from_release(half, device="cpu", dtype="float32")(
-        inputs["reference"], inputs["pose"][:6], num_inference_steps=2, seed=1)
+    c = XDynaPipeline.from_release(half, device="cpu", dtype="float32")(call)
     assert np.abs(c.video - a.video).max() < 0.05
 
 

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from studio.backends.xdyna.call import XDynaCall  # noqa: E402
 from studio.backends.xdyna.pipeline import RunOptions  # noqa: E402
 
 N = 20  # two reference windows (16/4) with wrap-around
@@ -16,8 +17,8 @@ N = 20  # two reference windows (16/4) with wrap-around
 
 def _render(pipe, inputs, n=N, **kw):
     kw.setdefault("num_inference_steps", 1)
-    return pipe(inputs["reference"], inputs["pose"][:n], inputs["sface_local"][:n], inputs["sface_global"][:n],
-                seed=3, **kw)
+    return pipe(XDynaCall(inputs["reference"], inputs["pose"][:n], inputs["sface_local"][:n],
+                          inputs["sface_global"][:n], seed=3, **kw))
 
 
 @pytest.fixture

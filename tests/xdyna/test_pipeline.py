@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from studio.backends.xdyna.call import XDynaCall  # noqa: E402
 from studio.backends.xdyna.draws import Draws  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import RenderCancelled, StudioError  # noqa: E402
@@ -19,7 +20,8 @@ STEPS = 1
 
 def _render(pipe, inputs, n=N, **kw):
     kw.setdefault("num_inference_steps", STEPS)
-    return pipe(inputs["reference"], inputs["pose"][:n], inputs["sface_local"][:n], inputs["sface_global"][:n], **kw)
+    return pipe(XDynaCall(inputs["reference"], inputs["pose"][:n], inputs["sface_local"][:n],
+                          inputs["sface_global"][:n], **kw))
 
 
 def test_same_seed_same_bytes_other_seed_differs(face_pipe, face_inputs):
@@ -99,11 +101,12 @@ def test_other_window_plans(face_pipe, face_inputs):
 
 
 def test_pose_only_and_blank_face(face_pipe, face_inputs):
-    pose_only = face_pipe(face_inputs["reference"], face_inputs["pose"][:8], num_inference_steps=1, seed=1,
-                          use_face=False)
+    pose_only = face_pipe(XDynaCall(face_inputs["reference"], face_inputs["pose"][:8], num_inference_steps=1, seed=1,
+                                    use_face=False))
     assert pose_only.counts.controlnet_frames == 8
     blank = np.zeros_like(face_inputs["sface_local"][:8])
-    out = face_pipe(face_inputs["reference"], face_inputs["pose"][:8], blank, blank, num_inference_steps=1, seed=1)
+    out = face_pipe(XDynaCall(face_inputs["reference"], face_inputs["pose"][:8], blank, blank,
+                              num_inference_steps=1, seed=1))
     assert np.isfinite(out.video).all()
 
 
@@ -111,15 +114,15 @@ def test_bad_inputs_raise_studio_errors(face_pipe, face_inputs):
     with pytest.raises(StudioError):
         _render(face_pipe, face_inputs, plan=WindowPlan(N + 1))
     with pytest.raises(StudioError):
-        face_pipe(face_inputs["reference"], face_inputs["pose"][:4].astype(np.float32))
+        face_pipe(XDynaCall(face_inputs["reference"], face_inputs["pose"][:4].astype(np.float32)))
     with pytest.raises(StudioError):
-        face_pipe(face_inputs["reference"], face_inputs["pose"][:4], face_inputs["sface_local"][:3],
-                  face_inputs["sface_global"][:4])
+        face_pipe(XDynaCall(face_inputs["reference"], face_inputs["pose"][:4], face_inputs["sface_local"][:3],
+                            face_inputs["sface_global"][:4]))
     with pytest.raises(StudioError):
-        face_pipe(face_inputs["reference"], face_inputs["pose"][:4], height=60, width=64)
+        face_pipe(XDynaCall(face_inputs["reference"], face_inputs["pose"][:4], height=60, width=64))
 
 
 def test_reference_of_another_size_is_fitted(face_pipe, face_inputs):
     big = np.repeat(np.repeat(face_inputs["reference"], 3, axis=0), 2, axis=1)  # 192 x 128
-    out = face_pipe(big, face_inputs["pose"][:4], num_inference_steps=1, seed=1, use_face=False)
+    out = face_pipe(XDynaCall(big, face_inputs["pose"][:4], num_inference_steps=1, seed=1, use_face=False))
     assert out.video.shape == (4, 64, 64, 3)

@@ -23,7 +23,7 @@ torch = pytest.importorskip("torch")
 from studio.backends.xdyna.components import load_components  # noqa: E402
 from studio.backends.xdyna.layout import UNET_BASES, resolve  # noqa: E402
 from studio.backends.xdyna.loading import MappedPages  # noqa: E402
-from studio.backends.xdyna.pipeline import XDynaPipeline  # noqa: E402
+from studio.backends.xdyna.pipeline import XDynaCall, XDynaPipeline  # noqa: E402
 from studio.core.errors import StudioError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,8 +84,8 @@ def test_partial_release_from_files_equals_the_state_dicts_in_memory(partial: Pa
     rng = np.random.default_rng(0)
     ref = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     pose = rng.integers(0, 256, (16, 64, 64, 3), dtype=np.uint8)
-    a = files(ref, pose, num_inference_steps=1, seed=5)
-    b = memory(ref, pose, num_inference_steps=1, seed=5)
+    a = files(XDynaCall(ref, pose, num_inference_steps=1, seed=5))
+    b = memory(XDynaCall(ref, pose, num_inference_steps=1, seed=5))
     assert np.isfinite(a.latents).all() and np.abs(a.latents).mean() > 1e-3
     assert a.latents.tobytes() == b.latents.tobytes()
     # the step did depend on the .pth: the same weights with the SD1.5 values instead differ

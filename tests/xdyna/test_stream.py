@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from studio.backends.xdyna.call import XDynaCall  # noqa: E402
 from studio.backends.xdyna.preview import latents_to_rgb_preview  # noqa: E402
 from studio.core.windows import WindowPlan  # noqa: E402
 
@@ -46,8 +47,8 @@ def streamed(face_pipe, face_inputs):
 
     unet.forward = counting_forward
     try:
-        out = face_pipe(ref, pose, num_inference_steps=2, seed=11, use_face=False,
-                        plan=WindowPlan(N, schedule="stream"), window_callback=on_window)
+        out = face_pipe(XDynaCall(ref, pose, num_inference_steps=2, seed=11, use_face=False,
+                                  plan=WindowPlan(N, schedule="stream"), window_callback=on_window))
     finally:
         del unet.forward
     return out, events, calls_at_window, face_pipe_calls[0]
@@ -94,9 +95,9 @@ def test_stream_resume_is_byte_identical(face_pipe, face_inputs, streamed, tmp_p
         np.save(tmp_path / f"window_{e.index}.npy", e.latents)
     saved = {k: np.load(tmp_path / f"window_{k}.npy") for k in (0, 1)}
     later = []
-    resumed = face_pipe(ref, pose, num_inference_steps=2, seed=11, use_face=False,
-                        plan=WindowPlan(N, schedule="stream"), finished_windows=saved,
-                        window_callback=later.append)
+    resumed = face_pipe(XDynaCall(ref, pose, num_inference_steps=2, seed=11, use_face=False,
+                                  plan=WindowPlan(N, schedule="stream"), finished_windows=saved,
+                                  window_callback=later.append))
     assert [e.index for e in later] == [2]
     assert resumed.counts.unet_calls == 2
     assert resumed.latents.tobytes() == out.latents.tobytes()
@@ -105,8 +106,8 @@ def test_stream_resume_is_byte_identical(face_pipe, face_inputs, streamed, tmp_p
 
 def test_step_previews_show_the_whole_clip(face_pipe, face_inputs):
     previews = []
-    face_pipe(face_inputs["reference"], face_inputs["pose"][:20], num_inference_steps=2, seed=3, use_face=False,
-              callback=lambda i, t, x0: previews.append((i, latents_to_rgb_preview(x0))))
+    face_pipe(XDynaCall(face_inputs["reference"], face_inputs["pose"][:20], num_inference_steps=2, seed=3,
+                        use_face=False, callback=lambda i, t, x0: previews.append((i, latents_to_rgb_preview(x0)))))
     assert [i for i, _ in previews] == [0, 1]
     for _, frames in previews:
         assert frames.shape == (20, 8, 8, 3) and frames.dtype == np.uint8

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
 from studio.core.jobs import RenderJob
 from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
 from studio.core.windows import WindowPlan
+
+if TYPE_CHECKING:
+    from studio.backends.xdyna.call import XDynaCall
 
 #: Frames VAE-decoded per FramesReady chunk (reference/static schedules).
 DECODE_CHUNK = 4
@@ -239,13 +242,15 @@ class XDynaBackend:
         return use_face
 
     @staticmethod
-    def pipeline_call(job: RenderJob, plan: WindowPlan, use_face: bool) -> dict:
-        """The pipeline arguments of ``job`` (conditioning maps drawn here): what a render
+    def pipeline_call(job: RenderJob, plan: WindowPlan, use_face: bool) -> XDynaCall:
+        """The :class:`~.call.XDynaCall` of ``job`` (conditioning maps drawn here): what a render
         passes to the pipeline, and what a split render prepares on every worker."""
+        from studio.backends.xdyna.call import XDynaCall
+
         s, o = job.settings, job.options
         pose = conditioning.pose_maps(job)
         local, glob = conditioning.sface_maps(job) if use_face else (None, None)
-        return dict(
+        return XDynaCall(
             # framed photos go in already placed on the canvas; the official fit is done by the pipeline
             reference=np.ascontiguousarray(conditioning.reference_image(job) if conditioning.photo_is_placed(job)
                                            else job.reference),
@@ -254,7 +259,7 @@ class XDynaBackend:
             prompt=o.prompt, negative_prompt=o.negative_prompt,
         )
 
-    def _denoise(self, pipe: Any, call: dict, n: int, total_steps: int, cancel: CancelToken,
+    def _denoise(self, pipe: Any, call: XDynaCall, n: int, total_steps: int, cancel: CancelToken,
                  extra: dict | None = None, on_window: Any = None) -> Iterator[Any]:
         """Run the pipeline on a helper thread; yields its events, then ``("result", latents)`` last.
 
@@ -272,11 +277,11 @@ class XDynaBackend:
             def on_preview(step_index: int, frames: tuple[int, ...], rgb: np.ndarray) -> None:
                 emit(StepPreview(frames, rgb, step_index))
 
-            kwargs = dict(call, cancel=token, callback=on_step, output_type="latent",
-                          preview=PreviewSink(on_preview, PREVIEW_SHARE), **(extra or {}))
+            hooks = dict(cancel=token, callback=on_step, output_type="latent",
+                         preview=PreviewSink(on_preview, PREVIEW_SHARE), **(extra or {}))
             if on_window is not None:
-                kwargs["window_callback"] = lambda done: on_window(emit, done)
-            out = pipe(**kwargs)
+                hooks["window_callback"] = lambda done: on_window(emit, done)
+            out = pipe(call.replace(**hooks))
             emit(("result", out.latents))
 
         yield from lockstep(work, cancel, "xdyna", latest=_latest_key, paced=self.paced)
@@ -289,7 +294,7 @@ class XDynaBackend:
 
         return to_uint8(pipe.decode(torch.from_numpy(np.ascontiguousarray(latents, np.float32))))
 
-    def _render_whole(self, job: RenderJob, pipe: Any, call: dict, done: set[int],
+    def _render_whole(self, job: RenderJob, pipe: Any, call: XDynaCall, done: set[int],
                       cancel: CancelToken) -> Iterator[RenderEvent]:
         n, steps = job.n_frames, job.options.steps
         fp = job.fingerprint()
@@ -313,7 +318,7 @@ class XDynaBackend:
             yield FramesReady(tuple(chunk), frames)
             yield Progress(n - len(todo) + i + len(chunk), n, "decode")
 
-    def _render_stream(self, job: RenderJob, pipe: Any, call: dict, plan: WindowPlan, done: set[int],
+    def _render_stream(self, job: RenderJob, pipe: Any, call: XDynaCall, plan: WindowPlan, done: set[int],
                        cancel: CancelToken) -> Iterator[RenderEvent]:
         fp = job.fingerprint()
         windows = plan.windows()

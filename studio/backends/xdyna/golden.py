@@ -64,7 +64,7 @@ def run_case(case_dir: str | Path, device: str = "cpu", dtype: str = "float32", 
     """Run golden case ``case_dir``; returns ``{expected file stem: array}`` plus ``windows.json``.
 
     ``options`` (a :class:`~.pipeline.RunOptions`) turns memory/speed options on for the run."""
-    from studio.backends.xdyna.pipeline import XDynaPipeline
+    from studio.backends.xdyna.pipeline import XDynaCall, XDynaPipeline
 
     case = Path(case_dir)
     spec = _case_json(case)
@@ -89,7 +89,7 @@ def run_case(case_dir: str | Path, device: str = "cpu", dtype: str = "float32", 
     steps = int(call["num_inference_steps"])
     plan = WindowPlan(n, context=int(call.get("context_frames", 16)), overlap=int(call.get("context_overlap", 4)))
     trace = Trace()
-    out = pipe(
+    out = pipe(XDynaCall(
         reference, pose, local, glob,
         height=int(call["height"]), width=int(call["width"]),
         num_inference_steps=steps, guidance_scale=float(call["guidance_scale"]),
@@ -97,7 +97,7 @@ def run_case(case_dir: str | Path, device: str = "cpu", dtype: str = "float32", 
         draws=Draws.from_replay_folder(case / "replay"), plan=plan,
         controlnet_conditioning_scale=float(call.get("controlnet_conditioning_scale", 1.0)),
         use_face=face, trace=trace,
-    )
+    ))
     result: dict[str, Any] = trace.result()
     result["final_latents"] = out.latents
     result["video"] = out.video

@@ -3,8 +3,11 @@
 Usage::
 
     pipe = XDynaPipeline.from_release("pretrained_weights", device="cuda")
-    out = pipe(reference, pose_frames, face_local, face_global, seed=42)
+    out = pipe(XDynaCall(reference, pose_frames, face_local, face_global, seed=42))
     out.frames  # (N, H, W, 3) uint8
+
+Every input and hook of a render is one :class:`~.call.XDynaCall`; :meth:`XDynaPipeline.prepare`
+takes the same object.
 
 A render reproduces the official ``XDynaPipeline.__call__`` (bytedance/X-Dyna ``9a54f8e``) as
 ``inference_xdyna.py`` drives it: IP-Adapter-Plus tokens of the original reference photo
@@ -23,7 +26,7 @@ per step and shared by the windows that overlap on it and by both CFG halves whe
 embeddings are equal (:mod:`.residuals`); attention is SDPA, pinned to the fused kernels on
 CUDA (:mod:`.attention`); weights run in float16 on CUDA and float32 on the CPU by default.
 
-Memory (:class:`RunOptions`, set with :meth:`XDynaPipeline.configure`): the encoders are on the
+Memory (:class:`~.run_options.RunOptions`, set with :meth:`XDynaPipeline.configure`): the encoders are on the
 device only while encoding and the low-VRAM setting also keeps the ControlNets and the VAE off
 it between their calls (:mod:`.placement`); feed-forwards run in chunks (:mod:`.feedforward`);
 the residual cache keeps only frames still needed; ``sequential_cfg`` runs the two CFG halves
@@ -34,112 +37,32 @@ one after the other; an fp16 VAE decode that comes out non-finite is redone in f
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from studio.backends.xdyna.attention import fused_attention_only
+from studio.backends.xdyna.call import PreparedRender, XDynaCall, XDynaOutput, check_render
 from studio.backends.xdyna.components import Components, load_components, to_device
-from studio.backends.xdyna.placement import IDLE_PHASE, Placement, idle_resident
-from studio.backends.xdyna.denoise import Denoiser, StepCallback, denoise_windows
+from studio.backends.xdyna.denoise import Denoiser, denoise_windows
 from studio.backends.xdyna.draws import Draws
-from studio.backends.xdyna.feedforward import FF_CHUNK_TOKENS, chunk_all, set_chunk_tokens
+from studio.backends.xdyna.feedforward import chunk_all, set_chunk_tokens
 from studio.backends.xdyna.inputs import ConditionFrames, as_frames, fit_reference
 from studio.backends.xdyna.layout import resolve
-from studio.backends.xdyna.preview import to_uint8
-from studio.backends.xdyna.residuals import ControlBranch, EvalCounts
+from studio.backends.xdyna.placement import IDLE_PHASE, Placement, idle_resident
+from studio.backends.xdyna.residuals import ControlBranch
+from studio.backends.xdyna.run_options import RunOptions, pick_device, pick_dtype
 from studio.backends.xdyna.sampler import DDIMSchedule, initial_latents
 from studio.backends.xdyna.trace import Trace
-from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.windows import WindowPlan
 
-if TYPE_CHECKING:
-    from studio.backends.xdyna.preview import PreviewSink
-    from studio.backends.xdyna.stream import WindowCallback
+__all__ = ["LATENT_SCALE", "PreparedRender", "RunOptions", "XDynaCall", "XDynaOutput", "XDynaPipeline",
+           "pick_device", "pick_dtype"]
 
 #: SD1.5 latent scale, hard-coded in the official code.
 LATENT_SCALE = 0.18215
-TEXT_TOKENS = 77
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else the CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def pick_dtype(device: torch.device, dtype: str | torch.dtype | None = None) -> torch.dtype:
-    """float16 on CUDA and float32 elsewhere unless ``dtype`` says otherwise."""
-    if dtype is None or dtype == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if isinstance(dtype, str):
-        table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-        if dtype not in table:
-            raise StudioError("Invalid precision", f"Unknown dtype '{dtype}'; use float32, float16 or bfloat16.")
-        return table[dtype]
-    return dtype
-
-
-@dataclass(eq=False)
-class XDynaOutput:
-    """What a render produced."""
-
-    video: np.ndarray  # (N, H, W, 3) float32 in [0, 1]
-    latents: np.ndarray  # (1, 4, N, h, w) float32, before the VAE decode
-    draws: Draws
-    counts: EvalCounts = field(default_factory=EvalCounts)
-
-    @property
-    def frames(self) -> np.ndarray:
-        """``(N, H, W, 3)`` uint8."""
-        return to_uint8(self.video)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a render is computed (not what it produces): memory and speed options.
-
-    ``low_vram``: keep every model but the UNet off the device except during its own calls, and
-    run the CFG halves one after the other. ``sequential_cfg``: the CFG halves one after the other
-    (batch 1 twice instead of batch 2). ``torch_compile``: ``torch.compile`` the UNet (the first
-    steps are slow while it compiles). ``channels_last``: the convolutional models in
-    channels-last memory format (``None``: on CUDA only, where it is faster). ``ff_chunk_tokens``:
-    tokens per feed-forward chunk (0: unchunked; the result is the same either way).
-    """
-
-    low_vram: bool = False
-    sequential_cfg: bool = False
-    torch_compile: bool = False
-    channels_last: bool | None = None
-    ff_chunk_tokens: int = FF_CHUNK_TOKENS
-
-    @classmethod
-    def from_settings(cls, settings: object) -> RunOptions:
-        """The options of a :class:`~studio.core.settings.RenderSettings` (or anything with those fields)."""
-        return cls(
-            low_vram=bool(getattr(settings, "low_vram", False)),
-            sequential_cfg=bool(getattr(settings, "sequential_cfg", False)),
-            torch_compile=bool(getattr(settings, "torch_compile", False)),
-        )
-
-
-@dataclass(eq=False)
-class PreparedRender:
-    """The state a render's denoising loop starts from (see :meth:`XDynaPipeline.prepare`)."""
-
-    denoiser: Denoiser
-    latents: torch.Tensor  # (1, 4, N + 1, h, w): frame 0 is the clean reference latent
-    blurred: torch.Tensor  # the blur-mixed reference latents (stream schedule)
-    plan: WindowPlan
-    draws: Draws
-    n_frames: int
-    steps: int
 
 
 class XDynaPipeline:
@@ -300,12 +223,12 @@ class XDynaPipeline:
 
     # ------------------------------------------------------------------ render
 
-    def _branches(self, pose: np.ndarray, face_local, face_global, height: int, width: int,
+    def _branches(self, call: XDynaCall, pose: np.ndarray, height: int, width: int,
                   use_face: bool) -> list[ControlBranch]:
         branches = [ControlBranch("controlnet", self.controlnet, ConditionFrames([pose], height, width))]
         if use_face:
-            local = as_frames(face_local, "S-Face local")
-            glob = as_frames(face_global, "S-Face global")
+            local = as_frames(call.face_local, "S-Face local")
+            glob = as_frames(call.face_global, "S-Face global")
             for what, arr in (("S-Face local", local), ("S-Face global", glob)):
                 if arr.shape[0] != pose.shape[0]:
                     raise StudioError(
@@ -317,81 +240,47 @@ class XDynaPipeline:
                                           ConditionFrames([local, glob], height, width)))
         return branches
 
-    def _check(self, n_frames: int, height: int, width: int, steps: int, plan: WindowPlan) -> None:
-        if height % 8 or width % 8 or height < 40 or width < 40:
-            raise StudioError(
-                "Invalid render size", f"{width}x{height}: width and height must be multiples of 8, at least 40."
-            )
-        if plan.n_frames != n_frames:
-            raise StudioError(
-                "Window plan does not match the clip", f"The plan covers {plan.n_frames} frames, the clip has {n_frames}."
-            )
-        limit = getattr(self.unet, "max_window_frames", 24)
-        if min(plan.context, n_frames) > limit:
-            raise StudioError(
-                "Window too long", f"Windows of {plan.context} frames exceed the motion modules' {limit}-frame limit."
-            )
-        if steps < 1:
-            raise StudioError("Invalid step count", f"{steps} denoising steps; use at least 1.")
-
     @torch.no_grad()
-    def prepare(
-        self,
-        reference: np.ndarray,
-        pose: np.ndarray | Sequence[np.ndarray],
-        face_local: np.ndarray | Sequence[np.ndarray] | None = None,
-        face_global: np.ndarray | Sequence[np.ndarray] | None = None,
-        *,
-        height: int | None = None,
-        width: int | None = None,
-        num_inference_steps: int = 25,
-        guidance_scale: float = 7.5,
-        prompt: str = "",
-        negative_prompt: str = "",
-        seed: int = 42,
-        draws: Draws | None = None,
-        plan: WindowPlan | None = None,
-        controlnet_conditioning_scale: float = 1.0,
-        use_face: bool | None = None,
-        cancel: CancelToken | None = None,
-        callback: StepCallback | None = None,
-        reuse_controlnet: bool = True,
-        trace: Trace | None = None,
-        preview: PreviewSink | None = None,
-    ) -> PreparedRender:
+    def prepare(self, call: XDynaCall) -> PreparedRender:
         """Everything before the denoising loop (checks, encoders, draws, initial latents) as a
         :class:`PreparedRender`; :meth:`__call__` runs it, and a render split across workers
-        (:mod:`studio.farm.split`) prepares the same state on each worker. Arguments as in
-        :meth:`__call__`."""
-        pose = as_frames(pose, "pose")
+        (:mod:`studio.farm.split`) prepares the same state on each worker. ``call`` as in
+        :meth:`__call__` (its ``window_callback``, ``finished_windows`` and ``output_type`` are
+        not used here)."""
+        pose = as_frames(call.pose, "pose")
         n = pose.shape[0]
-        height = height or pose.shape[1]
-        width = width or pose.shape[2]
-        plan = plan or WindowPlan(n)
-        self._check(n, height, width, num_inference_steps, plan)
+        height = call.height or pose.shape[1]
+        width = call.width or pose.shape[2]
+        plan = call.plan or WindowPlan(n)
+        steps = call.num_inference_steps
+        check_render(n, height, width, steps, plan, getattr(self.unet, "max_window_frames", 24))
+        has_face_frames = call.face_local is not None and call.face_global is not None
+        use_face = call.use_face
         if use_face is None:
-            use_face = face_local is not None and face_global is not None and self.controlnet_face is not None
+            use_face = has_face_frames and self.controlnet_face is not None
         if use_face and self.controlnet_face is None:
             raise StudioError(
                 "S-Face ControlNet not loaded",
                 "The render asks for S-Face conditioning but the weights folder has no S-Face ControlNet.",
             )
-        if use_face and (face_local is None or face_global is None):
+        if use_face and not has_face_frames:
             raise StudioError("Missing S-Face frames", "S-Face rendering needs both the local and the global frames.")
         latent_size = (height // self.vae_scale_factor, width // self.vae_scale_factor)
+        draws = call.draws
         if draws is None:
-            draws = Draws.from_seed(seed, n, latent_size, num_inference_steps, plan.context)
-        draws.check(n, latent_size, num_inference_steps)
+            draws = Draws.from_seed(call.seed, n, latent_size, steps, plan.context)
+        draws.check(n, latent_size, steps)
 
-        branches = self._branches(pose, face_local, face_global, height, width, use_face)
+        trace = call.trace
+        branches = self._branches(call, pose, height, width, use_face)
         with self.placement.phase("encode"):
-            text_c = self.encode_prompt(prompt)
-            text_u = self.encode_prompt(negative_prompt)
-            ip_u, ip_c = self.encode_image_tokens(np.ascontiguousarray(reference), trace)
+            text_c = self.encode_prompt(call.prompt)
+            text_u = self.encode_prompt(call.negative_prompt)
+            ip_u, ip_c = self.encode_image_tokens(np.ascontiguousarray(call.reference), trace)
             hidden = torch.cat([torch.cat([text_u, ip_u], dim=1), torch.cat([text_c, ip_c], dim=1)])
-            ref_latent = self.encode_reference(fit_reference(reference, height, width), draws.vae_noise, trace)
+            ref_latent = self.encode_reference(fit_reference(call.reference, height, width), draws.vae_noise, trace)
         self.placement.enter("unet")  # the encoders leave the device
-        t0 = self.schedule.timesteps(num_inference_steps)[0]
+        t0 = self.schedule.timesteps(steps)[0]
         blurred, latents = initial_latents(
             ref_latent, n, draws.blur_mask_uniform.to(self.device), draws.blur_sigma,
             draws.init_noise.to(self.device), self.schedule, t0,
@@ -403,94 +292,37 @@ class XDynaPipeline:
             trace.put("latents_init", latents)
         opts = self.options
         den = Denoiser(
-            self._unet_run, self.schedule, branches, (text_u, text_c), hidden, guidance_scale,
-            controlnet_conditioning_scale, reuse_controlnet, trace=trace, cancel=cancel, callback=callback,
-            sequential_cfg=opts.sequential_cfg or opts.low_vram, placement=self.placement, preview=preview,
-            texts_equal=prompt == negative_prompt,  # same text, same embedding: no device round trip
+            self._unet_run, self.schedule, branches, (text_u, text_c), hidden, call.guidance_scale,
+            call.controlnet_conditioning_scale, call.reuse_controlnet, trace=trace, cancel=call.cancel,
+            callback=call.callback, sequential_cfg=opts.sequential_cfg or opts.low_vram, placement=self.placement,
+            preview=call.preview,
+            texts_equal=call.prompt == call.negative_prompt,  # same text, same embedding: no device round trip
         )
-        return PreparedRender(den, latents, blurred, plan, draws, n, num_inference_steps)
+        return PreparedRender(den, latents, blurred, plan, draws, n, steps)
 
     @torch.no_grad()
-    def __call__(
-        self,
-        reference: np.ndarray,
-        pose: np.ndarray | Sequence[np.ndarray],
-        face_local: np.ndarray | Sequence[np.ndarray] | None = None,
-        face_global: np.ndarray | Sequence[np.ndarray] | None = None,
-        *,
-        height: int | None = None,
-        width: int | None = None,
-        num_inference_steps: int = 25,
-        guidance_scale: float = 7.5,
-        prompt: str = "",
-        negative_prompt: str = "",
-        seed: int = 42,
-        draws: Draws | None = None,
-        plan: WindowPlan | None = None,
-        controlnet_conditioning_scale: float = 1.0,
-        use_face: bool | None = None,
-        cancel: CancelToken | None = None,
-        callback: StepCallback | None = None,
-        window_callback: WindowCallback | None = None,
-        finished_windows: dict[int, np.ndarray] | None = None,
-        reuse_controlnet: bool = True,
-        output_type: str = "np",
-        trace: Trace | None = None,
-        preview: PreviewSink | None = None,
-    ) -> XDynaOutput:
-        """Render one clip.
-
-        Args:
-            reference: the photo, (H0, W0, 3) uint8 RGB, any size (centre-cropped and resized).
-            pose: pose ControlNet frames, (N, H, W, 3) uint8; their size is the render size
-                unless ``height``/``width`` are given (then they are Lanczos-resized).
-            face_local, face_global: S-Face frames (N, H, W, 3) uint8; used when ``use_face``
-                (default: when both are given and the S-Face ControlNet is loaded).
-            num_inference_steps, guidance_scale: DDIM steps and CFG scale.
-            prompt, negative_prompt: text for the cond/uncond halves ("" in X-Dyna).
-            seed: makes every random draw (ignored when ``draws`` is given).
-            draws: recorded draws to replay a render exactly.
-            plan: windows and fusion (default: official schedule, 16/4, flat).
-            cancel: checked once per denoising step.
-            callback: ``callback(step_index, timestep, x0)`` after each step, x0 (1, 4, N, h, w).
-            window_callback: ``stream`` schedule only: called with a :class:`~.stream.WindowDone`
-                (final frames, their uint8 video, the window's latents) as each window finishes.
-            finished_windows: ``stream`` schedule only: ``{window index: latents}`` saved from
-                earlier ``WindowDone.latents``; those windows are skipped (resume).
-            reuse_controlnet: share ControlNet residuals (same result; False = official cost).
-            output_type: ``"np"`` decodes the video; ``"latent"`` skips the VAE decode.
-            trace: collects intermediate tensors for parity checks.
-            preview: receives latent-resolution RGB previews of the frames each step changed,
-                at most as often as its throttle allows (:class:`~.preview.PreviewSink`).
-        """
+    def __call__(self, call: XDynaCall) -> XDynaOutput:
+        """Render one clip as :class:`~.call.XDynaCall` ``call`` describes (its fields are
+        documented there)."""
         with fused_attention_only(self.device):
-            return self._call(
-                reference, pose, face_local, face_global, height=height, width=width,
-                num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, prompt=prompt,
-                negative_prompt=negative_prompt, seed=seed, draws=draws, plan=plan,
-                controlnet_conditioning_scale=controlnet_conditioning_scale, use_face=use_face, cancel=cancel,
-                callback=callback, window_callback=window_callback, finished_windows=finished_windows,
-                reuse_controlnet=reuse_controlnet, output_type=output_type, trace=trace, preview=preview,
-            )
+            return self._call(call)
 
-    def _call(self, reference: np.ndarray, pose, face_local, face_global, *,
-              window_callback: WindowCallback | None, finished_windows: dict[int, np.ndarray] | None,
-              output_type: str, **kwargs) -> XDynaOutput:
+    def _call(self, call: XDynaCall) -> XDynaOutput:
         """:meth:`__call__` with fused attention pinned."""
-        num_inference_steps = kwargs["num_inference_steps"]
-        prep = self.prepare(reference, pose, face_local, face_global, **kwargs)
+        steps = call.num_inference_steps
+        prep = self.prepare(call)
         den, latents, blurred, plan, draws = prep.denoiser, prep.latents, prep.blurred, prep.plan, prep.draws
         n = prep.n_frames
         decoded: dict[int, np.ndarray] = {}
         if plan.schedule == "stream":
             from studio.backends.xdyna.stream import denoise_stream
 
-            decode = self.decode if window_callback is not None or output_type == "np" else None
-            final, decoded = denoise_stream(den, latents, blurred, plan, draws, num_inference_steps, decode,
-                                            window_callback, finished_windows)
+            decode = self.decode if call.window_callback is not None or call.output_type == "np" else None
+            final, decoded = denoise_stream(den, latents, blurred, plan, draws, steps, decode,
+                                            call.window_callback, call.finished_windows)
         else:
-            final = denoise_windows(den, latents, plan, draws.window_offsets, num_inference_steps)
-        if output_type == "np":
+            final = denoise_windows(den, latents, plan, draws.window_offsets, steps)
+        if call.output_type == "np":
             todo = [f for f in range(n) if f not in decoded]
             if todo:
                 decoded.update(zip(todo, self.decode(final[:, :, todo])))

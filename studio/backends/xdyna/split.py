@@ -49,13 +49,13 @@ def prepare_split(backend: Any, job: RenderJob) -> tuple[WorkerState, dict[str, 
     weights = backend._weights_for(job)
     pipe = backend.pipeline(weights, s.device, s.dtype, job.options.low_vram)
     call = backend.pipeline_call(job, plan_for(job), backend.uses_face(job, pipe, weights))
-    prepared = pipe.prepare(**call)
+    prepared = pipe.prepare(call)
     info = {
         "latents": prepared.latents.float().cpu().numpy(),
         "offsets": [int(o) for o in prepared.draws.window_offsets],
         "guidance": float(prepared.denoiser.guidance_scale),
         "halves": int(prepared.denoiser.halves),
-        "size": (int(call["pose"].shape[1]), int(call["pose"].shape[2])),
+        "size": (int(call.pose.shape[1]), int(call.pose.shape[2])),
     }
     return WorkerState(prepared, pipe), info
 
