@@ -71,10 +71,11 @@ class Worker:
         """Cancel the job running now (within one denoising step or draft chunk)."""
         self._cancel.cancel()
 
-    def render(self, job: RenderJob) -> Iterator[RenderEvent]:
+    def render(self, job: RenderJob, cancel: CancelToken | None = None) -> Iterator[RenderEvent]:
         """Render ``job`` with its backend; yields the backend's events, and a final
-        :class:`Failed` or :class:`Cancelled` if it stops early (never raises)."""
-        self._cancel = token = CancelToken()
+        :class:`Failed` or :class:`Cancelled` if it stops early (never raises). ``cancel``: the
+        job's token (a new one by default); :meth:`cancel` sets it too."""
+        self._cancel = token = cancel if cancel is not None else CancelToken()
         try:
             backend = self.backend(job.backend)
             yield from backend.render(job, token)

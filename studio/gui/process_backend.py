@@ -7,6 +7,8 @@ thread, which needs the GIL to paint (measured with bench/gui_latency.py). A
 :class:`ProcessBackend` keeps the real backend -- with its loaded pipeline or rig -- alive in one
 helper process and forwards its events, so the worker thread only waits on a pipe (GIL
 released). A crash in the helper (out of memory, a driver fault) fails the render, not the app.
+The helper is a :class:`~studio.farm.helper_process.HelperProcess`, the host the farm's local
+executor uses too.
 
 Nothing here imports Qt (the helper process must start quickly).
 """
@@ -15,8 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing as mp
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +25,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import RenderEvent
 from studio.core.jobs import RenderJob
+from studio.farm.helper_process import HelperProcess, Send
 
 log = logging.getLogger("studio.gui")
 
@@ -46,67 +47,35 @@ def prepare_backend(backend: Any, job: RenderJob) -> None:
         pipeline(job.weights_dir, job.settings.device, job.settings.dtype)
 
 
-def _child(name: str, factory: Any, args: tuple, commands: Any, events: Any) -> None:  # helper process
-    """Serve ``render``/``prepare`` commands for backend ``name`` until ``quit``."""
-    import os
+class _BackendCommands:
+    """The helper's handler (:mod:`studio.farm.helper_process`) for backend ``name``:
+    ``render`` forwards the backend's events, ``prepare`` runs :func:`prepare_backend`; each
+    ends with ``("done",)``, or ``("error", StudioError)``."""
 
-    if hasattr(os, "nice"):
+    def __init__(self, name: str, factory: Any, args: tuple) -> None:
+        from studio.core.registry import create_backend as get_backend
+
+        self.name = name
+        self.backend = factory(*args) if factory is not None else get_backend(name)
+
+    def __call__(self, kind: str, job: RenderJob, cancel: CancelToken, send: Send) -> None:
         try:
-            os.nice(HELPER_NICE)  # the interactive window wins the CPU when both want it
-        except OSError:
-            pass
-    from studio.core.registry import create_backend as get_backend
-
-    backend = factory(*args) if factory is not None else get_backend(name)
-    current = [CancelToken()]
-    work: list[tuple[tuple, CancelToken]] = []
-    ready = threading.Condition()
-
-    def listen() -> None:  # commands arrive while a render runs (cancel)
-        while True:
-            try:
-                msg = commands.recv()
-            except EOFError:
-                msg = ("quit",)
-            with ready:
-                if msg[0] == "cancel":
-                    current[0].cancel()
-                    continue
-                if msg[0] == "render":
-                    current[0] = CancelToken()
-                work.append((msg, current[0]))
-                ready.notify()
-            if msg[0] == "quit":
-                return
-
-    threading.Thread(target=listen, daemon=True).start()
-    events.send(("started",))
-    while True:
-        with ready:
-            while not work:
-                ready.wait()
-            msg, cancel = work.pop(0)
-        if msg[0] == "quit":
-            return
-        job: RenderJob = msg[1]
-        try:
-            if msg[0] == "prepare":
-                prepare_backend(backend, job)
-                events.send(("done",))
-                continue
-            for ev in backend.render(job, cancel):
-                events.send(("event", ev))
-            events.send(("done",))
+            if kind == "prepare":
+                prepare_backend(self.backend, job)
+            else:
+                for ev in self.backend.render(job, cancel):
+                    send(("event", ev))
+            send(("done",))
         except RenderCancelled:
-            events.send(("done",))
+            send(("done",))
         except StudioError as err:
-            events.send(("error", err))
+            send(("error", err))
         except Exception as exc:  # noqa: BLE001 - sent to the parent, which reports it
             import traceback
 
-            events.send(("error", StudioError(
+            send(("error", StudioError(
                 "Render failed",
-                f"The {name} renderer stopped with an unexpected error ({type(exc).__name__}: {exc}).",
+                f"The {self.name} renderer stopped with an unexpected error ({type(exc).__name__}: {exc}).",
                 "".join(traceback.format_exception(exc)),
             )))
 
@@ -129,9 +98,7 @@ class ProcessBackend:
         self.name = name
         self._factory, self._args = factory, tuple(args)
         self._local: Backend = get_backend(name)  # capabilities and availability (no torch import)
-        self._proc: Any = None
-        self._cmd: Any = None
-        self._ev: Any = None
+        self._proc: HelperProcess | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -146,29 +113,22 @@ class ProcessBackend:
     def _ensure(self) -> None:
         if self._proc is not None and self._proc.is_alive():
             return
-        ctx = mp.get_context("spawn")
-        cmd_r, cmd_w = ctx.Pipe(duplex=False)
-        ev_r, ev_w = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(self.name, self._factory, self._args, cmd_r, ev_w),
-                           name=f"studio-{self.name}", daemon=True)
-        proc.start()
-        cmd_r.close()
-        ev_w.close()
-        self._proc, self._cmd, self._ev = proc, cmd_w, ev_r
-        if not self._wait_for("started", START_TIMEOUT):
-            self.close()
-            raise StudioError(
+        self._proc = HelperProcess(
+            _BackendCommands, (self.name, self._factory, self._args), name=f"studio-{self.name}",
+            start_timeout=START_TIMEOUT, nice=HELPER_NICE,  # the interactive window wins the CPU
+            not_started=StudioError(
                 f"The {self.name} renderer did not start",
                 "Its helper process did not answer. Restart the studio; if it keeps happening, "
                 "run `studio doctor`.",
-            )
+            ),
+        )
 
     def _wait_for(self, kind: str, timeout: float | None) -> bool:
         """Wait for a ``kind`` message (``None``: as long as the helper lives)."""
         waited = 0.0
         while timeout is None or waited < timeout:
-            if self._ev.poll(POLL):
-                msg = self._ev.recv()
+            if self._proc.poll(POLL):
+                msg = self._proc.recv()
                 if msg[0] == kind:
                     return True
                 if msg[0] == "error":
@@ -182,14 +142,7 @@ class ProcessBackend:
         """Stop the helper process."""
         if self._proc is None:
             return
-        try:
-            self._cmd.send(("quit",))
-        except (OSError, ValueError):
-            pass
-        self._proc.join(timeout=3)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(timeout=3)
+        self._proc.close(timeout=3)
         self._proc = None
 
     def __del__(self) -> None:
@@ -207,22 +160,22 @@ class ProcessBackend:
         """Let the helper build its state for ``job`` (see :func:`prepare_backend`); blocks
         until done. Raises :class:`StudioError` when it fails."""
         self._ensure()
-        self._cmd.send(("prepare", _plain(job)))
+        self._proc.send(("prepare", _plain(job)))
         if not self._wait_for("done", None):
             raise StudioError(f"The {self.name} renderer stopped", "Its helper process ended while preparing.")
 
     def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
         """Render ``job`` in the helper; events are forwarded as they arrive."""
         self._ensure()
-        self._cmd.send(("render", _plain(job)))
+        self._proc.send(("render", _plain(job)))
         cancelled = False
         finished = False
         try:
             while True:
                 if cancel.cancelled and not cancelled:
-                    self._cmd.send(("cancel",))
+                    self._proc.cancel()
                     cancelled = True
-                if not self._ev.poll(POLL):
+                if not self._proc.poll(POLL):
                     if not self._proc.is_alive():
                         finished = True
                         raise StudioError(
@@ -231,7 +184,7 @@ class ProcessBackend:
                             f"{self._proc.exitcode}). Finished frames are kept; render again.",
                         )
                     continue
-                msg = self._ev.recv()
+                msg = self._proc.recv()
                 if msg[0] == "event":
                     yield msg[1]
                 elif msg[0] == "done":
@@ -245,5 +198,5 @@ class ProcessBackend:
         finally:
             if not finished and self._proc is not None and self._proc.is_alive():
                 # closed early (the caller stopped listening): stop the helper and drain
-                self._cmd.send(("cancel",))
+                self._proc.cancel()
                 self._wait_for("done", 30.0)
