@@ -27,9 +27,10 @@ def detect_image(rgb: Any, detector: Any = None) -> tuple[PoseTrack, FaceTrack]:
     1.0). A photo without a person gives tracks flagged ``FLAG_NO_PERSON``; it never raises for
     that.
     """
-    from studio.extract.mp_detector import MediaPipeDetector, _check_frame
+    from studio.extract.frame_crops import check_frame
+    from studio.extract.mp_detector import MediaPipeDetector
 
-    frame = _check_frame(rgb)
+    frame = check_frame(rgb)
     h, w = frame.shape[:2]
     own = detector is None
     det = MediaPipeDetector(static_image_mode=True) if own else detector

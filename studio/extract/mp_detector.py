@@ -22,6 +22,7 @@ from studio.core.errors import StudioError
 from studio.core.native_logs import quiet_native_logs
 from studio.core.tracks import N_HAND
 from studio.extract.detector import FrameDetection
+from studio.extract.frame_crops import check_frame, crop_square, crop_to_frame
 from studio.extract.hand_crop import (
     SURE_PRESENCE, HandLandmarkModel, hand_confidence, plausible, roi_from_body, roi_from_hand,
 )
@@ -29,6 +30,8 @@ from studio.extract.layout import (
     BP_L_EAR, BP_L_EYE, BP_L_HIP, BP_L_SHOULDER, BP_NOSE, BP_R_EAR, BP_R_EYE, BP_R_HIP, BP_R_SHOULDER,
     HAND_ANCHORS, N_BLAZEPOSE, face_anchors_from_facemesh, openpose18_from_blazepose,
 )
+
+__all__ = ["BodyStage", "MediaPipeDetector", "check_frame", "crop_square", "crop_to_frame"]
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -51,23 +54,6 @@ def _import_mediapipe() -> Any:
             repr(exc),
         ) from exc
     return mp
-
-
-def crop_square(frame: np.ndarray, cx: float, cy: float, size: float, out: int) -> np.ndarray:
-    """The square of side ``size`` px centred at ``(cx, cy)``, resized to ``out`` x ``out``.
-
-    Parts outside the frame are black.
-    """
-    import cv2
-
-    s = out / size
-    m = np.array([[s, 0.0, out / 2 - s * cx], [0.0, s, out / 2 - s * cy]], np.float32)
-    return cv2.warpAffine(frame, m, (out, out), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-
-
-def crop_to_frame(local: np.ndarray, cx: float, cy: float, size: float) -> np.ndarray:
-    """Crop-normalised points (0..1 across a :func:`crop_square` crop) -> frame pixels."""
-    return np.array([cx, cy], np.float32) + (np.asarray(local, np.float32) - 0.5) * np.float32(size)
 
 
 @dataclass
@@ -211,7 +197,7 @@ class MediaPipeDetector:
 
     def detect_body(self, frame_rgb: np.ndarray, timestamp: float = 0.0) -> BodyStage:
         """Stage 1: the body model on one frame. Touches only the body model's state."""
-        frame = _check_frame(frame_rgb)
+        frame = check_frame(frame_rgb)
         frame_no = self._frame_no
         self._frame_no += 1
         pts, vis = self._detect_body(frame)
@@ -387,17 +373,3 @@ class MediaPipeDetector:
         scale = np.array([w, h], np.float32)
         box = box / np.tile(scale, 2)
         return box.astype(np.float32), le / scale, re / scale, mouth / scale, 1.0
-
-
-def _check_frame(frame: Any) -> np.ndarray:
-    a = np.asarray(frame)
-    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 8 or a.shape[1] < 8:
-        raise StudioError(
-            "Invalid frame",
-            f"Expected an RGB image of shape (H, W, 3) at least 8x8 pixels, got shape {a.shape}.",
-        )
-    if a.dtype != np.uint8:
-        raise StudioError(
-            "Invalid frame", f"Expected 8-bit pixels (uint8), got {a.dtype}. Convert the image first."
-        )
-    return np.ascontiguousarray(a)
