@@ -11,7 +11,7 @@ from typing import Any
 from studio.core.errors import StudioError
 from studio.media.audio import slice_for_frames
 from studio.media.exporters import EXPORTERS, exporter_for
-from studio.media.panels import check_scale, even, scale_frame
+from studio.media.panels import even, parse_scale, scale_frame
 from studio.media.source import open_frames
 
 
@@ -31,8 +31,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--fps", type=float,
                    help="output frame rate; the same frames are retimed (default: the video's rate, "
                    "or 25 for a PNG folder)")
-    p.add_argument("--scale", type=float, default=1.0, metavar="S",
-                   help="resize by S, 0.25 to 2 (Lanczos; default 1)")
+    p.add_argument("--scale", default="1", metavar="S",
+                   help="resize by S, 0.25 to 2 or 25%% to 200%% (Lanczos; default 1)")
     p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=True,
                    help="keep a source video's sound in MP4 (AAC) / WebM (Opus) outputs (default: on; only "
                    "when --fps keeps the video's rate, since retimed frames would drift from it)")
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     src, dst = Path(args.source), Path(args.output)
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
         raise StudioError("Cannot export onto the source", f"{dst} is the source itself; choose another output.")
-    check_scale(args.scale)
+    scale = parse_scale(args.scale)
     exporter = exporter_for(args.output)
     with open_frames(src, fps=args.fps) as reader:
         fps = args.fps or reader.fps
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if args.audio and exporter.supports_audio and same_rate and not src.is_dir():
             sound = slice_for_frames(src, 0, total, reader.fps)
         frames = iter(reader)
-        if abs(args.scale - 1.0) > 1e-9:
-            frames = (scale_frame(f, args.scale) for f in frames)
+        if abs(scale - 1.0) > 1e-9:
+            frames = (scale_frame(f, scale) for f in frames)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
     w, h = reader.size
-    w, h = (w, h) if abs(args.scale - 1.0) < 1e-9 else (even(w * args.scale), even(h * args.scale))
+    w, h = (w, h) if abs(scale - 1.0) < 1e-9 else (even(w * scale), even(h * scale))
     print(f"wrote {out} ({total} frames, {w}x{h}, {fps:g} fps, {exporter.name}"
           f"{', with sound' if sound is not None else ''})")
     return 0

@@ -19,7 +19,7 @@ from studio.core.options import validation_error
 from studio.core.project import Project
 from studio.core.settings import RenderSettings
 from studio.media.exporters import is_sequence_target
-from studio.media.panels import parse_panels
+from studio.media.panels import parse_panels, parse_scale
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -47,14 +47,10 @@ def _parse_offset(text: str) -> tuple[float, float]:
 
 
 def _parse_scale(text: str) -> float:
-    raw = text.strip()
     try:
-        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"scale {text!r} is not a number such as 0.5 or 50%") from None
-    if not 0.25 - 1e-9 <= value <= 2.0 + 1e-9:
-        raise argparse.ArgumentTypeError(f"scale {text!r} must be between 0.25 and 2 (25% to 200%)")
-    return value
+        return parse_scale(text)
+    except StudioError as err:
+        raise argparse.ArgumentTypeError(err.description) from None
 
 
 def _parse_range(text: str) -> tuple[int | None, int | None]:

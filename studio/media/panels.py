@@ -27,6 +27,17 @@ def check_scale(scale: float) -> float:
     return float(scale)
 
 
+def parse_scale(text: str | float) -> float:
+    """An export scale written ``0.5`` or ``50%`` (the one parser of ``studio render --scale`` and
+    ``studio export --scale``), checked by :func:`check_scale`; else a :class:`StudioError`."""
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise StudioError("Invalid export scale", f"Scale {text!r} is not a number such as 0.5 or 50%.") from None
+    return check_scale(value)
+
+
 def parse_panels(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"pose,result"`` -> ``("pose", "result")``: known names, each at most once, in order."""
     names = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
