@@ -16,7 +16,7 @@ from studio.core.jobs import RenderJob
 from studio.core.tracks import PoseTrack
 from studio.extract.fit import CanvasFit, fit_image
 from studio.extract.model_view import REFERENCE_FIT, ModelView, photo_fit, video_fit
-from studio.extract.pose_map import draw_track_frame
+from studio.extract.conditioning import pose_maps  # noqa: F401 - the one pose-map drawing, re-exported
 
 
 def render_size(job: RenderJob) -> tuple[int, int]:
@@ -52,19 +52,6 @@ def canvas_pose(job: RenderJob) -> PoseTrack:
     from studio.extract.model_view import model_pose_for_job
 
     return model_pose_for_job(job)
-
-
-def pose_maps(job: RenderJob, pose: PoseTrack | None = None) -> np.ndarray:
-    """``(n_frames, H, W, 3)`` uint8 head-less skeleton maps of the output frames."""
-    pose = pose if pose is not None else canvas_pose(job)
-    for i in job.frames:
-        if not 0 <= i < len(pose):
-            raise StudioError(
-                "Frame out of range",
-                f"The render asks for driving frame {i} but the pose track has {len(pose)} frames. "
-                "Choose a frame range inside the clip.",
-            )
-    return np.stack([draw_track_frame(pose, i, head=False) for i in job.frames])
 
 
 def driving_frames(job: RenderJob) -> Iterator[np.ndarray]:

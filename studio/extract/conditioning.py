@@ -7,7 +7,7 @@ yields the maps the pose and S-Face ControlNets consume.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,12 +34,25 @@ class FrameMaps:
     sface_global: np.ndarray | None = None
 
 
-def pose_maps(pose: PoseTrack, fit: CanvasFit, *, head: bool = False, hands: bool = True) -> Iterator[np.ndarray]:
-    """Pose maps of every frame of ``pose`` (source-normalised) on the fit's render canvas."""
-    _check_fit(pose, fit)
-    canvas = fit.pose_to_canvas(pose)
-    for i in range(len(canvas)):
-        yield draw_track_frame(canvas, i, head=head, draw_hands=hands)
+def pose_maps(pose: PoseTrack, frames: Sequence[int] | None = None, *, fit: CanvasFit | None = None,
+              head: bool = False, hands: bool = True) -> np.ndarray:
+    """``(len(frames), H, W, 3)`` uint8 skeleton maps of driving frames ``frames`` (default: every
+    frame) of ``pose``: the one drawing of the pose ControlNet's input. ``pose`` is normalised to
+    the render canvas (what the model sees, e.g. :func:`~studio.extract.model_view.model_pose`), or
+    to the source frames when ``fit`` maps them onto the canvas. A frame outside the track is a
+    :class:`StudioError`."""
+    if fit is not None:
+        _check_fit(pose, fit)
+        pose = fit.pose_to_canvas(pose)
+    frames = range(len(pose)) if frames is None else frames
+    for i in frames:
+        if not 0 <= i < len(pose):
+            raise StudioError(
+                "Frame out of range",
+                f"The render asks for driving frame {i} but the pose track has {len(pose)} frames. "
+                "Choose a frame range inside the clip.",
+            )
+    return np.stack([draw_track_frame(pose, i, head=head, draw_hands=hands) for i in frames])
 
 
 def iter_frame_maps(

@@ -78,7 +78,7 @@ def test_xdyna_conditioning_uses_the_same_function(tmp_path: Path) -> None:
     a, b = canvas_pose(job), model_pose_for_job(job)
     np.testing.assert_array_equal(a.body, b.body)
     np.testing.assert_array_equal(a.hands, b.hands)
-    maps = pose_maps(job)
+    maps = pose_maps(a, job.frames)
     for k, i in enumerate(job.frames):
         np.testing.assert_array_equal(maps[k], model_pose_map(b, i))
 

@@ -29,7 +29,7 @@ def _maps() -> dict[str, np.ndarray]:
     for mode in ("stretch", "top"):
         fit = CanvasFit.create(pose.width, pose.height, *SIZE, mode) if mode == "stretch" else \
             CanvasFit.create(pose.width, pose.height, 256, 256, mode)
-        for i, m in enumerate(pose_maps(pose, fit)):
+        for i, m in enumerate(pose_maps(pose, fit=fit)):
             out[f"{mode}_headless_{i}"] = m
     fit = CanvasFit.create(pose.width, pose.height, *SIZE, "stretch")
     out["stretch_head_0"] = draw_track_frame(fit.pose_to_canvas(pose), 0, head=True)

@@ -27,7 +27,7 @@ def face_track(n: int, w: int, h: int) -> FaceTrack:
 def test_reference_and_pose_maps_have_the_render_size():
     job = make_job(5, size=64, width=64, height=96)
     assert C.reference_image(job).shape == (96, 64, 3)
-    maps = C.pose_maps(job)
+    maps = C.pose_maps(C.canvas_pose(job), job.frames)
     assert maps.shape == (5, 96, 64, 3) and maps.dtype == np.uint8
     assert (maps.max(axis=3) > 100).sum(axis=(1, 2)).min() > 20  # a skeleton on every frame
     assert not np.array_equal(maps[0], maps[4])  # it moves
@@ -36,7 +36,7 @@ def test_reference_and_pose_maps_have_the_render_size():
 def test_frames_outside_the_track_are_refused():
     job = replace(make_job(5), frames=(3, 9))
     with pytest.raises(StudioError, match="frame 9"):
-        C.pose_maps(job)
+        C.pose_maps(C.canvas_pose(job), job.frames)
 
 
 def test_retargeting_uses_the_reference_pose():

@@ -248,7 +248,7 @@ class XDynaBackend:
         from studio.backends.xdyna.call import XDynaCall
 
         s, o = job.settings, job.options
-        pose = conditioning.pose_maps(job)
+        pose = conditioning.pose_maps(conditioning.canvas_pose(job), job.frames)
         local, glob = conditioning.sface_maps(job) if use_face else (None, None)
         return XDynaCall(
             # framed photos go in already placed on the canvas; the official fit is done by the pipeline
