@@ -33,6 +33,7 @@ from studio.gui.playback import Playback
 from studio.gui.queue_dock import QueuePanel
 from studio.gui.render_controller import RenderController
 from studio.gui.session import Autosaver, RecentFiles, app_settings
+from studio.gui.undo import undo_actions
 from studio.gui.widgets.timeline import TimelineWidget
 from studio.gui.widgets.quality_strip import PoseQualityStrip
 from studio.gui.framing import FramingTool
@@ -248,9 +249,8 @@ class MainWindow(QMainWindow):
         m_file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
         m_edit = mb.addMenu("&Edit")
-        undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        undo, redo = undo_actions(self.doc.undo_stack, self, "&Undo", "&Redo")
         undo.setShortcut(QKeySequence("Ctrl+Z"))
-        redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.a_undo, self.a_redo = undo, redo
         m_edit.addAction(undo)

@@ -1,7 +1,7 @@
 """Reference panel: open or drop the photo to animate; shows it with its detected skeleton.
 Loading and detection run off the GUI thread.
 
-A pose that fails the reference-pose check (:mod:`studio.gui.reference_pose`) is named in a
+A pose that fails the reference-pose check (:mod:`studio.document.reference_pose`) is named in a
 warning line under the photo; its points can be dragged to fix it (each drag is an undo step)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVB
 from studio.core.tracks import FLAG_NO_PERSON
 from studio.gui.errors import hub
 from studio.gui.panels.drop import DropTarget
-from studio.gui.reference_pose import move_reference_point, warning_text
+from studio.document.reference_pose import move_reference_point, warning_text
 from studio.gui.tasks import Task
 from studio.gui.widgets.pose_overlay import PoseCanvas
 

@@ -1,5 +1,6 @@
-"""The reference photo's pose in the GUI: its sanity check (:mod:`studio.extract.pose_check`),
-the retargeting setting that goes with it, and dragging its points (undoable).
+"""The reference photo's pose in the document: its sanity check
+(:mod:`studio.extract.pose_check`), the retargeting setting that goes with it, and dragging its
+points (undoable).
 
 A photo whose detected pose looks wrong switches retargeting off as part of the same undo step
 that opens it ("Open photo NAME"), so the dancer does not take a broken body; the Reference
@@ -14,7 +15,7 @@ import dataclasses
 
 from studio.core.tracks import FLAG_EDITED, PoseTrack
 from studio.extract.pose_check import JOINT_WORDS, PoseCheck, check_reference_pose
-from studio.gui.undo import StateCommand
+from studio.document.commands import StateCommand
 
 
 def pose_check(pose: PoseTrack | None) -> PoseCheck | None:
@@ -31,7 +32,7 @@ def _is_bad(pose: PoseTrack | None) -> bool:
 
 
 def with_retarget_choice(old, new):
-    """``new`` (a :class:`~studio.gui.document.ReferenceState` for another photo or pose) with
+    """``new`` (a :class:`~studio.document.states.ReferenceState` for another photo or pose) with
     the retargeting that goes with it: off (and remembered as switched off by the check) for a
     bad pose where it was on; back on for a good pose where the check had switched it off."""
     retarget, auto_off = old.retarget, old.auto_off
