@@ -1,4 +1,6 @@
-"""The studio's main window: docks, menus, transport shortcuts; no logic of its own.
+"""The studio's main window: docks, menus, transport shortcuts; no logic of its own. Its menus
+are built in :mod:`studio.gui.window_menus`, its File actions live in
+:mod:`studio.gui.window_projects`.
 
 Layout: the preview viewer in the centre with the transport bar and the timeline under it; the
 Reference and Driving panels docked left, the Render panel right. Everything observes one
@@ -9,19 +11,15 @@ Reference and Driving panels docked left, the Render panel right. Everything obs
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget,
-)
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from studio import __version__
 from studio.core import registry
 from studio.core.errors import StudioError
-from studio.core.project import PROJECT_SUFFIX, Project
 from studio.gui.document import Document
 from studio.gui.errors import hub
 from studio.gui.fit import PanelScroller, ScreenFit, fit_rect, let_shrink
@@ -33,7 +31,8 @@ from studio.gui.playback import Playback
 from studio.gui.queue_dock import QueuePanel
 from studio.gui.render_controller import RenderController
 from studio.gui.session import Autosaver, RecentFiles, app_settings
-from studio.gui.undo import undo_actions
+from studio.gui.window_menus import build_menus, window_action
+from studio.gui.window_projects import ProjectFiles, RecoverAsker, SaveAsker, ask_recover, ask_save
 from studio.gui.widgets.timeline import TimelineWidget
 from studio.gui.widgets.quality_strip import PoseQualityStrip
 from studio.gui.framing import FramingTool
@@ -55,35 +54,12 @@ def weights_preference_key(backend: str) -> str:
     :data:`WEIGHTS_PREFERENCE`)."""
     return WEIGHTS_PREFERENCE if backend == registry.legacy_name() else f"{WEIGHTS_PREFERENCE}/{backend}"
 
-#: Asks whether to save unsaved changes: returns "save", "discard" or "cancel".
-SaveAsker = Callable[[QWidget], str]
-#: Asks whether to recover an autosave: returns True to recover.
-RecoverAsker = Callable[[QWidget, Path], bool]
-
-
-def ask_save(parent: QWidget) -> str:
-    """The default unsaved-changes question."""
-    b = QMessageBox.question(
-        parent, "Unsaved changes", "Save the changes to this project first?",
-        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-    )
-    return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(b, "cancel")
-
-
-def ask_recover(parent: QWidget, path: Path) -> bool:
-    """The default crash-recovery question."""
-    return QMessageBox.question(
-        parent, "Recover unsaved work?",
-        f"The studio did not close properly last time. Recover the autosaved project ({path.name})?",
-    ) == QMessageBox.StandardButton.Yes
-
-
 def _data_dir() -> Path:
     d = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(d or Path.home() / ".xdyna-studio")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ProjectFiles, QMainWindow):
     """The studio window.
 
     Parameters
@@ -214,93 +190,10 @@ class MainWindow(QMainWindow):
 
     # -- actions and menus ---------------------------------------------------------------------------
     def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
-        a = QAction(text, self)
-        if shortcut is not None:
-            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
-            a.setShortcuts([QKeySequence(s) for s in seqs])
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        a.setCheckable(checkable)
-        if tip:
-            a.setToolTip(tip)
-        a.triggered.connect(slot)
-        self.addAction(a)
-        return a
+        return window_action(self, text, slot, shortcut, checkable, tip)
 
     def _make_actions(self) -> None:
-        tl, pb = self.doc.timeline, self.playback
-        mb = self.menuBar()
-        m_file = mb.addMenu("&File")
-        m_file.addAction(self._action("&New", self.new_project, QKeySequence.StandardKey.New))
-        m_file.addAction(self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open))
-        self.m_recent = m_file.addMenu("Open &Recent")
-        self.m_recent.aboutToShow.connect(self._fill_recent)
-        m_file.addSeparator()
-        m_file.addAction(self._action("&Save", self.save, QKeySequence.StandardKey.Save))
-        m_file.addAction(self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs))
-        m_file.addSeparator()
-        m_file.addAction(self._action("Open &Photo…", lambda: self.reference_panel.choose()))
-        m_file.addAction(self._action("Open &Driving Video…", lambda: self.driving_panel.choose()))
-        self.a_live = self._action("Make a &Live Photo…", lambda: self.make_live_photo(),
-                                   tip="Hold the photo's own pose (no driving video); X-Dyna adds scene and hair "
-                                   "motion, the draft a gentle idle motion")
-        m_file.addAction(self.a_live)
-        m_file.addAction(self._action("&Export…", self.export_dialog, "Ctrl+E"))
-        m_file.addSeparator()
-        m_file.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
-
-        m_edit = mb.addMenu("&Edit")
-        undo, redo = undo_actions(self.doc.undo_stack, self, "&Undo", "&Redo")
-        undo.setShortcut(QKeySequence("Ctrl+Z"))
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.a_undo, self.a_redo = undo, redo
-        m_edit.addAction(undo)
-        m_edit.addAction(redo)
-
-        m_play = mb.addMenu("&Playback")
-        self.a_play = self._action("Play", pb.toggle, "Space", tip="Play / pause (Space)")
-        self.a_back = self._action("◀", lambda: tl.step(-1), "Left", tip="One frame back (Left)")
-        self.a_fwd = self._action("▶", lambda: tl.step(1), "Right", tip="One frame forward (Right)")
-        self.a_back10 = self._action("Back 10 Frames", lambda: tl.step(-10), "Shift+Left")
-        self.a_fwd10 = self._action("Forward 10 Frames", lambda: tl.step(10), "Shift+Right")
-        self.a_j = self._action("Play Backwards (J)", lambda: pb.shuttle(-1), "J")
-        self.a_k = self._action("Stop (K)", pb.stop, "K")
-        self.a_l = self._action("Play Forwards (L)", lambda: pb.shuttle(1), "L")
-        self.a_start = self._action("|◀", tl.go_start, "Home", tip="To the in point / first frame (Home)")
-        self.a_end = self._action("▶|", tl.go_end, "End", tip="To the out point / last frame (End)")
-        self.a_set_in = self._action("Set In", lambda: tl.set_in(), "I", tip="Set the in point at the playhead (I)")
-        self.a_set_out = self._action("Set Out", lambda: tl.set_out(), "O", tip="Set the out point at the playhead (O)")
-        self.a_clear_range = self._action("Clear In/Out", tl.clear_range, "Alt+X")
-        self.a_loop = self._action("Loop", tl.set_loop, "Ctrl+L", checkable=True, tip="Loop playback (Ctrl+L)")
-        self.a_loop.setChecked(tl.loop)
-        self.a_next_problem = self._action("Next Problem Frame", lambda: self.goto_problem(1), "Alt+Right",
-                                           tip="Jump to the next frame with a pose problem (Alt+Right)")
-        self.a_prev_problem = self._action("Previous Problem Frame", lambda: self.goto_problem(-1), "Alt+Left",
-                                           tip="Jump to the previous frame with a pose problem (Alt+Left)")
-        for a in (self.a_play, self.a_j, self.a_k, self.a_l, None, self.a_back, self.a_fwd, self.a_back10,
-                  self.a_fwd10, self.a_start, self.a_end, None, self.a_prev_problem, self.a_next_problem, None,
-                  self.a_set_in, self.a_set_out, self.a_clear_range, self.a_loop):
-            m_play.addSeparator() if a is None else m_play.addAction(a)
-
-        m_render = mb.addMenu("&Render")
-        self.a_render = self._action("&Render", self.render_panel_render, "Ctrl+R")
-        self.a_cancel = self._action("&Cancel Render", self.controller.cancel, "Escape")
-        self.a_render_scratch = self._action("Render from &Scratch",
-                                             lambda: self.render_panel.render(from_scratch=True), "Ctrl+Shift+R")
-        m_render.addAction(self.a_render)
-        m_render.addAction(self.a_render_scratch)
-        self.a_queue = self._action("Add to &Queue", lambda: self.add_to_queue(), "Ctrl+Shift+Q",
-                                    tip="Queue a render of the in/out range (see the Queue dock)")
-        m_render.addAction(self.a_queue)
-        m_render.addAction(self.a_cancel)
-
-        self.m_view = mb.addMenu("&View")
-        self.a_side = self._action("Side by Side", lambda on: self.viewer.set_side_by_side(on), "Ctrl+B", checkable=True)
-        self.a_onion = self._action("Onion Skin", lambda on: self.viewer.onion_box.setChecked(on), "Ctrl+K", checkable=True)
-        self.m_view.addAction(self.a_side)
-        self.m_view.addAction(self.a_onion)
-        self.m_view.addSeparator()
-        m_help = mb.addMenu("&Help")
-        m_help.addAction(self._action("&About", self.about))
+        build_menus(self)
 
     def _preload_backend(self) -> None:
         name = self.doc.settings.backend
@@ -358,141 +251,6 @@ class MainWindow(QMainWindow):
         self.docks["queue"].raise_()
         self.statusBar().showMessage(f"Queued job {job_id}: {job.n_frames} frames -> {folder}", 6000)
         return job_id
-
-    def _title(self) -> None:
-        self.setWindowTitle(f"{self.doc.title()} — X-Dyna Studio")
-
-    def _confirm_discard(self) -> bool:
-        """True when unsaved changes may be dropped (after saving them if asked to)."""
-        if not self.doc.dirty:
-            return True
-        answer = self.ask_save(self)
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
-
-    def new_project(self) -> None:
-        """File > New."""
-        if self._confirm_discard():
-            self.controller.cancel()
-            self.doc.new_project()
-            self.frames.set_video(None)
-
-    def open_dialog(self) -> None:
-        """File > Open…"""
-        path, _ = QFileDialog.getOpenFileName(self, "Open a project", "", f"Studio projects (*{PROJECT_SUFFIX} *.json)")
-        if path:
-            self.open_project(Path(path))
-
-    def open_project(self, path: Path, confirm: bool = True) -> bool:
-        """Open the project at ``path``; problems are shown, never raised."""
-        if confirm and not self._confirm_discard():
-            return False
-        self.controller.cancel()
-        try:
-            missing = self.doc.open(path)
-        except StudioError as err:
-            hub().report(err)
-            return False
-        self._after_load()
-        self.recent.add(Path(path))
-        if missing:
-            lines = "; ".join(f"{name.replace('_', ' ')}: {p}" for name, p in missing)
-            hub().report(StudioError(
-                "Some files are missing",
-                f"The project refers to files that are not there any more ({lines}). Open them again "
-                "from the Reference or Driving panel.",
-            ))
-        return True
-
-    def _after_load(self) -> None:
-        video = self.doc.project.driving_video
-        self.frames.set_video(video if video is not None and Path(video).exists() else None)
-        self.viewer.refresh()
-        self.driving_panel.refresh()
-        if self.doc.project.pose is None and video is not None and Path(video).exists():
-            self.driving_panel.open_path(Path(video))  # tracks not in the file: extract (disk-cached)
-
-    def save(self) -> bool:
-        """File > Save (asks for a file the first time)."""
-        if self.doc.project.path is None:
-            return self.save_as()
-        return self._save_to(self.doc.project.path)
-
-    def save_as(self) -> bool:
-        """File > Save As…"""
-        path, _ = QFileDialog.getSaveFileName(self, "Save the project", f"untitled{PROJECT_SUFFIX}",
-                                              f"Studio projects (*{PROJECT_SUFFIX})")
-        if not path:
-            return False
-        if not path.endswith(".json"):
-            path += PROJECT_SUFFIX
-        return self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            self.doc.save(path)
-        except StudioError as err:
-            hub().report(err)
-            return False
-        self.autosaver.discard()
-        self.recent.add(path)
-        self.statusBar().showMessage(f"Saved {path}", 4000)
-        return True
-
-    def _fill_recent(self) -> None:
-        self.m_recent.clear()
-        paths = self.recent.paths()
-        for p in paths:
-            self.m_recent.addAction(p.name, lambda p=p: self.open_project(p)).setToolTip(str(p))
-        if not paths:
-            self.m_recent.addAction("(none)").setEnabled(False)
-
-    def offer_recovery(self) -> bool:
-        """At start: offer the autosave a crashed session left behind; True when recovered."""
-        pending = self.autosaver.pending_recovery()
-        if pending is None:
-            return False
-        file, original = pending
-        if not self.ask_recover(self, file):
-            self.autosaver.discard()
-            return False
-        try:
-            project = Project.load(file)
-        except StudioError as err:
-            hub().report(err)
-            return False
-        project.path = original
-        self.doc.set_project(project)
-        self.doc.mark_dirty()
-        self._after_load()
-        return True
-
-    def make_live_photo(self, seconds: float | None = None, fps: float | None = None) -> bool:
-        """File > Make a Live Photo…: asks for the length and frame rate (unless ``seconds`` is
-        given) and holds the photo's pose for it (undoable)."""
-        if seconds is None:
-            from studio.gui.dialogs.live_photo_dialog import LivePhotoDialog
-
-            dlg = LivePhotoDialog(self.doc.project.live_seconds or 4.0, fps or self.doc.project.fps or 25.0, self)
-            if dlg.exec() != dlg.DialogCode.Accepted:
-                return False
-            seconds, fps = dlg.values()
-        try:
-            self.doc.set_live_photo(seconds, fps)
-        except StudioError as err:
-            hub().report(err)
-            return False
-        self.frames.set_video(None)
-        return True
-
-    def export_dialog(self):
-        """File > Export…"""
-        from studio.gui.dialogs.export_dialog import ExportDialog
-
-        dlg = ExportDialog(self.doc, self)
-        dlg.open()
-        return dlg
 
     def about(self) -> None:
         """Help > About."""
