@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from studio.backends.xdyna.pipeline import RunOptions, XDynaOutput
+from studio.backends.xdyna.pipeline import RunOptions, XDynaCall, XDynaOutput
 
 #: How many times the measured floor a render may differ from the baseline.
 SAFETY = 8.0
@@ -99,8 +99,8 @@ class NoiseFloors:
         x = self.inputs
         self.pipe.configure(options or RunOptions())
         try:
-            return self.pipe(x["reference"], x["pose"][: self.n], x["sface_local"][: self.n],
-                             x["sface_global"][: self.n], **kw)
+            return self.pipe(XDynaCall(x["reference"], x["pose"][: self.n], x["sface_local"][: self.n],
+                                       x["sface_global"][: self.n], **kw))
         finally:
             self.pipe.configure(RunOptions())
 
