@@ -46,6 +46,9 @@ class Capabilities:
     face_input: it uses the driving face (face track and face pixels of the driving video).
     live_photo: it renders a held pose (a live photo) with motion of its own.
     split_render: one clip can be divided among farm workers (:attr:`BackendSpec.split`).
+    resumable: ``render(job, cancel, store=...)`` takes the job's
+        :class:`~studio.core.render_store.ResumeStore` (finished frames, saved latents) from
+        :func:`~studio.core.render.run_job` and resumes from it (:mod:`studio.core.resume`).
     """
 
     needs_weights: bool
@@ -57,6 +60,7 @@ class Capabilities:
     face_input: bool = False
     live_photo: bool = True
     split_render: bool = False
+    resumable: bool = False
 
     @property
     def windows(self) -> bool:
@@ -90,7 +94,8 @@ class Backend(Protocol):
     def render(self, job: "RenderJob", cancel: CancelToken) -> Iterator[RenderEvent]:
         """Render ``job`` (whose ``options`` are this backend's validated options). Raises
         :class:`StudioError` on bad input and :class:`~studio.core.errors.RenderCancelled` when
-        cancelled; frames already finished in ``job.output_dir`` may be skipped."""
+        cancelled. A backend whose capabilities say ``resumable`` also takes ``store=`` (a
+        :class:`~studio.core.render_store.ResumeStore`) and skips what it holds."""
         ...
 
     def close(self) -> None:

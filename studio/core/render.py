@@ -7,8 +7,9 @@ thread. It
 * reuses finished frames (``resume=True``): PNGs in ``job.output_dir`` recorded under the frame's
   current cache key, and final frames already in the :class:`FrameCache`;
 * asks the backend only for what is missing (backends with independent frames get a job of just
-  the missing frames; coupled backends such as X-Dyna get the whole job and skip finished
-  windows themselves, from the latents saved beside the PNGs);
+  the missing frames; resumable backends such as X-Dyna get the whole job and the render
+  folder's :class:`~studio.core.render_store.ResumeStore`, and skip the finished frames and
+  windows it holds, from the latents saved beside the PNGs: :mod:`studio.core.resume`);
 * writes every finished frame into the cache (final) and to the PNG sequence as it arrives, and
   every step preview into the cache (not final);
 * ends with exactly one of :class:`Finished`, :class:`Cancelled` or :class:`Failed` and never
@@ -36,7 +37,7 @@ from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import Cancelled, Failed, Finished, FramesReady, Progress, RenderEvent, StepPreview
 from studio.core.frame_cache import FrameCache, FrameState
 from studio.core.jobs import RenderJob
-from studio.core.render_store import RenderStore, frame_filename
+from studio.core.render_store import RenderStore, ResumeStore, frame_filename
 
 #: Frames read back from disk are announced in chunks of this many (bounded memory).
 RESUME_CHUNK = 16
@@ -211,7 +212,11 @@ def run_job(
                 position = missing
             else:
                 sub, position = job, list(range(n))
-            gen = backend.render(sub, cancel)
+            if backend.capabilities.resumable:  # it skips what the store holds (finished frames, latents)
+                store = run.store.resume() if run.store is not None else ResumeStore.nothing()
+                gen = backend.render(sub, cancel, store=store)
+            else:
+                gen = backend.render(sub, cancel)
             with contextlib.closing(gen):
                 for ev in gen:
                     if isinstance(ev, FramesReady):

@@ -26,7 +26,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,10 @@ _LATENTS_RE = re.compile(r"^latents_([0-9a-f]+)_w(\d{3,})\.npy$")
 def frame_filename(index: int) -> str:
     """File name of the PNG for driving frame ``index``."""
     return f"frame_{int(index):06d}.png"
+
+
+#: The latents slot of a whole clip (a render that denoises every window at every step).
+WHOLE_CLIP = 0
 
 
 def latents_filename(job_fingerprint: str, window: int) -> str:
@@ -94,6 +98,32 @@ def finished_positions(folder: Path | None, key: str, frames: Sequence[int]) -> 
         k for k, i in enumerate(frames)
         if recorded.get(int(i)) == key and (folder / frame_filename(i)).is_file()
     }
+
+
+class ResumeStore:
+    """What a resumable backend reads and writes to pick up a render where it stopped, handed to
+    it by :func:`studio.core.render.run_job`: the output positions already final on disk
+    (:attr:`done`) and the latents it saved by slot (a stream window, or :data:`WHOLE_CLIP`).
+    Without a render folder nothing is done and nothing is kept (:meth:`nothing`)."""
+
+    def __init__(self, folder: Path | None, job_fingerprint: str, done: Iterable[int] = ()) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.job_fingerprint = job_fingerprint
+        self.done: frozenset[int] = frozenset(int(k) for k in done)
+
+    @classmethod
+    def nothing(cls) -> ResumeStore:
+        """A store with nothing to resume and nowhere to save (a render without a folder)."""
+        return cls(None, "")
+
+    def load(self, slot: int) -> np.ndarray | None:
+        """The latents saved in ``slot``, or ``None``."""
+        return load_window_latents(self.folder, self.job_fingerprint, slot)
+
+    def save(self, slot: int, latents: np.ndarray) -> None:
+        """Keep ``latents`` in ``slot`` (atomic; nothing without a folder)."""
+        if self.folder is not None:
+            save_window_latents(self.folder, self.job_fingerprint, slot, latents)
 
 
 def _encode_png(frame: np.ndarray, path: Path) -> bytes:
@@ -278,6 +308,10 @@ class RenderStore:
             if m and m.group(1) == self.job_fingerprint:
                 p.unlink(missing_ok=True)
         self._write_manifest()
+
+    def resume(self) -> ResumeStore:
+        """What a resumable backend gets for this job: its finished positions and saved latents."""
+        return ResumeStore(self.folder, self.job_fingerprint, self.done_positions())
 
     def paths(self) -> list[Path]:
         """The PNG paths of all output frames in order (finished or not)."""

@@ -9,6 +9,7 @@ farm render and a local render share one code path.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -17,7 +18,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import Cancelled, Failed, FramesReady, RenderEvent
 from studio.core.jobs import RenderJob
-from studio.core.render_store import finished_positions
+from studio.core.render_store import ResumeStore
 
 #: Seconds between cancel checks while waiting for a worker's next event.
 POLL = 0.1
@@ -67,18 +68,21 @@ class RemoteBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """The real backend's capabilities."""
-        return self._local.capabilities
+        """The real backend's capabilities; a coupled backend's are ``resumable`` here, since the
+        driver drops the frames the job's store already holds."""
+        caps = self._local.capabilities
+        return caps if caps.independent_frames else dataclasses.replace(caps, resumable=True)
 
     def available(self) -> tuple[bool, str]:
         """Availability is decided on the worker; here: always."""
         return True, f"on {self.where}"
 
-    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
-        """Run ``job`` on the worker and yield its events (see the class docstring)."""
-        done: set[int] = set()
+    def render(self, job: RenderJob, cancel: CancelToken, store: ResumeStore | None = None) -> Iterator[RenderEvent]:
+        """Run ``job`` on the worker and yield its events (see the class docstring); ``store``
+        (resumable backends) says which frames are already on disk."""
+        done: frozenset[int] = frozenset()
         if not self.capabilities.independent_frames:
-            done = finished_positions(job.output_dir, job.fingerprint(), job.frames)
+            done = store.done if store is not None else frozenset()
         stream = self._start(job)
         asked = ended = False
         try:

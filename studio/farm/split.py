@@ -33,15 +33,14 @@ import numpy as np
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
-from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
+from studio.core.events import Progress, RenderEvent, StepPreview
 from studio.core.jobs import RenderJob
-from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
+from studio.core.render_store import ResumeStore
+from studio.core.resume import denoise_then_decode
 from studio.farm.worker import for_worker
 
 #: Frames per decode chunk (as the single-process backend).
 DECODE_CHUNK = 4
-#: The saved-latents slot of the whole clip (as the single-process backend, so resume works across both).
-WHOLE_CLIP = 0
 
 
 class SplitPool(Protocol):
@@ -111,18 +110,14 @@ class SplitBackend:
             return False, "A split render needs at least two workers."
         return True, f"split across {self.pool.size} workers"
 
-    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
-        """Render ``job`` across the pool; events as the backend's own render."""
+    def render(self, job: RenderJob, cancel: CancelToken, store: ResumeStore | None = None) -> Iterator[RenderEvent]:
+        """Render ``job`` across the pool; events as the backend's own render, resumed from
+        ``store`` as it is (:func:`~studio.core.resume.denoise_then_decode`)."""
         why = split_refusal(job)
         if why is not None:
             raise StudioError("This job cannot be split", f"This {job.backend} job cannot be split across workers: {why}.")
-        n = job.n_frames
-        fp = job.fingerprint()
-        done = finished_positions(job.output_dir, fp, job.frames)
-        latents = load_window_latents(job.output_dir, fp, WHOLE_CLIP)
-        if latents is not None and latents.shape[2] != n:
-            latents = None
-        key = f"{fp}-{uuid.uuid4().hex[:8]}"
+        store = store if store is not None else ResumeStore.nothing()
+        key = f"{job.fingerprint()}-{uuid.uuid4().hex[:8]}"
         try:
             yield Progress(0, 1, "load", f"Preparing the render on {self.pool.size} workers")
             infos = self.pool.prepare(key, for_worker(job))
@@ -137,26 +132,12 @@ class SplitBackend:
                     "same studio version or weights. Install the same version and weights on every machine of "
                     "the cluster, or queue the job without --split.",
                 )
-            if latents is None:
-                with contextlib.closing(self._denoise(job, key, info, cancel)) as steps:
-                    for ev in steps:
-                        if isinstance(ev, np.ndarray):
-                            latents = ev
-                        else:
-                            yield ev
-                if job.output_dir is not None:
-                    save_window_latents(job.output_dir, fp, WHOLE_CLIP, latents)
-            todo = [k for k in range(n) if k not in done]
-            chunks = [todo[i : i + DECODE_CHUNK] for i in range(0, len(todo), DECODE_CHUNK)]
-            finished = n - len(todo)
-            for r in range(0, len(chunks), self.pool.size):
-                cancel.raise_if_cancelled()
-                batch = chunks[r : r + self.pool.size]
-                frames = self.pool.decode(key, [np.ascontiguousarray(latents[:, :, c]) for c in batch])
-                for chunk, f in zip(batch, frames):
-                    finished += len(chunk)
-                    yield FramesReady(tuple(chunk), f)
-                    yield Progress(finished, n, "decode")
+
+            def decode(chunks: Sequence[list[int]], latents: np.ndarray) -> list[np.ndarray]:
+                return self.pool.decode(key, [np.ascontiguousarray(latents[:, :, c]) for c in chunks])
+
+            yield from denoise_then_decode(store, job.n_frames, lambda: self._denoise(job, key, info, cancel),
+                                           decode, cancel, DECODE_CHUNK, batch=self.pool.size)
         finally:
             with contextlib.suppress(Exception):
                 self.pool.end(key)

@@ -25,6 +25,7 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import RenderEvent
 from studio.core.jobs import RenderJob
+from studio.core.render_store import ResumeStore
 from studio.farm.helper_process import HelperProcess, Send
 
 log = logging.getLogger("studio.gui")
@@ -58,12 +59,14 @@ class _BackendCommands:
         self.name = name
         self.backend = factory(*args) if factory is not None else get_backend(name)
 
-    def __call__(self, kind: str, job: RenderJob, cancel: CancelToken, send: Send) -> None:
+    def __call__(self, kind: str, payload: tuple, cancel: CancelToken, send: Send) -> None:
+        job, store = payload
         try:
             if kind == "prepare":
                 prepare_backend(self.backend, job)
             else:
-                for ev in self.backend.render(job, cancel):
+                resume = {"store": store} if store is not None else {}  # a resumable backend's
+                for ev in self.backend.render(job, cancel, **resume):
                     send(("event", ev))
             send(("done",))
         except RenderCancelled:
@@ -160,14 +163,15 @@ class ProcessBackend:
         """Let the helper build its state for ``job`` (see :func:`prepare_backend`); blocks
         until done. Raises :class:`StudioError` when it fails."""
         self._ensure()
-        self._proc.send(("prepare", _plain(job)))
+        self._proc.send(("prepare", (_plain(job), None)))
         if not self._wait_for("done", None):
             raise StudioError(f"The {self.name} renderer stopped", "Its helper process ended while preparing.")
 
-    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
-        """Render ``job`` in the helper; events are forwarded as they arrive."""
+    def render(self, job: RenderJob, cancel: CancelToken, store: ResumeStore | None = None) -> Iterator[RenderEvent]:
+        """Render ``job`` in the helper; events are forwarded as they arrive. ``store`` (resumable
+        backends) goes along: the helper resumes from the same render folder."""
         self._ensure()
-        self._proc.send(("render", _plain(job)))
+        self._proc.send(("render", (_plain(job), store)))
         cancelled = False
         finished = False
         try:

@@ -41,7 +41,8 @@ from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
 from studio.core.jobs import RenderJob
-from studio.core.render_store import finished_positions, load_window_latents, save_window_latents
+from studio.core.render_store import ResumeStore
+from studio.core.resume import denoise_then_decode
 from studio.core.windows import WindowPlan
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ if TYPE_CHECKING:
 
 #: Frames VAE-decoded per FramesReady chunk (reference/static schedules).
 DECODE_CHUNK = 4
-#: Saved-latents slot of the whole clip for the reference/static schedules.
-WHOLE_CLIP = 0
 #: Most of the render time step previews may take (measured; previews are skipped to stay below).
 PREVIEW_SHARE = 0.05
 
@@ -190,17 +189,17 @@ class XDynaBackend:
         return self.weights_dir
 
     # -- rendering ------------------------------------------------------------------------------
-    def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
+    def render(self, job: RenderJob, cancel: CancelToken, store: ResumeStore | None = None) -> Iterator[RenderEvent]:
         """Render ``job``; yields Progress, StepPreview and FramesReady (see the module docstring).
+        ``store``: the render folder's finished frames and saved latents (from
+        :func:`~studio.core.render.run_job`; without one nothing is resumed or kept).
 
         Raises :class:`StudioError` for unusable inputs or weights and
         :class:`~studio.core.errors.RenderCancelled` when ``cancel`` is set."""
         s = job.settings
-        n = job.n_frames
         weights = self._weights_for(job)
         plan = plan_for(job)
-        fp = job.fingerprint()
-        done = finished_positions(job.output_dir, fp, job.frames)
+        store = store if store is not None else ResumeStore.nothing()
         cancel.raise_if_cancelled()
 
         yield Progress(0, 1, "load", f"Loading the X-Dyna weights from {weights}")
@@ -221,9 +220,9 @@ class XDynaBackend:
         yield Progress(1, 1, "prepare")
         cancel.raise_if_cancelled()
         if job.options.schedule == "stream":
-            yield from self._render_stream(job, pipe, call, plan, done, cancel)
+            yield from self._render_stream(job, pipe, call, plan, store, cancel)
         else:
-            yield from self._render_whole(job, pipe, call, done, cancel)
+            yield from self._render_whole(job, pipe, call, store, cancel)
 
     @staticmethod
     def uses_face(job: RenderJob, pipe: Any, weights: Path) -> bool:
@@ -294,46 +293,34 @@ class XDynaBackend:
 
         return to_uint8(pipe.decode(torch.from_numpy(np.ascontiguousarray(latents, np.float32))))
 
-    def _render_whole(self, job: RenderJob, pipe: Any, call: XDynaCall, done: set[int],
+    def _render_whole(self, job: RenderJob, pipe: Any, call: XDynaCall, store: ResumeStore,
                       cancel: CancelToken) -> Iterator[RenderEvent]:
         n, steps = job.n_frames, job.options.steps
-        fp = job.fingerprint()
-        latents = load_window_latents(job.output_dir, fp, WHOLE_CLIP)
-        if latents is not None and latents.shape[2] != n:
-            latents = None
-        if latents is None:
+
+        def denoise() -> Iterator[Any]:
             with contextlib.closing(self._denoise(pipe, call, n, steps, cancel)) as events:
                 for ev in events:
-                    if isinstance(ev, tuple):
-                        latents = ev[1]
-                    else:
-                        yield ev
-            if job.output_dir is not None:
-                save_window_latents(job.output_dir, fp, WHOLE_CLIP, latents)
-        todo = [k for k in range(n) if k not in done]
-        for i in range(0, len(todo), self.decode_chunk):
-            cancel.raise_if_cancelled()
-            chunk = todo[i : i + self.decode_chunk]
-            frames = self._decode(pipe, latents[:, :, chunk])
-            yield FramesReady(tuple(chunk), frames)
-            yield Progress(n - len(todo) + i + len(chunk), n, "decode")
+                    yield ev[1] if isinstance(ev, tuple) else ev  # ("result", latents) last
 
-    def _render_stream(self, job: RenderJob, pipe: Any, call: XDynaCall, plan: WindowPlan, done: set[int],
+        def decode(chunks: Sequence[list[int]], latents: np.ndarray) -> list[np.ndarray]:
+            return [self._decode(pipe, latents[:, :, chunk]) for chunk in chunks]
+
+        yield from denoise_then_decode(store, n, denoise, decode, cancel, self.decode_chunk)
+
+    def _render_stream(self, job: RenderJob, pipe: Any, call: XDynaCall, plan: WindowPlan, store: ResumeStore,
                        cancel: CancelToken) -> Iterator[RenderEvent]:
-        fp = job.fingerprint()
         windows = plan.windows()
         finals = final_frames(windows)
         # a saved window is skipped only if every frame it finalises is already on disk
         finished = {}
         for k in range(len(windows)):
-            lat = load_window_latents(job.output_dir, fp, k)
-            if lat is not None and all(f in done for f in finals[k]):
+            lat = store.load(k)
+            if lat is not None and all(f in store.done for f in finals[k]):
                 finished[k] = lat
         total = len(windows) * job.options.steps
 
         def on_window(emit, win: Any) -> None:
-            if job.output_dir is not None:
-                save_window_latents(job.output_dir, fp, win.index, win.latents)
+            store.save(win.index, win.latents)
             emit(FramesReady(tuple(int(f) for f in win.frames), win.video))
 
         extra = {"finished_windows": finished} if finished else None

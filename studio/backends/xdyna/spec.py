@@ -24,7 +24,7 @@ REQUIRES = ("torch", "diffusers", "transformers", "safetensors")
 
 CAPABILITIES = Capabilities(needs_weights=True, step_previews=True, independent_frames=False,
                             schedules=("reference", "static", "stream"), streaming=True, prompt=True,
-                            face_input=True, live_photo=True, split_render=True)
+                            face_input=True, live_photo=True, split_render=True, resumable=True)
 
 
 def install_hint(missing: list[str] | None = None) -> str:
