@@ -10,8 +10,9 @@ from typing import Any
 
 from studio.core.errors import StudioError
 from studio.media.audio import slice_for_frames
+from studio.media.export_path import write_export
 from studio.media.exporters import EXPORTERS, exporter_for
-from studio.media.panels import even, parse_scale, scale_frame
+from studio.media.panels import even, parse_scale
 from studio.media.source import open_frames
 
 
@@ -56,9 +57,6 @@ def run(args: argparse.Namespace) -> int:
         same_rate = abs(fps - reader.fps) < 1e-6
         if args.audio and exporter.supports_audio and same_rate and not src.is_dir():
             sound = slice_for_frames(src, 0, total, reader.fps)
-        frames = iter(reader)
-        if abs(scale - 1.0) > 1e-9:
-            frames = (scale_frame(f, scale) for f in frames)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -70,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(done - bar.n)
 
         try:
-            out = exporter.write(frames, fps, args.output, progress=progress, frame_count=total, audio=sound)
+            out = write_export(iter(reader), total, fps, args.output, scale=scale, audio=sound, progress=progress)
         finally:
             if bar is not None:
                 bar.close()

@@ -30,7 +30,7 @@ from studio.cli.render_inputs import (  # noqa: F401 - the command's building bl
     _photo_size, _project_from_args, build_job, build_settings, hold_photo_pose, render_dir_for, sample_project_path,
 )
 from studio.cli.render_output import (  # noqa: F401
-    _Sigint, _advance, _bar, export, export_stream, render_with_progress, result_frames, side_by_side_frames, sound_for,
+    _Sigint, _advance, _bar, export, render_with_progress, result_frames, side_by_side_frames, sound_for,
 )
 
 
@@ -153,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"rendered {job.n_frames} frames in {seconds:.1f} s -> {out}", file=sys.stderr)
             return 0
         frames = side_by_side_frames(job, args.panels) if args.side_by_side else result_frames(job)
-        frames, n_out = export_stream(frames, job.n_frames, src_fps, fps, args.scale, args.fps_mode)
         try:
             audio = sound_for(job, src_fps, args.audio and exporter_for(out).supports_audio)
-            written = export(frames, n_out, fps, out, token, quiet, audio)
+            written = export(frames, job.n_frames, src_fps, out, token, quiet, audio, fps=fps, scale=args.scale,
+                             mode=args.fps_mode)
         except RenderCancelled:
             print(f"export cancelled; the frames are kept in {job.output_dir}", file=sys.stderr)
             return 130

@@ -18,9 +18,9 @@ from studio.core.jobs import RenderJob
 from studio.core.render import render_frames, run_job
 from studio.core.files import read_png
 from studio.media.audio import AudioSlice, slice_for_frames
-from studio.media.exporters import export_frames
-from studio.media.panels import PANEL_NAMES, compose, scale_frame
-from studio.media.retime import retime, retimed_count
+from studio.media.export_path import export_count, write_export
+from studio.media.panels import PANEL_NAMES, compose
+from studio.media.retime import RetimeMode
 
 
 # -- progress ---------------------------------------------------------------------------------------
@@ -129,23 +129,16 @@ def sound_for(job: RenderJob, fps: float, wanted: bool = True) -> AudioSlice | N
     return slice_for_frames(job.driving_video, job.frames[0], job.n_frames, fps)
 
 
-def export_stream(frames: Iterator[np.ndarray], n: int, src_fps: float, fps: float, scale: float = 1.0,
-                  mode: str = "repeat") -> tuple[Iterator[np.ndarray], int]:
-    """``frames`` scaled by ``scale`` and converted from ``src_fps`` to ``fps`` (same duration);
-    returns the stream and its frame count."""
-    if abs(scale - 1.0) > 1e-9:
-        frames = (scale_frame(f, scale) for f in frames)
-    return retime(frames, n, src_fps, fps, mode), retimed_count(n, src_fps, fps)
-
-
-def export(frames: Iterator[np.ndarray], n: int, fps: float, out: Path, token: CancelToken, quiet: bool,
-           audio: AudioSlice | None = None) -> Path:
-    """Write ``frames`` to ``out`` with the media exporters (format from the suffix), with
-    ``audio`` as the sound track where the format has one."""
-    bar = _bar(quiet, f"export {out.name}", n, unit="frame")
+def export(frames: Iterator[np.ndarray], n: int, src_fps: float, out: Path, token: CancelToken, quiet: bool,
+           audio: AudioSlice | None = None, *, fps: float | None = None, scale: float = 1.0,
+           mode: RetimeMode = "repeat") -> Path:
+    """Write the ``n`` rendered ``frames`` (at ``src_fps``) to ``out`` through the one export
+    path (:func:`studio.media.export_path.write_export`: scale, rate conversion to ``fps``,
+    the exporter of the suffix, ``audio`` where the format has a sound track), with a bar."""
+    bar = _bar(quiet, f"export {out.name}", export_count(n, src_fps, fps), unit="frame")
     try:
-        return export_frames(frames, fps, out, progress=lambda d, t: _advance(bar, d, t), cancel=token,
-                             frame_count=n, audio=audio)
+        return write_export(frames, n, src_fps, out, out_fps=fps, fps_mode=mode, scale=scale, audio=audio,
+                            progress=lambda d, t: _advance(bar, d, t), cancel=token)
     finally:
         if bar is not None:
             bar.close()

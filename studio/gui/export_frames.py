@@ -15,7 +15,7 @@ from studio.core.frame_cache import FrameCache, FrameState
 from studio.core.tracks import PoseTrack
 from studio.extract.model_view import ModelView, model_pose, model_pose_map
 from studio.media.audio import AudioSlice, slice_for_frames
-from studio.media.panels import PANEL_NAMES, compose, scale_frame
+from studio.media.panels import PANEL_NAMES, compose
 from studio.media.retime import RetimeMode, retimed_count
 
 #: Menu label -> (exporter name, extension or "" for a folder).
@@ -93,8 +93,8 @@ def export_frames(
     result``), composed exactly as ``studio render --side-by-side`` composes them
     (:func:`studio.media.panels.compose`): the driving frame fitted to the render canvas and the
     pose the model sees (:func:`~studio.extract.model_view.model_pose` of ``pose`` under
-    ``view``), then scaled with the result by ``spec.scale`` (Lanczos). Without ``view`` the pose
-    is only fitted to the result's size.
+    ``view``). Without ``view`` the pose is only fitted to the result's size. They are not
+    scaled yet: :func:`studio.media.export_path.write_export` scales them by ``spec.scale``.
     """
     reader = None
     canvas = fit = None
@@ -123,7 +123,7 @@ def export_frames(
                 if reader is not None and fit is not None and tuple(reader.size) == (fit.src_w, fit.src_h):
                     drive = fit.apply(reader.read(i))
                 out = compose({"driving": drive, "pose": model_pose_map(canvas, i), "result": frame}, spec.panels)
-            yield np.ascontiguousarray(scale_frame(out, spec.scale))
+            yield np.ascontiguousarray(out)
     finally:
         if reader is not None:
             reader.close()

@@ -20,7 +20,7 @@ from studio.gui.errors import hub
 from studio.gui.export_frames import FORMATS, ExportSpec, describe_ranges, export_frames, missing_frames
 from studio.gui.tasks import Task
 from studio.media.panels import PANEL_NAMES
-from studio.media.retime import COMMON_RATES, retime
+from studio.media.retime import COMMON_RATES
 
 SCALES = (("25 %", 0.25), ("50 %", 0.5), ("75 %", 0.75), ("100 %", 1.0), ("150 %", 1.5), ("200 %", 2.0))
 #: Formats whose files carry sound.
@@ -222,7 +222,7 @@ class ExportDialog(QDialog):
         except StudioError as err:
             hub().report(err)
             return None
-        from studio.media.exporters import exporter_for
+        from studio.media.export_path import write_export
 
         name, ext = FORMATS[self.format.currentText()]
         target = spec.path if ext else Path(str(spec.path) + os.sep)
@@ -232,12 +232,10 @@ class ExportDialog(QDialog):
         n = spec.output_count()
 
         def work(progress, cancel):
-            exporter = exporter_for(target)
-            frames = retime(export_frames(spec, cache, keys, pose, video, view), len(spec.frames), spec.fps,
-                            spec.output_fps, spec.fps_mode)
-            return exporter.write(frames, spec.output_fps, spec.path,
-                                  progress=lambda d, t=None: progress(d, n, "Exporting"),
-                                  cancel=cancel, frame_count=n, audio=spec.sound(video))
+            return write_export(export_frames(spec, cache, keys, pose, video, view), len(spec.frames), spec.fps,
+                                target, out_fps=spec.output_fps, fps_mode=spec.fps_mode, scale=spec.scale,
+                                audio=spec.sound(video), progress=lambda d, t=None: progress(d, n, "Exporting"),
+                                cancel=cancel)
 
         self.progress.setRange(0, n)
         self.progress.setValue(0)
