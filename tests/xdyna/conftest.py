@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,9 +12,18 @@ import pytest
 from PIL import Image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "xdyna_tiny"
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:  # the helpers beside these tests (noise_floor.py), under --import-mode=importlib
-    sys.path.insert(0, _HERE)
+
+
+def _helper(name: str):
+    """The module ``name``.py beside these tests, loaded from its file under a name of its own (a
+    plain ``import name`` could find another package's module of that name on sys.path)."""
+    key = f"tests_xdyna_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, Path(__file__).with_name(f"{name}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]
 
 
 def case_dir(name: str) -> Path:
@@ -61,9 +71,7 @@ def face_inputs() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def noise_floors(face_pipe, face_inputs):
     """Baseline renders of ``b_sface_28f`` and their float noise floors on this CPU (see noise_floor.py)."""
-    from noise_floor import NoiseFloors
-
-    return NoiseFloors(face_pipe, face_inputs)
+    return _helper("noise_floor").NoiseFloors(face_pipe, face_inputs)
 
 
 class TinyCases:
