@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
 
 from studio.backends.stableanimator.components import load_components  # noqa: E402
 from studio.backends.stableanimator.pipeline import RenderRequest, StableAnimatorPipeline  # noqa: E402
-from tiny_release import write_release  # noqa: E402
+from sa_tiny_release import write_release  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "stableanimator_tiny"
 

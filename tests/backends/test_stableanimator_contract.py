@@ -27,7 +27,7 @@ def tiny_release() -> Path:
     """The golden cases' tiny release, rebuilt once per session in a temporary folder."""
     sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
     try:
-        from tiny_release import write_release
+        from sa_tiny_release import write_release
     finally:
         sys.path.pop(0)
     spec = json.loads((FIXTURES / "release.json").read_text())

@@ -52,7 +52,7 @@ def write_tiny_release(folder: Path) -> dict[str, str]:
     """Rebuild the golden cases' tiny release in the official layout; returns its tensor digests."""
     sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
     try:
-        from tiny_release import write_release
+        from sa_tiny_release import write_release
     finally:
         sys.path.pop(0)
     spec = release_spec()

@@ -267,7 +267,7 @@ def main(argv=None) -> int:
     import torch
 
     from cases import CASES, WEIGHT_SEED, write_inputs
-    from tiny_release import ANIMATION_DIR, SVD_DIR, tiny_configs, write_release
+    from sa_tiny_release import ANIMATION_DIR, SVD_DIR, tiny_configs, write_release
 
     torch.set_num_threads(a.threads)
     case = CASES[a.case]

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "dynamictrl_reference"))
 
 import torch  # noqa: E402
-from tiny_release import SCHEDULER, SP_VOCAB, T5_EXTRA_IDS, TINY_T5, TINY_TRANSFORMER, TINY_VAE  # noqa: E402
+from dc_tiny_release import SCHEDULER, SP_VOCAB, T5_EXTRA_IDS, TINY_T5, TINY_TRANSFORMER, TINY_VAE  # noqa: E402
 
 SPEC_FILE = "synthetic_release.json"
 GOLDEN_TOKENIZER = ROOT / "tests" / "fixtures" / "dynamictrl_tiny" / "release" / "tokenizer"

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
 
 import torch  # noqa: E402
-from tiny_release import FEATURE_EXTRACTOR, SCHEDULER, tiny_configs, write_release  # noqa: E402
+from sa_tiny_release import FEATURE_EXTRACTOR, SCHEDULER, tiny_configs, write_release  # noqa: E402
 
 SPEC_FILE = "synthetic_release.json"
 

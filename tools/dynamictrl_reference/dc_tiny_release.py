@@ -8,7 +8,7 @@ CogVideoX 1.5 shape: 32 input channels, temporal patch 2, ofs embedding, 3D rota
 downloaded) and ``scheduler/``. Every parameter is redrawn from a seeded generator so that no
 layer is the identity or zero (tiny widths; see ``TINY_*`` below).
 
-Usage: ``python tiny_release.py OUT --official DIR [--seed N] [--invert-scale-latents 0|1]``
+Usage: ``python dc_tiny_release.py OUT --official DIR [--seed N] [--invert-scale-latents 0|1]``
 (DIR: the official repo exported at commit 15eb5e9).
 """
 
