@@ -159,12 +159,14 @@ def pose_quality(pose: PoseTrack, face: FaceTrack | None = None) -> PoseQuality:
                        bool((face_state != MISSING).any()))
 
 
-def sface_note(quality: PoseQuality, i: int, face_controlnet: bool = True) -> str:
-    """What the S-Face ControlNet gets on frame ``i``, in words ("" when the face was found)."""
+def sface_note(quality: PoseQuality, i: int, face_controlnet: bool = True,
+               off_reason: str = "the S-Face ControlNet is off") -> str:
+    """What the S-Face ControlNet gets on frame ``i``, in words ("" when the face was found);
+    ``off_reason`` as in :func:`sface_coverage`."""
     if not 0 <= i < len(quality) or quality.face[i] == FOUND:
         return ""
     if not face_controlnet:
-        return f"No face found on frame {i} (the S-Face ControlNet is off)"
+        return f"No face found on frame {i} ({off_reason})"
     if quality.face[i] == FILLED:
         return (f"Face filled in on frame {i}: the S-Face ControlNet gets the face region "
                 "interpolated from the neighbouring frames")
@@ -172,7 +174,8 @@ def sface_note(quality: PoseQuality, i: int, face_controlnet: bool = True) -> st
             "so this frame is rendered without face guidance")
 
 
-def sface_coverage(quality: PoseQuality, face_controlnet: bool = True, face_track: bool = True) -> str:
+def sface_coverage(quality: PoseQuality, face_controlnet: bool = True, face_track: bool = True,
+                   off_reason: str = "the S-Face ControlNet is off") -> str:
     """The clip's face coverage and what the S-Face ControlNet gets, in one sentence.
 
     A frame has a usable face when the face was found or filled in from neighbouring frames
@@ -180,6 +183,8 @@ def sface_coverage(quality: PoseQuality, face_controlnet: bool = True, face_trac
     other frame :func:`studio.extract.sface.sface_for_frame` hands the ControlNet black (all-zero)
     local and global images, so that frame gets no face guidance. ``face_track=False``: the clip
     was extracted without faces, and X-Dyna renders without the S-Face ControlNet.
+    ``off_reason`` says why no frame gets face guidance when ``face_controlnet`` is false (the
+    ControlNet switched off, or a renderer that does not use the driving face at all).
     """
     n = len(quality)
     if n == 0:
@@ -191,7 +196,7 @@ def sface_coverage(quality: PoseQuality, face_controlnet: bool = True, face_trac
     fill = f", {filled} of them filled in from neighbouring frames" if filled else ""
     head = f"S-Face: a usable face on {usable}/{n} frames ({100.0 * usable / n:.0f}%{fill})"
     if not face_controlnet:
-        return f"{head}; the S-Face ControlNet is off, so no frame gets face guidance"
+        return f"{head}; {off_reason}, so no frame gets face guidance"
     if usable == n:
         return f"{head}; the S-Face ControlNet gets the face on every frame"
     if usable == 0:

@@ -87,6 +87,10 @@ def test_sface_line_shows_the_face_coverage_and_what_the_controlnet_gets(make_wi
     face.conf[:7] = 0.9
     face.box[:7] = (0.4, 0.1, 0.6, 0.2)
     doc.set_driving(tmp_path / "masked.mp4", pose, face)
+    # the sample renders with the draft, which has no face input: the line says so, no warning
+    text = panel.sface.text()
+    assert "renderer does not use the driving face" in text and not text.startswith("⚠")
+    doc.update_settings(backend="xdyna")  # a renderer with the S-Face ControlNet
     text = panel.sface.text()
     assert text.startswith("⚠ S-Face: a usable face on 7/48 frames")
     assert "on the other 41 the S-Face ControlNet gets black images" in text

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from studio.core import registry
 from studio.core.tracks import FLAG_NO_PERSON, FLAG_PENDING
 from studio.extract.quality import MISSING, sface_coverage, sface_note
 from studio.gui.errors import hub
@@ -256,17 +257,27 @@ class DrivingPanel(DropTarget):
                     f"so far: {text}")
         self.quality.setText(text)
         self.quality.setVisible(q is not None)
-        face_line = sface_coverage(q, self.doc.settings.options.uses_face(), p.face is not None) if q is not None else ""
+        face_line = sface_coverage(q, self.doc.settings.options.uses_face(), p.face is not None,
+                                   self._face_off_reason()) if q is not None else ""
         short = q is not None and p.face is not None and bool(np.count_nonzero(q.face == MISSING))
         self.sface.setText(("⚠ " if short and self.doc.settings.options.uses_face() else "") + face_line)
         self.sface.setVisible(bool(face_line))
+
+    def _face_off_reason(self) -> str:
+        """Why no frame gets face guidance when the options do not use the face: a renderer
+        that has no face input at all, or its face switch turned off."""
+        spec = registry.get_spec(self.doc.settings.backend)
+        if spec.capabilities.face_input:
+            return "the S-Face ControlNet is off"
+        return f"the {spec.label} renderer does not use the driving face"
 
     def _show(self, i: int) -> None:
         q = self.doc.pose_quality()
         # without a face track no backend uses the face: the panel's S-Face line says so once
         face_track = self.doc.project.face is not None
         uses_face = self.doc.settings.options.uses_face()
-        self.canvas.note = sface_note(q, i, uses_face) if q is not None and face_track else ""
+        self.canvas.note = sface_note(q, i, uses_face, self._face_off_reason()) \
+            if q is not None and face_track else ""
         self.canvas.set_pose(self.doc.project.pose, self.doc.project.face, i)
         img = self.frames.request(i) if self.doc.project.driving_video else None
         if img is not None:
