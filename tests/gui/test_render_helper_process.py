@@ -47,8 +47,8 @@ def test_tiny_xdyna_renders_in_the_helper_process_with_step_previews_in_the_cach
     w = make_window(show=False, backend_factory=factory)
     w.open_project(sample_project)
     doc, ctl = w.doc, w.controller
-    doc.set_weights_dir(WEIGHTS)
     doc.update_settings(backend="xdyna", width=64, height=64, steps=2, schedule="reference")
+    doc.set_weights_dir(WEIGHTS)  # weights folders are per backend: X-Dyna's, once it is chosen
     doc.timeline.set_in(0)
     doc.timeline.set_out(15)
     previews: list[tuple[int, np.ndarray]] = []
