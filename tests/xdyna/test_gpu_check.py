@@ -63,11 +63,15 @@ def test_recommended_setting_follows_the_memory_model():
 def test_doctor_reports_cuda_state():
     import torch
 
-    from studio.cli.doctor import check_gpus, check_torch
+    from studio.cli.doctor import check_backend
+    from studio.core import registry
 
-    checks = check_torch()
-    names = [c.name for c in checks]
-    assert "cuda" in names
+    # the CUDA state and per-GPU report are X-Dyna's own doctor checks (its spec), shown in its
+    # section of ``studio doctor``
+    gpu = registry.get_spec("xdyna").doctor(None)
     if not torch.cuda.is_available():
-        assert check_gpus() == []
-        assert next(c for c in checks if c.name == "cuda").status == "MISSING"
+        assert [(c.status, c.name) for c in gpu] == [("MISSING", "cuda")] and "CPU" in gpu[0].detail
+    else:
+        assert gpu and all(c.name.startswith("gpu") for c in gpu)
+    section = {c.name: c.status for c in check_backend("xdyna")}
+    assert all(section.get(f"xdyna: {c.name}") == c.status for c in gpu)
