@@ -142,3 +142,26 @@ def test_frozen_build_says_xdyna_is_left_out(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     text = xdyna_install_hint(["torch", "diffusers"])
     assert "not included in this build" in text and "torch, diffusers" in text and "pip" not in text
+
+
+def test_render_and_queue_add_share_the_job_flags():
+    """The flags that say what a job is are declared once (studio.cli.job_flags): the same
+    option strings, types and help in ``studio render`` and ``studio queue add``."""
+    import argparse
+
+    from studio.cli import build_parser
+    from studio.cli.job_flags import add_job_flags
+
+    def subparser(parser: argparse.ArgumentParser, *path: str) -> argparse.ArgumentParser:
+        for name in path:
+            action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            parser = action.choices[name]
+        return parser
+
+    reference = argparse.ArgumentParser()
+    add_job_flags(reference)
+    wanted = {a.dest: (tuple(a.option_strings), a.type, a.help) for a in reference._actions if a.dest != "help"}
+    parser = build_parser([])
+    for path in (("render",), ("queue", "add")):
+        got = {a.dest: (tuple(a.option_strings), a.type, a.help) for a in subparser(parser, *path)._actions}
+        assert {k: got.get(k) for k in wanted} == wanted, path

@@ -22,7 +22,7 @@ from studio.core.events import Failed, Finished, RenderEvent
 
 def register(subparsers: Any) -> None:
     """Add the ``queue`` command and its sub-commands."""
-    from studio.cli.render import _parse_range, _parse_size
+    from studio.cli.job_flags import add_job_flags
 
     p = subparsers.add_parser(
         "queue",
@@ -36,14 +36,7 @@ def register(subparsers: Any) -> None:
     a = sub.add_parser("add", help="queue a render of a project", description="Queue a render of a project.")
     a.add_argument("project", type=Path, nargs="?", help="a .studio.json project file")
     a.add_argument("--sample", action="store_true", help="the bundled sample project instead of a file")
-    a.add_argument("-o", "--output", type=Path, required=True,
-                   help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
-    a.add_argument("--backend", choices=registry.names(), help="renderer (default: the project's)")
-    a.add_argument("--weights", type=Path, help="the renderer's weights folder (default: as studio render)")
-    a.add_argument("--seed", type=int, help="random seed")
-    a.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8")
-    a.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1")
-    a.add_argument("--device", help="auto, cpu, cuda ... (on the worker)")
+    add_job_flags(a)
     a.add_argument("--fps", type=float, help="output frame rate (default: the project's)")
     a.add_argument("--render-dir", type=Path,
                    help="where finished frames are kept (default: OUTPUT.frames, or the output folder)")

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from studio.cli.job_flags import add_job_flags
 from studio.cli.reference_check import check_reference
 from studio.cli.options_flags import add_option_flags, chosen_backends
 from studio.core import registry
@@ -54,16 +55,7 @@ def register(subparsers: Any) -> None:
                       help="hold the photo's own pose on every frame (with --image or --project): X-Dyna adds "
                       "scene and hair dynamics, the draft renderer breathing and a sway (its --live-motion)")
     live.add_argument("--seconds", type=float, help="length of the live photo (default: the project's, else 4)")
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="out.mp4, out.webm, out.gif, or a folder (PNG sequence)")
-    p.add_argument("--backend", choices=registry.names(),
-                   help="renderer (default: the project's, else the default one); `studio backends` lists them, "
-                   "`studio render --backend NAME --help` lists its options")
-    p.add_argument("--weights", type=Path,
-                   help="the renderer's weights folder (default: the project's, else $STUDIO_<NAME>_WEIGHTS "
-                   "(for X-Dyna also $STUDIO_WEIGHTS_DIR), else the user data folder)")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--size", type=_parse_size, metavar="WxH", help="render size, multiples of 8 (e.g. 512x896)")
+    add_job_flags(p)
     frame = p.add_argument_group("framing (where the photo and the video sit on the canvas)")
     frame.add_argument("--fit", nargs="?", const="fit", choices=("official", "center", "fit"),
                        help="framing preset: official (photo centre-cropped, video top-cropped), center "
@@ -79,8 +71,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--retarget", action=argparse.BooleanOptionalAction, default=None,
                    help="give the dancer's skeleton the photo person's proportions (default: the project's, "
                    "on; off for a photo whose detected pose looks wrong, with a warning)")
-    p.add_argument("--frames", type=_parse_range, metavar="A:B", help="driving frames A..B-1 (either may be empty)")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), help="precision (default: auto)")
     out = p.add_argument_group("export")
     out.add_argument("--fps", type=float,
