@@ -12,46 +12,27 @@ average is printed too (wall times depend on it).
 
 from __future__ import annotations
 
-import json
-import os
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GB = 1e9
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from load_measure import measure_child, report  # noqa: E402
 
-def _rss() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+COMPONENTS = ("unet", "vae", "image_encoder", "pose_net", "face_encoder")
 
 
 def child(folder: str) -> None:
-    """The measured process: imports, load, touch every weight, print JSON."""
-    sys.path.insert(0, str(ROOT))
-    import torch
-
+    """The measured process: StableAnimator's ``load_components`` on the CPU."""
     from studio.backends.stableanimator.components import load_components
 
-    base = _rss()
-    t0 = time.perf_counter()
-    c = load_components(folder)
-    seconds = time.perf_counter() - t0
-    peak_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    total = 0.0
-    with torch.no_grad():
-        for m in (c.unet, c.vae, c.image_encoder, c.pose_net, c.face_encoder):
-            for p in m.parameters():
-                total += float(p.float().sum())
-    print(json.dumps({"seconds": seconds, "base_rss": base, "peak_load": peak_load, "rss_after_touch": _rss(),
-                      "tensors": {n: len(getattr(c, n).state_dict()) for n in
-                                  ("unet", "vae", "image_encoder", "pose_net", "face_encoder")}, "checksum": total}))
+    def load():
+        c = load_components(folder)
+        return {n: getattr(c, n) for n in COMPONENTS}
+
+    measure_child(load)
 
 
 def main(argv=None) -> int:
@@ -61,17 +42,7 @@ def main(argv=None) -> int:
         return 0
     folder = Path(argv[0])
     files = [p for p in folder.rglob("*") if p.suffix in (".pth", ".safetensors")]
-    largest = max(files, key=lambda p: p.stat().st_size)
-    out = subprocess.run([sys.executable, __file__, "--child", str(folder)], check=True, capture_output=True, text=True)
-    r = json.loads(out.stdout.strip().splitlines()[-1])
-    size = largest.stat().st_size
-    print(f"release {folder}: {len(files)} weight files, {sum(p.stat().st_size for p in files) / GB:.2f} GB; "
-          f"largest {largest.relative_to(folder)} {size / GB:.2f} GB; load average {os.getloadavg()[0]:.1f}")
-    print(f"load {r['seconds']:.1f} s; peak RSS {r['peak_load'] / GB:.2f} GB = {r['peak_load'] / size:.2f}x the largest "
-          f"file ({(r['peak_load'] - r['base_rss']) / GB:.2f} GB above the {r['base_rss'] / GB:.2f} GB after imports; "
-          f"target <= 1.3x); RSS after reading every weight once {r['rss_after_touch'] / GB:.2f} GB")
-    print("tensors per component: " + ", ".join(f"{k} {v}" for k, v in r["tensors"].items()))
-    return 0
+    return report(__file__, folder, files, [str(folder)])
 
 
 if __name__ == "__main__":
