@@ -55,6 +55,7 @@ TORCH_STACK: tuple[str, ...] = (
     "diffusers", "transformers", "safetensors", "accelerate",
     "huggingface_hub", "tokenizers", "sentencepiece",
     "sympy", "networkx", "scipy", "sklearn", "regex", "fsspec",
+    "onnxruntime",  # StableAnimator's face models
 )
 
 #: Installed distributions whose metadata the app reads at run time (``studio doctor`` asks

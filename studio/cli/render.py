@@ -119,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         if origin is not None and str(job.weights_dir) in why:  # say why that folder
             why += f" The weights folder is {origin.explained}; give another with --weights DIR."
         raise StudioError(f"The {backend.name} renderer cannot run", why)
+    note = registry.get_spec(job.backend).note_photo(job.reference, job.weights_dir, job.settings.device)
+    if note is not None and note.warning and note.message:
+        print(f"warning: {note.message}", file=sys.stderr)  # e.g. no face: the identity will not be kept
     src_fps = float(project.fps or 25.0)
     fps = float(args.fps or src_fps)
     if not 0 < fps <= 240:

@@ -122,6 +122,25 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class PhotoNote:
+    """What a backend sees in the reference photo, for the GUI to draw over it and the command
+    line to print (see :attr:`BackendSpec.photo_note`). Coordinates are photo pixels.
+
+    boxes: ``(x0, y0, x1, y1)`` rectangles (e.g. the face the renderer will use).
+    points: ``(x, y)`` points (e.g. its landmarks).
+    label: a short text drawn at the first box.
+    message: one line for the user (shown under the photo, printed by ``studio render``).
+    warning: the message is a warning (the render will lack something the user expects).
+    """
+
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
+    points: tuple[tuple[float, float], ...] = ()
+    label: str = ""
+    message: str = ""
+    warning: bool = False
+
+
+@dataclass(frozen=True)
 class WeightsSpec:
     """Where a backend's weights live and how to check a folder (torch-free).
 
@@ -215,6 +234,10 @@ class BackendSpec:
     doctor: ``doctor(weights_folder) -> checks`` for ``studio doctor`` (beyond weights).
     estimate: ``estimate(settings, n_frames) -> Estimate | None`` (memory/time), if it has a model.
     split: ``"module:attr"`` of its :class:`SplitRender`, if it can split a clip across workers.
+    photo_note: ``"module:func"``, ``func(photo, weights_dir, device) -> PhotoNote | None``: what
+        the renderer sees in the reference photo ((H, W, 3) uint8 RGB at its own size), e.g. the
+        face it will keep; imported and called only by :meth:`note_photo` (may be slow: off the
+        GUI thread).
     description: one line for ``studio backends`` and the docs.
     order: position in lists (lower first).
     default: the backend a new project uses (one backend sets it).
@@ -233,6 +256,7 @@ class BackendSpec:
     doctor: Callable[[Path | None], list[DoctorCheck]] | None = None
     estimate: Callable[["RenderSettings", int], Estimate | None] | None = None
     split: str | None = None
+    photo_note: str | None = None
     description: str = ""
     order: int = 100
     default: bool = False
@@ -300,6 +324,12 @@ class BackendSpec:
         if self.weights is not None:
             kwargs["weights_dir"] = Path(weights_dir) if weights_dir is not None else None
         return cls(**kwargs)
+
+    def note_photo(self, photo: "np.ndarray", weights_dir: Path | None, device: str = "cpu") -> PhotoNote | None:
+        """What this renderer sees in ``photo`` (``None`` when it has no :attr:`photo_note`)."""
+        if self.photo_note is None:
+            return None
+        return _load(self.photo_note)(photo, Path(weights_dir) if weights_dir is not None else None, device)
 
     def split_render(self) -> SplitRender | None:
         """Its :class:`SplitRender` (imported now), or ``None``."""

@@ -1,9 +1,12 @@
 """The backend contract for StableAnimator on the tiny release of its golden cases (64x64, 8x8
-latents, 10 frames in tiles of 8/2, 1 step, CPU float32), with a fixed face embedding standing in
-for the ArcFace model the studio does not have yet."""
+latents, 10 frames in tiles of 8/2, 1 step, CPU float32). With onnxruntime and onnx installed the
+release gets the antelopev2 stand-ins of the synthetic release writer and the backend takes the
+photo's face the real way (detection, alignment, ArcFace on onnxruntime); without them, a fixed
+face embedding stands in."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import tempfile
@@ -20,6 +23,7 @@ from contract import BackendContract  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "stableanimator_tiny"
+REAL_FACES = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +37,12 @@ def tiny_release() -> Path:
     spec = json.loads((FIXTURES / "release.json").read_text())
     folder = Path(tempfile.mkdtemp(prefix="sa_contract_")) / "weights"
     write_release(folder, spec["manifest"], spec["weight_seed"], spec["configs"])
+    if REAL_FACES:
+        standins = importlib.util.spec_from_file_location("antelopev2_standins",
+                                                          ROOT / "tools" / "synthetic_releases" / "antelopev2.py")
+        module = importlib.util.module_from_spec(standins)
+        standins.loader.exec_module(module)
+        module.write(folder)
     return folder
 
 
@@ -59,6 +69,8 @@ class TestStableAnimatorContract(BackendContract):
     def make_backend(self):
         from studio.core import registry
 
+        if REAL_FACES:
+            return registry.create_backend("stableanimator", tiny_release())
         return registry.create_backend("stableanimator", tiny_release(), face_embedder=_embedder)
 
     def make_job(self, output_dir, **options):
@@ -79,3 +91,21 @@ class TestStableAnimatorContract(BackendContract):
         changes = super().option_changes()
         changes.update(tile_size=8, tile_overlap=2)  # each valid alone (overlap < tile)
         return changes
+
+
+@pytest.mark.skipif(not REAL_FACES, reason="onnxruntime and onnx make the face path real")
+def test_the_face_sessions_load_once_and_close_frees_them(registered):
+    import weakref
+
+    from studio.core import registry
+
+    backend = registry.create_backend("stableanimator", tiny_release())
+    backend.load()
+    faces = backend._faces
+    assert faces is not None and faces.recogniser is not None
+    backend.load()
+    assert backend._faces is faces  # created once per load
+    ref = weakref.ref(faces)
+    del faces
+    backend.close()
+    assert ref() is None

@@ -96,3 +96,36 @@ class GoldenCases:
 def golden() -> GoldenCases:
     """Access to the committed StableAnimator golden cases."""
     return GoldenCases()
+
+
+def antelopev2_writer():
+    """``tools/synthetic_releases/antelopev2.py`` (the face-model stand-ins), imported by path."""
+    import importlib.util
+
+    pytest.importorskip("onnx")
+    spec = importlib.util.spec_from_file_location("antelopev2_standins",
+                                                  ROOT / "tools" / "synthetic_releases" / "antelopev2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def standins():
+    """The stand-in writer module (its scene constants: FACE_BOX, FACE_POINTS, SMALL_BOX)."""
+    pytest.importorskip("onnxruntime")
+    return antelopev2_writer()
+
+
+@pytest.fixture(scope="session")
+def face_folder(tmp_path_factory, standins) -> Path:
+    """A folder holding only the stand-in ``models/antelopev2/`` face models."""
+    folder = tmp_path_factory.mktemp("sa_faces")
+    standins.write(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_photo() -> np.ndarray:
+    """The bundled real sample's photo (512x896 RGB)."""
+    return np.asarray(Image.open(ROOT / "resources" / "sample_real" / "reference.jpg").convert("RGB"))

@@ -104,10 +104,14 @@ def test_cancel_at_a_step_stops_before_any_frame(backend, golden):
     assert sum(isinstance(e, StepPreview) for e in seen) == 1
 
 
-def test_no_face_is_a_clear_error(tiny_release, golden):
+def test_no_face_renders_with_a_zero_embedding_and_says_so(tiny_release, golden):
+    """The official behaviour: no face -> zeros(512); the studio says the identity is not kept."""
     b = StableAnimatorBackend(tiny_release, face_embedder=lambda photo: None)
-    with pytest.raises(StudioError, match="face"):
-        list(b.render(_job(golden), CancelToken()))
+    events = list(b.render(_job(golden, n=8), CancelToken()))
+    face = [e for e in events if isinstance(e, Progress) and e.phase == "face"]
+    assert len(face) == 1 and "identity" in face[0].message and "not be kept" in face[0].message
+    np.testing.assert_array_equal(b.last_face.embedding, np.zeros(512, np.float32))
+    assert sum(len(e.indices) for e in events if isinstance(e, FramesReady)) == 8
 
 
 def test_available_says_what_is_missing(tiny_release, golden, tmp_path):

@@ -20,6 +20,7 @@ def _writer(golden):
 
 
 def test_small_release_has_the_official_keys_and_renders(golden, tmp_path):
+    pytest.importorskip("onnx")  # the face-model stand-ins
     rc = _writer(golden).main([str(tmp_path / "rel"), "--backend", "stableanimator", "--scale", "small"])
     assert rc == 0
     info = json.loads((tmp_path / "rel" / "synthetic_release.json").read_text())
@@ -38,5 +39,35 @@ def test_small_release_has_the_official_keys_and_renders(golden, tmp_path):
 
 
 def test_existing_release_is_not_overwritten(golden, tmp_path):
+    pytest.importorskip("onnx")
     (tmp_path / "rel" / "Animation").mkdir(parents=True)
     assert _writer(golden).main([str(tmp_path / "rel"), "--backend", "stableanimator", "--scale", "small"]) == 2
+
+
+def test_small_release_has_the_face_models(golden, tmp_path):
+    """The antelopev2 stand-ins in the real graphs' signatures: SCRFD's 9 outputs at 640x640
+    (2 anchors per cell of strides 8/16/32) and glintr100's (N, 512)."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    assert _writer(golden).main([str(tmp_path / "rel"), "--backend", "stableanimator", "--scale", "small"]) == 0
+    from studio.backends.stableanimator.layout import FACE_FILES, face_problems
+
+    assert face_problems(tmp_path / "rel") == []
+    det = ort.InferenceSession(str(tmp_path / "rel" / FACE_FILES[0]), providers=["CPUExecutionProvider"])
+    [inp] = det.get_inputs()
+    assert inp.name == "input.1" and inp.shape == [1, 3, 640, 640]
+    shapes = [o.shape for o in det.get_outputs()]
+    assert shapes == [[n, c] for c in (1, 4, 10) for n in (12800, 3200, 800)]
+    rec = ort.InferenceSession(str(tmp_path / "rel" / FACE_FILES[1]), providers=["CPUExecutionProvider"])
+    assert rec.get_inputs()[0].shape[1:] == [3, 112, 112] and rec.get_outputs()[0].shape[1:] == [512]
+    out = rec.run(None, {"input.1": np.zeros((3, 3, 112, 112), np.float32)})[0]
+    assert out.shape == (3, 512)
+    info = json.loads((tmp_path / "rel" / "synthetic_release.json").read_text())
+    assert set(FACE_FILES) <= set(info["sizes"])
+
+
+def test_without_onnx_the_writer_says_what_to_install(golden, tmp_path, monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    assert _writer(golden).main([str(tmp_path / "rel"), "--backend", "stableanimator", "--scale", "small"]) == 2
+    assert "pip install 'onnx" in capsys.readouterr().err and not (tmp_path / "rel").exists()

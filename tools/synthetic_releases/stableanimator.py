@@ -12,7 +12,14 @@ cases). The SVD folder's own UNet weights are not written (the loader never read
 * ``--scale full``: SVD-xt's real sizes (UNet 320-1280 channels, CLIP ViT-H/14, face encoder 1024):
   about 9.6 GB in float32 (``--fp16``: half).
 
-Not written yet: the antelopev2 face models (``models/antelopev2``).
+Both scales also write the antelopev2 face models the renderer reads
+(``models/antelopev2/scrfd_10g_bnkps.onnx`` and ``glintr100.onnx``), as ONNX stand-ins in the real
+graphs' signatures (``tools/synthetic_releases/antelopev2.py``; needs the ``onnx`` package of the
+dev extra): the detector's constant outputs decode to one face box with 5 keypoints at a known
+place (on the bundled real sample photo: the dancer's head), plus a duplicate NMS removes and a
+smaller face the largest-face rule leaves out; the recogniser is a seeded linear map of the
+aligned 112x112 crop to 512 values. ``--scale full`` writes them at the real files' sizes
+(about 17 MB and 261 MB).
 
 usage: make_synthetic_release.py DIR --backend stableanimator [--scale small|full] [--fp16] [--seed N]
 """
@@ -20,6 +27,7 @@ usage: make_synthetic_release.py DIR --backend stableanimator [--scale small|ful
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -27,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 from sa_tiny_release import FEATURE_EXTRACTOR, SCHEDULER, tiny_configs, write_release  # noqa: E402
@@ -84,6 +93,11 @@ def write(folder: str | Path, scale: str = "small", fp16: bool = False, seed: in
     configs = tiny_configs() if scale == "small" else full_configs()
     digests = write_release(folder, manifest(configs), seed, configs, skip=("unet",),
                             dtype=torch.float16 if fp16 else torch.float32, progress=progress)
+    from antelopev2 import write as write_face_models
+
+    for path in write_face_models(folder, full=scale == "full", seed=seed):
+        if progress is not None:
+            progress(str(path.relative_to(folder)))
     sizes = {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
     info = {"backend": "stableanimator", "scale": scale, "fp16": fp16, "seed": seed, "digests": digests, "sizes": sizes}
     (folder / SPEC_FILE).write_text(json.dumps(info, indent=1))
@@ -98,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fp16", action="store_true", help="store float16 tensors")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if importlib.util.find_spec("onnx") is None:
+        print("the face-model stand-ins (models/antelopev2/*.onnx) are written with the onnx package: "
+              "pip install 'onnx>=1.16,<1.18' (in the studio's dev extra: bash tools/install.sh --dev)", file=sys.stderr)
+        return 2
     if (args.folder / "Animation").exists():
         print(f"{args.folder / 'Animation'} exists; choose a new folder", file=sys.stderr)
         return 2

@@ -3,10 +3,14 @@
 The photo goes on the render canvas with the studio's official centre fit; the driving pose,
 mapped onto the canvas (retargeted when the job asks, :func:`studio.extract.model_view.
 model_pose_for_job`), is drawn as the official DWPose script draws it
-(:mod:`.pose_images`). The face embedding comes from a *face embedder*: a callable taking the
-canvas photo (H, W, 3) uint8 and returning the raw 512-d ArcFace embedding, or ``None`` when it
-finds no face (the official code then uses zeros; the studio refuses, since identity is the
-point of this backend).
+(:mod:`.pose_images`). The face embedding is taken from the photo at its own size, as the
+official inference takes it: the antelopev2 models of the weights folder (``models/antelopev2/``:
+SCRFD detection, the largest face, ArcFace glintr100 on onnxruntime; :mod:`.face_models`),
+loaded once with the pipeline. A *face embedder* may be injected instead (tests): a callable
+taking the photo (H, W, 3) uint8 and returning the raw 512-d embedding, or ``None`` for no face.
+Without a face the official code uses a zero embedding; so does the studio, and it says so (a
+``face`` progress message, and the spec's photo note that the command line prints and the GUI
+shows): the render keeps the pose, not the identity.
 
 All frames of a clip are denoised together (every tile shares frame 0 and the blend couples
 neighbours), so frames become final only after the last step; they are then decoded and
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.backends.stableanimator.layout import missing_files
+from studio.backends.stableanimator.layout import face_problems, missing_files
 from studio.backends.stableanimator.options import StableAnimatorOptions
 from studio.backends.stableanimator.spec import SPEC
 from studio.core.cancel import CancelToken
@@ -56,9 +60,13 @@ class StableAnimatorBackend:
         self.face_embedder = face_embedder
         self.device = device
         self._pipe = None
+        self._faces = None
+        #: The face the last request was made with (:class:`~.face_models.FaceAnalysis`).
+        self.last_face = None
 
     def available(self) -> tuple[bool, str]:
-        """Whether torch, the weights and a face embedder are there; if not, what is missing."""
+        """Whether torch, the weights and the face models (or an injected embedder) are there; if not,
+        what is missing."""
         missing = _missing_modules()
         if missing:
             return False, f"{', '.join(missing)} not installed (StableAnimator needs the diffusion stack)."
@@ -68,12 +76,14 @@ class StableAnimatorBackend:
         if files:
             return False, f"{self.weights_dir} lacks {', '.join(files)}."
         if self.face_embedder is None:
-            return False, ("No face embedder: StableAnimator needs the ArcFace embedding of the photo's face "
-                           "(antelopev2 glintr100); the studio cannot compute it yet.")
+            problems = face_problems(self.weights_dir)
+            if problems:
+                return False, ("StableAnimator needs the ArcFace embedding of the photo's face: "
+                               + "; ".join(problems) + ".")
         return True, "ready"
 
     def load(self):
-        """The pipeline on the tiny-or-full release (loaded once)."""
+        """The pipeline on the tiny-or-full release and the face models (loaded once)."""
         if self._pipe is None:
             from studio.backends.stableanimator.components import load_components
             from studio.backends.stableanimator.pipeline import StableAnimatorPipeline
@@ -81,12 +91,35 @@ class StableAnimatorBackend:
             ok, why = self.available()
             if not ok:
                 raise StudioError("StableAnimator is not available", why)
+            self._load_faces()
             self._pipe = StableAnimatorPipeline(load_components(self.weights_dir), device=self.device)
         return self._pipe
 
+    def _load_faces(self):
+        if self.face_embedder is None and self._faces is None:
+            from studio.backends.stableanimator.face_models import FaceModels
+
+            self._faces = FaceModels(self.weights_dir, self.device)
+        return self._faces
+
     def close(self) -> None:
-        """Drop the models."""
+        """Drop the models (the face sessions too)."""
         self._pipe = None
+        self._faces = None
+
+    def face(self, photo: np.ndarray):
+        """The :class:`~.face_models.FaceAnalysis` of ``photo`` (H, W, 3) uint8 at its own size."""
+        from studio.backends.stableanimator.face_models import EMBEDDING_DIM, NO_FACE, FaceAnalysis
+
+        if self.face_embedder is None:
+            ok, why = self.available()
+            if not ok:
+                raise StudioError("StableAnimator is not available", why)
+            return self._load_faces().analyse(photo)
+        embedding = self.face_embedder(photo)
+        if embedding is None:
+            return FaceAnalysis(np.zeros(EMBEDDING_DIM, np.float32), None, (), NO_FACE)
+        return FaceAnalysis(np.asarray(embedding, np.float32).reshape(-1), None)
 
     def request(self, job: RenderJob):
         """The :class:`RenderRequest` of ``job`` (photo, pose images and face embedding drawn here)."""
@@ -106,14 +139,9 @@ class StableAnimatorBackend:
                                   f"has {len(pose)} frames. Choose a frame range inside the clip.")
         poses = np.stack([draw_pose_image(pose.body[i], pose.body_conf[i], pose.hands[i], pose.hands_conf[i], w, h)
                           for i in job.frames])
-        if self.face_embedder is None:
-            raise StudioError("StableAnimator is not available", self.available()[1])
-        embedding = self.face_embedder(photo)
-        if embedding is None:
-            raise StudioError("No face in the photo", "StableAnimator keeps the identity of the photo's face, but no "
-                              "face was found in it. Use a photo where the face is visible and large enough.")
+        self.last_face = self.face(np.ascontiguousarray(job.reference))
         o = job.options if isinstance(job.options, StableAnimatorOptions) else StableAnimatorOptions()
-        return RenderRequest(reference=photo, poses=poses, face_embedding=np.asarray(embedding, np.float32),
+        return RenderRequest(reference=photo, poses=poses, face_embedding=self.last_face.embedding,
                              steps=o.steps, min_guidance=o.min_guidance, max_guidance=o.max_guidance,
                              tile_size=o.tile_size, tile_overlap=o.tile_overlap,
                              noise_aug_strength=o.noise_aug_strength, decode_chunk_size=o.decode_chunk_size,
@@ -138,6 +166,9 @@ class StableAnimatorBackend:
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         cancel.raise_if_cancelled()
         req = self.request(job)
+        face = self.last_face
+        yield Progress(1, 1, "face", face.message or (f"face found (score {face.face.score:.2f})" if face.face
+                                                      else "face embedding given"))
         prep = pipe.prepare(req)
         latents = prep.latents
         steps = pipe.denoise(prep)

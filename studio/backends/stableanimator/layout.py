@@ -9,7 +9,10 @@
     WEIGHTS/Animation/pose_net.pth                PoseNet
     WEIGHTS/Animation/face_encoder.pth            face encoder (FusionFaceId)
     WEIGHTS/Animation/unet.pth                    the whole trained UNet with the ID-adapter weights
-    WEIGHTS/models/antelopev2/                    insightface antelopev2 (scrfd_10g_bnkps, glintr100 ...)
+    WEIGHTS/models/antelopev2/                    insightface antelopev2, as the official README puts it
+        scrfd_10g_bnkps.onnx                      (beside the code; here inside the weights folder):
+        glintr100.onnx                            the face detector and ArcFace, the two the renderer
+                                                  reads (1k3d68, 2d106det, genderage are not needed)
 
 The ``.pth`` files are torch zip pickles of plain state dicts. The SVD folder's own UNet weights
 are not read: ``Animation/unet.pth`` holds the whole UNet.
@@ -17,6 +20,7 @@ are not read: ``Animation/unet.pth`` holds the whole UNet.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 #: Where the SVD-xt folder may sit, in the order they are looked for.
@@ -63,3 +67,16 @@ def missing_files(folder: str | Path) -> list[str]:
     """Relative paths of the release files absent from ``folder``."""
     root = Path(folder)
     return [rel for rel in release_files(root).values() if not (root / rel).is_file()]
+
+
+def face_problems(folder: Path | str | None, runtime: bool = True) -> list[str]:
+    """What the face embedding lacks: onnxruntime (when ``runtime``), or an antelopev2 file (each
+    named with where it goes). Empty when the face path can run."""
+    problems = []
+    if runtime and importlib.util.find_spec("onnxruntime") is None:
+        problems.append("onnxruntime is not installed (the face models run on it: pip install onnxruntime, "
+                        "or install the studio's xdyna extra)")
+    if folder is not None:
+        problems += [f"{rel} is missing (insightface antelopev2, from the official release's models/antelopev2/; "
+                     f"put it at {Path(folder) / rel})" for rel in FACE_FILES if not (Path(folder) / rel).is_file()]
+    return problems

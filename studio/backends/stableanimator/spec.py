@@ -6,14 +6,13 @@ only when built.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-from studio.backends.stableanimator.layout import ANIMATION_FILES, FACE_FILES, SVD_DIRS, SVD_FILES, missing_files
+from studio.backends.stableanimator.layout import ANIMATION_FILES, FACE_FILES, SVD_DIRS, SVD_FILES, face_problems, missing_files
 from studio.backends.stableanimator.options import StableAnimatorOptions
 from studio.core.backend import BackendSpec, Capabilities, Estimate, WeightsSpec
 
-REQUIRES = ("torch", "diffusers", "transformers", "safetensors")
+REQUIRES = ("torch", "diffusers", "transformers", "safetensors", "onnxruntime")
 LICENCE = ("StableAnimator code and weights: MIT (Francis-Rings/StableAnimator). SVD-xt: Stability AI Community "
            "licence (non-commercial and limited commercial use). insightface antelopev2 face models: "
            "non-commercial research use only.")
@@ -22,18 +21,13 @@ LICENCE = ("StableAnimator code and weights: MIT (Francis-Rings/StableAnimator).
 def install_hint(missing: list[str] | None = None) -> str:
     """How to get the diffusion stack StableAnimator needs."""
     names = ", ".join(missing or ["torch"])
-    return f"{names} not installed. Install the diffusion extras (torch, diffusers, transformers) or use the draft renderer."
+    return (f"{names} not installed. Install the studio's xdyna extra (torch, diffusers, transformers, and "
+            "onnxruntime for the face models: pip install -e '.[xdyna]') or use the draft renderer.")
 
 
 def check(folder: Path, options: StableAnimatorOptions | None = None) -> list[str]:
     """Problems with a weights folder (files only), each naming what is missing."""
-    problems = list(missing_files(folder))
-    problems += [f"{rel} (insightface antelopev2: the photo's face for ArcFace)" for rel in FACE_FILES
-                 if not (Path(folder) / rel).is_file()]
-    if importlib.util.find_spec("onnxruntime") is None:
-        problems.append("the face embedding (ArcFace from models/antelopev2/glintr100.onnx) is not built into the "
-                        "studio yet, so StableAnimator cannot render")
-    return problems
+    return [*missing_files(folder), *face_problems(folder, runtime=False)]
 
 
 def estimate(settings, n_frames: int) -> Estimate | None:
@@ -61,5 +55,6 @@ SPEC = BackendSpec(
     requires=REQUIRES,
     install_hint=install_hint,
     estimate=estimate,
+    photo_note="studio.backends.stableanimator.face_models:detect_for_display",
     order=20,
 )

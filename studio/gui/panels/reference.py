@@ -2,7 +2,12 @@
 Loading and detection run off the GUI thread.
 
 A pose that fails the reference-pose check (:mod:`studio.document.reference_pose`) is named in a
-warning line under the photo; its points can be dragged to fix it (each drag is an undo step)."""
+warning line under the photo; its points can be dragged to fix it (each drag is an undo step).
+
+A renderer whose spec has a ``photo_note`` (:class:`~studio.core.backend.BackendSpec`) is asked,
+off the GUI thread, what it sees in the photo -- StableAnimator: the face it will keep -- and its
+boxes and points are drawn over the photo, its message in a line under it (a warning in orange,
+e.g. no face found)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from studio.core import registry
+from studio.core.errors import StudioError
 from studio.core.tracks import FLAG_NO_PERSON
 from studio.gui.errors import hub
 from studio.gui.panels.drop import DropTarget
@@ -71,9 +78,17 @@ class ReferencePanel(DropTarget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addLayout(warn_row)
+        self.note = QLabel()
+        self.note.setObjectName("rendererNote")
+        self.note.setWordWrap(True)
+        self.note.setVisible(False)
+        lay.addWidget(self.note)
         lay.addWidget(self.canvas, 1)
         self.task: Task | None = None
+        self.note_task: Task | None = None
+        self._note_key: tuple | None = None
         document.reference_changed.connect(self.refresh)
+        document.settings_changed.connect(self.refresh_note)
         document.settings_changed.connect(self._show_warning)
         document.driving_changed.connect(self._show_warning)  # a live photo words it differently
         self.refresh()
@@ -122,10 +137,52 @@ class ReferencePanel(DropTarget):
         self.refresh()
         hub().report(err)
 
+    # -- what the renderer sees in the photo ------------------------------------------------------
+    def refresh_note(self) -> Task | None:
+        """Ask the chosen renderer what it sees in the photo (in the background); only when the
+        renderer, its weights folder, the photo or the device changed."""
+        rgb, s = self.doc.reference_rgb, self.doc.settings
+        try:
+            spec = registry.get_spec(s.backend)
+        except StudioError:
+            spec = None
+        folder = self.doc.weights_folder().path if spec is not None and spec.weights is not None else None
+        key = (s.backend, str(folder), id(rgb), s.device)
+        if key == self._note_key:
+            return self.note_task
+        self._note_key = key
+        if self.note_task is not None and self.note_task.is_running():
+            self.note_task.cancel()
+        self.note_task = None
+        if spec is None or spec.photo_note is None or rgb is None:
+            self._show_note(None, "")
+            return None
+        task = Task(lambda progress, cancel: spec.note_photo(rgb, folder, s.device), "photo note", self)
+        task.succeeded.connect(lambda note: self._note_ready(key, spec.label, note))
+        task.failed.connect(lambda err: self._note_ready(key, spec.label, None, err))
+        self.note_task = task
+        task.start()
+        return task
+
+    def _note_ready(self, key: tuple, label: str, note, err: StudioError | None = None) -> None:
+        if key != self._note_key:
+            return  # the photo or the renderer changed meanwhile
+        if err is not None:
+            self._show_note(None, f"{label}: {err.title}. {err.description}", warning=True)
+        else:
+            self._show_note(note, note.message if note is not None else "", warning=note is not None and note.warning)
+
+    def _show_note(self, note, text: str, warning: bool = False) -> None:
+        self.canvas.set_marks(note)
+        self.note.setText(text)
+        self.note.setStyleSheet(f"QLabel#rendererNote {{ color: {'#ffb347' if warning else '#ffc83c'}; }}")
+        self.note.setVisible(bool(text))
+
     def refresh(self) -> None:
         """Show the document's reference."""
         p = self.doc.project
         self._show_warning()
+        self.refresh_note()
         self.canvas.set_image(self.doc.reference_rgb)
         self.canvas.set_pose(p.reference_pose, p.reference_face, 0)
         if p.reference_image is None:

@@ -18,9 +18,11 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from studio.core.backend import PhotoNote
 from studio.core.tracks import FLAG_EDITED, FLAG_NO_PERSON, FaceTrack, PoseTrack
 from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, HEAD_POINTS, OPENPOSE_COLORS
 from studio.gui.widgets.image_view import ImageView
+from studio.gui.widgets.photo_marks import paint_note
 
 _LIMB_PENS = [QPen(QColor(*c, 220), 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap) for c in OPENPOSE_COLORS]
 _POINT_COLORS = [QColor(*c) for c in OPENPOSE_COLORS]
@@ -58,6 +60,8 @@ class PoseCanvas(ImageView):
         self.editable = False
         self.handles_only = False
         self.note = ""  # shown in a strip at the bottom when no warning is (e.g. the S-Face note)
+        #: What the renderer sees in the photo (a PhotoNote in image pixels: e.g. the face it keeps).
+        self.marks: PhotoNote | None = None
         self._drag: Part | None = None
         self._drag_pos: tuple[float, float] | None = None
         self._hover: Part | None = None
@@ -203,7 +207,17 @@ class PoseCanvas(ImageView):
         if ok[k]:
             self._dot(p, self._drag, pts[k], _HAND_DOT if kind == "hand" else _POINT_COLORS[k], 4.0)
 
+    def set_marks(self, note: PhotoNote | None) -> None:
+        """Draw ``note``'s boxes, points and label over the image (``None``: none)."""
+        self.marks = note
+        self.update()
+
     def paint_overlay(self, p: QPainter, r: QRectF) -> None:
+        self._paint_pose(p, r)
+        if self.has_image():  # the renderer's marks on top
+            paint_note(p, self.marks, self._aspect, self.to_widget)
+
+    def _paint_pose(self, p: QPainter, r: QRectF) -> None:
         if not self._valid_frame():
             return
         pose, f = self.pose, self.frame
