@@ -9,8 +9,8 @@
     WEIGHTS/Animation/pose_net.pth                PoseNet
     WEIGHTS/Animation/face_encoder.pth            face encoder (FusionFaceId)
     WEIGHTS/Animation/unet.pth                    the whole trained UNet with the ID-adapter weights
-    WEIGHTS/models/antelopev2/                    insightface antelopev2, as the official README puts it
-        scrfd_10g_bnkps.onnx                      (beside the code; here inside the weights folder):
+    WEIGHTS/models/antelopev2/                    insightface antelopev2 (the official README keeps
+        scrfd_10g_bnkps.onnx                      models/ beside checkpoints/; here it is inside):
         glintr100.onnx                            the face detector and ArcFace, the two the renderer
                                                   reads (1k3d68, 2d106det, genderage are not needed)
 
@@ -77,6 +77,7 @@ def face_problems(folder: Path | str | None, runtime: bool = True) -> list[str]:
         problems.append("onnxruntime is not installed (the face models run on it: pip install onnxruntime, "
                         "or install the studio's xdyna extra)")
     if folder is not None:
-        problems += [f"{rel} is missing (insightface antelopev2, from the official release's models/antelopev2/; "
-                     f"put it at {Path(folder) / rel})" for rel in FACE_FILES if not (Path(folder) / rel).is_file()]
+        problems += [f"{rel} is missing (insightface's antelopev2 face models, which the official setup keeps in "
+                     f"StableAnimator/models/antelopev2/ beside checkpoints/; put it at {Path(folder) / rel})"
+                     for rel in FACE_FILES if not (Path(folder) / rel).is_file()]
     return problems
