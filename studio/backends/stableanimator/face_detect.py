@@ -15,7 +15,9 @@ insightface's ``model_zoo/scrfd.py``), reproduced here:
 * **Decoding**: anchor centres are the cell corners ``(x*stride, y*stride)``, each repeated for
   its 2 anchors; a box is ``centre - (l, t)``, ``centre + (r, b)``; keypoint ``k`` is ``centre +
   (dx_k, dy_k)``. Scores below 0.5 are dropped; candidates are ordered by score and reduced by
-  greedy NMS at IoU 0.4 (insightface's "+1" pixel areas).
+  greedy NMS at IoU 0.4 (insightface's "+1" pixel areas). Both orderings use numpy's default
+  (unstable) sort, as insightface does, so equal scores (saturated sigmoids) come out in its order
+  and NMS keeps the same boxes.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float = NMS_THRESHOLD)
     +1 pixel, a box suppressed when its IoU with a kept one is above ``threshold``)."""
     x0, y0, x1, y1 = boxes.T
     areas = (x1 - x0 + 1) * (y1 - y0 + 1)
-    order = np.argsort(scores, kind="stable")[::-1]
+    order = scores.argsort()[::-1]  # numpy's default sort, as insightface: equal scores keep its order
     keep: list[int] = []
     while order.size:
         i, rest = order[0], order[1:]
@@ -129,6 +131,8 @@ def decode(outputs: list[np.ndarray], input_hw: tuple[int, int], scale: float = 
     s, b, p = np.concatenate(scores), np.concatenate(boxes) / scale, np.concatenate(points) / scale
     if not len(s):
         return []
+    order = s.argsort()[::-1]  # insightface orders the candidates by score before NMS (ties included)
+    s, b, p = s[order], b[order], p[order]
     return [FaceDetection(tuple(float(v) for v in b[k]), tuple((float(x), float(y)) for x, y in p[k]), float(s[k]))
             for k in nms(b, s, nms_threshold)]
 
