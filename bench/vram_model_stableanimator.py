@@ -13,16 +13,23 @@ each phase:
 * prepare: encoders and PoseNet features of every tile;
 * UNet call: one tile with CFG;
 * VAE decode: one chunk;
+* HJB (``--hjb``; the official pro path): one refine iteration of the face optimisation: the
+  decode of the whole clip with gradients (each chunk of ``decode_chunk_size`` frames
+  checkpointed, :mod:`studio.backends.stableanimator.hjb`; ``no-ckpt``: every chunk's graph
+  kept), the 112x112 face crops through the full ArcFace iresnet100 (resident on the device),
+  the loss and its backward pass to ``z0``. Attention, also in the backward pass and in the
+  recomputation of a checkpointed chunk, is counted as a fused kernel allocates it;
 * peak: the largest.
 
 Target (issue #25): <= 8 GiB at 512x512 for 16 frames (the official README reports ~8 GB).
 
-    python bench/vram_model.py --backend stableanimator [--frames 16 32] [--size 512x512] [--json out.json]
+    python bench/vram_model.py --backend stableanimator [--frames 16 32] [--size 512x512] [--hjb] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -30,32 +37,74 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
+from studio.backends.stableanimator.iresnet import IResNet  # noqa: E402
 from studio.backends.stableanimator.components import Components, empty_models  # noqa: E402
+from studio.backends.stableanimator.hjb import HJBSettings  # noqa: E402
 from studio.backends.stableanimator.pipeline import RenderRequest, StableAnimatorPipeline  # noqa: E402
 from studio.backends.xdyna.memtrace import GiB, MemoryTrace  # noqa: E402
 from synthetic_releases.stableanimator import full_configs  # noqa: E402
 
-PHASES = ("weights", "prepare", "unet", "decode")
+PHASES = ("weights", "prepare", "unet", "decode", "hjb")
 TARGET_GIB = 8.0
 
 
-def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16) -> StableAnimatorPipeline:
-    """The pipeline with every model at full size on ``device`` (parameters only, no values on meta)."""
+class _MetaFusedAttention(torch.autograd.Function):
+    """SDPA on the meta device as a fused kernel allocates it, forward and backward: the output and a
+    float32 log-sum-exp row per query (kept for the backward pass), gradients of q, k, v; no score matrix."""
+
+    @staticmethod
+    def forward(ctx, query, key, value):  # noqa: D102
+        lse = torch.empty(query.shape[:-1], dtype=torch.float32, device=query.device)
+        out = query.new_empty((*query.shape[:-1], value.shape[-1]))
+        ctx.save_for_backward(query, key, value, out, lse)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        query, key, value, _, _ = ctx.saved_tensors
+        return torch.empty_like(query), torch.empty_like(key), torch.empty_like(value)
+
+
+@contextlib.contextmanager
+def fused_attention_everywhere():
+    """``F.scaled_dot_product_attention`` on meta tensors as :class:`_MetaFusedAttention`, also where the
+    trace's function mode does not reach (the recomputation of a checkpointed chunk in the backward pass)."""
+    original = F.scaled_dot_product_attention
+
+    def sdpa(query, key, value, *args, **kwargs):
+        if query.device.type == "meta":
+            return _MetaFusedAttention.apply(query, key, value)
+        return original(query, key, value, *args, **kwargs)
+
+    F.scaled_dot_product_attention = sdpa
+    try:
+        yield
+    finally:
+        F.scaled_dot_product_attention = original
+
+
+def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16,
+                       hjb: bool = False) -> StableAnimatorPipeline:
+    """The pipeline with every model at full size on ``device`` (parameters only, no values on meta);
+    ``hjb``: with the ArcFace iresnet100 of the HJB path."""
     from transformers import CLIPVisionConfig
 
     cfg = full_configs()
     clip = {k: v for k, v in cfg["image_encoder"].items() if k not in ("architectures", "model_type")}
     m = empty_models(cfg["unet"], cfg["vae"], CLIPVisionConfig(**clip))
     comps = Components(unet=m["unet"], vae=m["vae"], image_encoder=m["image_encoder"], pose_net=m["pose_net"],
-                       face_encoder=m["face_encoder"], scheduler_config=cfg["scheduler"])
+                       face_encoder=m["face_encoder"], scheduler_config=cfg["scheduler"],
+                       arcface=IResNet().to("meta") if hjb else None)
     pipe = StableAnimatorPipeline.__new__(StableAnimatorPipeline)
     pipe.c, pipe.device, pipe.dtype = comps, torch.device(device), dtype
-    for mod in (comps.unet, comps.vae, comps.image_encoder, comps.pose_net, comps.face_encoder):
+    for mod in [comps.unet, comps.vae, comps.image_encoder, comps.pose_net, comps.face_encoder] + (
+            [comps.arcface] if hjb else []):
         mod.to(device=device, dtype=dtype).eval().requires_grad_(False)
     pipe.vae_scale = 2 ** (len(comps.vae.config.block_out_channels) - 1)
     pipe.scheduler_device = torch.device("cpu")  # meta sigmas cannot be compared with a float
@@ -65,33 +114,44 @@ def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16)
 def weight_bytes(pipe: StableAnimatorPipeline) -> int:
     """Bytes of every model's parameters and buffers on the device."""
     c = pipe.c
-    return sum(t.numel() * t.element_size() for m in (c.unet, c.vae, c.image_encoder, c.pose_net, c.face_encoder)
-               for t in [*m.parameters(), *m.buffers()] if t.device == pipe.device)
+    models = [m for m in (c.unet, c.vae, c.image_encoder, c.pose_net, c.face_encoder, c.arcface) if m is not None]
+    return sum(t.numel() * t.element_size() for m in models for t in [*m.parameters(), *m.buffers()]
+               if t.device == pipe.device)
 
 
 def measure(pipe: StableAnimatorPipeline, frames: int, height: int, width: int, tile: int = 16,
-            chunk: int = 4) -> dict:
-    """Peak bytes per phase of one step of a ``frames``-frame render (any device; meta for full size)."""
+            chunk: int = 4, hjb: str | None = None) -> dict:
+    """Peak bytes per phase of one step of a ``frames``-frame render (any device; meta for full size);
+    ``hjb`` ``"ckpt"`` / ``"no-ckpt"`` adds one HJB refine iteration (checkpointed decode chunks or not)."""
     start = time.perf_counter()
     rng = np.random.default_rng(0)
     req = RenderRequest(reference=rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
                         poses=np.zeros((frames, height, width, 3), np.uint8), face_embedding=np.zeros(512, np.float32),
-                        steps=1, tile_size=tile, tile_overlap=4, decode_chunk_size=chunk)
+                        steps=1, tile_size=tile, tile_overlap=4, decode_chunk_size=chunk,
+                        hjb=HJBSettings(0, 0, 1) if hjb else None, hjb_checkpoint=hjb == "ckpt",
+                        face_boxes=np.tile([[height // 4, height // 2, width // 3, 2 * width // 3]], (frames, 1)),
+                        reference_face_box=(height // 4, height // 2, width // 3, 2 * width // 3))
     wbytes = weight_bytes(pipe)
     trace = MemoryTrace(weights=lambda: wbytes, device=pipe.device)
-    with torch.no_grad(), trace:
+    attention = fused_attention_everywhere() if hjb else contextlib.nullcontext()
+    with torch.no_grad(), attention, trace:
         trace.set_phase("weights")
         with trace.phase("prepare"):
             prep = pipe.prepare(req)
+        refiner, prep.refiner = prep.refiner, None  # measured on its own below
         with trace.phase("unet"):
             state = next(iter(pipe.denoise(prep)))
         with trace.phase("decode"):
             z = state.latents[0, :chunk] / pipe.c.vae.config.scaling_factor
             pipe.c.vae.decode(z, num_frames=chunk)
-        del prep, state, z
+        del z
+        if refiner is not None:
+            with trace.phase("hjb"):
+                refiner.refine(state.denoised, 0, 1)
+        del prep, state, refiner
     phases = {k: v for k, v in trace.peaks.items() if k in PHASES}
     phases["weights"] = wbytes
-    return {"frames": frames, "size": f"{height}x{width}", "phases_gib": {k: v / GiB for k, v in phases.items()},
+    return {"frames": frames, "size": f"{height}x{width}", "hjb": hjb or "off", "chunk": chunk, "phases_gib": {k: v / GiB for k, v in phases.items()},
             "peak_gib": trace.peak / GiB, "seconds": time.perf_counter() - start}
 
 
@@ -99,17 +159,20 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, nargs="+", default=[16, 32])
     ap.add_argument("--size", default="512x512", help="HxW in pixels (default 512x512)")
+    ap.add_argument("--hjb", action="store_true", help="also the HJB face optimisation (checkpointed decode and not)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     h, w = (int(v) for v in a.size.lower().split("x"))
     pipe = full_size_pipeline()
-    rows = []
-    for n in a.frames:
-        rows.append(measure(pipe, n, h, w))
+    rows = [measure(pipe, n, h, w) for n in a.frames]
+    if a.hjb:
+        pipe = full_size_pipeline(hjb=True)
+        rows += [measure(pipe, n, h, w, chunk=c, hjb=mode) for mode, c in (("ckpt", 4), ("ckpt", 1), ("no-ckpt", 4))
+                 for n in a.frames]
     print(f"StableAnimator, float16, every model resident, {h}x{w} (target <= {TARGET_GIB} GiB at 16 frames 512x512)")
-    print(f"{'frames':>6} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'peak':>9}")
+    print(f"{'HJB':>7} {'chunk':>5} {'frames':>6} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'peak':>9}")
     for r in rows:
-        print(f"{r['frames']:>6} " + " ".join(f"{r['phases_gib'].get(p, 0):9.2f}" for p in PHASES)
+        print(f"{r['hjb']:>7} {r['chunk']:>5} {r['frames']:>6} " + " ".join(f"{r['phases_gib'].get(p, 0):9.2f}" for p in PHASES)
               + f" {r['peak_gib']:9.2f}")
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))

@@ -90,6 +90,7 @@ class TestStableAnimatorContract(BackendContract):
     def option_changes(self):
         changes = super().option_changes()
         changes.update(tile_size=8, tile_overlap=2)  # each valid alone (overlap < tile)
+        changes.update(hjb_start_step=1, hjb_end_step=3)  # each valid alone (start <= end)
         return changes
 
 

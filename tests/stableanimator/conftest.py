@@ -13,6 +13,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "stableanimator_tiny"
 CASES = ("a_tiles_20f", "b_odd_14f")
+HJB_CASE = "h_hjb_6f"
 
 
 def release_spec() -> dict:
@@ -81,6 +82,53 @@ def sa_pipe(tiny_release):
     return StableAnimatorPipeline(load_components(tiny_release))
 
 
+def hjb_request(name: str = HJB_CASE, **overrides):
+    """The :class:`RenderRequest` of the HJB golden case: its call, the official HJB settings and the
+    face boxes the official run read from its masks."""
+    from studio.backends.stableanimator.hjb import HJBSettings
+
+    spec = case_spec(name)
+    call, inputs = spec["call"], spec["inputs"]
+    kwargs = dict(hjb=HJBSettings(call["start_refine_step"], call["end_refine_step"], call["iterations"]),
+                  face_boxes=np.array(inputs["frame_boxes"]), reference_face_box=tuple(inputs["reference_box"]))
+    kwargs.update(overrides)
+    return case_request(name, **kwargs)
+
+
+def arcface_state_dict(name: str = HJB_CASE) -> dict:
+    """The HJB case's tiny ArcFace (official key layout), rebuilt from its manifest and checked by digest."""
+    sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
+    try:
+        from sa_tiny_release import arcface_state_dict as build, tensor_digest
+    finally:
+        sys.path.pop(0)
+    spec = case_spec(name)
+    sd = build(release_spec()["weight_seed"], spec["arcface_manifest"])
+    assert tensor_digest(sd) == spec["arcface_digest"], "the rebuilt ArcFace differs from the official run's"
+    return sd
+
+
+@pytest.fixture(scope="session")
+def arcface_file(tmp_path_factory) -> Path:
+    """``glintr100_torch.pth`` of the HJB case (a torch zip pickle of the state dict, as published)."""
+    import torch
+
+    path = tmp_path_factory.mktemp("sa_arcface") / "glintr100_torch.pth"
+    torch.save(arcface_state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def hjb_pipe(sa_pipe, arcface_file):
+    """The tiny pipeline with the HJB case's ArcFace (the other models shared with ``sa_pipe``)."""
+    from dataclasses import replace
+
+    from studio.backends.stableanimator.iresnet import load_arcface
+    from studio.backends.stableanimator.pipeline import StableAnimatorPipeline
+
+    return StableAnimatorPipeline(replace(sa_pipe.c, arcface=load_arcface(arcface_file)))
+
+
 class GoldenCases:
     """The helpers above, handed to tests as the ``golden`` fixture (test modules cannot import conftest)."""
 
@@ -90,6 +138,8 @@ class GoldenCases:
     expected = staticmethod(case_expected)
     request = staticmethod(case_request)
     release = staticmethod(release_spec)
+    hjb = HJB_CASE
+    hjb_request = staticmethod(hjb_request)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,8 @@ def test_small_release_has_the_official_keys_and_renders(golden, tmp_path):
     info = json.loads((tmp_path / "rel" / "synthetic_release.json").read_text())
     official = golden.release()["digests"]
     # built from the studio's models, the same tensors as the release the official code loaded strictly
-    assert info["digests"] == {k: v for k, v in official.items() if k != "unet"}
+    assert {k: v for k, v in info["digests"].items() if k != "arcface"} == {k: v for k, v in official.items()
+                                                                           if k != "unet"}
     from studio.backends.stableanimator.components import load_components
     from studio.backends.stableanimator.pipeline import StableAnimatorPipeline
 
@@ -71,3 +72,20 @@ def test_without_onnx_the_writer_says_what_to_install(golden, tmp_path, monkeypa
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
     assert _writer(golden).main([str(tmp_path / "rel"), "--backend", "stableanimator", "--scale", "small"]) == 2
     assert "pip install 'onnx" in capsys.readouterr().err and not (tmp_path / "rel").exists()
+
+
+def test_synthetic_arcface_has_the_official_key_layout(golden, tmp_path):
+    """small: the official key names (one block per layer, as the HJB golden case's official net), narrow;
+    full: iresnet100 at the official shapes. Both load with the studio's loader."""
+    writer = _writer(golden)
+    writer.main([str(tmp_path / "rel"), "--backend", "stableanimator", "--scale", "small"])
+    from studio.backends.stableanimator.iresnet import IRESNET100_LAYERS, load_arcface
+    from synthetic_releases.stableanimator import arcface_manifest
+
+    sd = torch.load(tmp_path / "rel" / "Animation" / "glintr100_torch.pth", weights_only=True)
+    assert set(sd) == set(golden.spec(golden.hjb)["arcface_manifest"])
+    model = load_arcface(tmp_path / "rel" / "Animation" / "glintr100_torch.pth")
+    assert model.layers == (1, 1, 1, 1) and model(torch.zeros(1, 3, 112, 112)).shape == (1, 512)
+    full = arcface_manifest("full")
+    assert full["layer3.29.conv2.weight"] == [256, 256, 3, 3] and "layer3.30.conv1.weight" not in full
+    assert full["fc.weight"] == [512, 512 * 7 * 7] and len(IRESNET100_LAYERS) == 4

@@ -92,3 +92,42 @@ def write_inputs(case: dict, folder: Path) -> dict:
     np.save(folder / "face_embedding.npy", face_embedding())
     return {"reference": "inputs/reference.png", "poses": "inputs/poses/frame_{i}.png",
             "face_embedding": "inputs/face_embedding.npy"}
+
+
+#: Golden cases of the official pro path (``inference_op.py``: HJB face optimisation). The script
+#: runs the whole clip as one tile (``tile_size = num_frames``) and decodes in chunks of 4; the
+#: ArcFace is the official ``IResNet`` with one block per layer (``iresnet100`` is (3, 13, 30, 3)).
+HJB_CASES: dict[str, dict] = {
+    # 6 frames at 64x64, 3 steps; steps 0 and 1 refine (2 Adam iterations each), step 2 does not.
+    "h_hjb_6f": {"frames": 6, "height": 64, "width": 64, "steps": 3, "tile_size": 6, "tile_overlap": 2,
+                 "min_guidance": 2.5, "max_guidance": 2.5, "noise_aug_strength": 0.02, "decode_chunk_size": 4,
+                 "start_refine_step": 0, "end_refine_step": 1, "iterations": 2, "arcface_layers": [1, 1, 1, 1]},
+}
+
+
+def face_boxes(case: dict) -> tuple[tuple[int, int, int, int], list[tuple[int, int, int, int]]]:
+    """``(y0, y1, x0, x1)`` inclusive boxes: the photo's (around its head disc) and one per frame (drifting)."""
+    h, w = case["height"], case["width"]
+    r = min(h, w) / 8
+    top, cx = int(h * 0.15), int(w / 2)
+    ref = (top - 2, top + int(2 * r) + 2, cx - int(r) - 2, cx + int(r) + 2)
+    frames = [(ref[0] + f % 3, ref[1] + f % 3, ref[2] - 1 + f % 2, ref[3] + f // 2) for f in range(case["frames"])]
+    return ref, frames
+
+
+def write_masks(case: dict, folder: Path) -> dict:
+    """Face masks as the official face-mask extraction writes them (255 inside the box, 0 outside):
+    ``reference_mask.png`` and ``faces/frame_N.png``; returns their paths and the boxes."""
+    (folder / "faces").mkdir(parents=True, exist_ok=True)
+    ref, frames = face_boxes(case)
+
+    def mask(box) -> Image.Image:
+        m = np.zeros((case["height"], case["width"]), np.uint8)
+        m[box[0]: box[1] + 1, box[2]: box[3] + 1] = 255
+        return Image.fromarray(m)
+
+    mask(ref).save(folder / "reference_mask.png")
+    for i, box in enumerate(frames):
+        mask(box).save(folder / "faces" / f"frame_{i}.png")
+    return {"reference_mask": "inputs/reference_mask.png", "face_masks": "inputs/faces/frame_{i}.png",
+            "reference_box": list(ref), "frame_boxes": [list(b) for b in frames]}

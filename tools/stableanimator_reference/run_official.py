@@ -87,14 +87,26 @@ class Recorder:
         self.arrays[name] = tensor.detach().float().cpu().numpy().copy()
 
 
-def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float) -> None:
+#: The official pipelines: module and class (``basic``: inference_basic.py, ``pro``: inference_op.py).
+PIPELINES = {"basic": ("animation.pipelines.inference_pipeline_animation", "InferenceAnimationPipeline"),
+             "pro": ("animation.pipelines.inference_pipeline_animation_pro", "InferenceAnimationProPipeline")}
+
+
+def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeline: str = "basic"):
+    """The run-time swaps of the module docstring; returns ``nudge`` (the perturbation of a run)."""
+    import importlib
+
     import torch
 
     import animation.modules.id_encoder as id_encoder
-    import animation.pipelines.inference_pipeline_animation as pipe_mod
     from animation.modules.pose_net import PoseNet
     from animation.modules.unet import UNetSpatioTemporalConditionModel
     from diffusers import EulerDiscreteScheduler
+
+    module, class_name = PIPELINES[pipeline]
+    pipe_mod = importlib.import_module(module)
+    if pipeline == "pro":
+        from animation.pipelines.euler_discrete_pro import EulerDiscreteSchedulerPro as EulerDiscreteScheduler
 
     base_generator = torch.Generator
 
@@ -108,7 +120,7 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float) -> Non
     torch.Generator = CPUGenerator
     torch.cuda.device = lambda *a, **k: contextlib.nullcontext()
 
-    cls = pipe_mod.InferenceAnimationPipeline
+    cls = getattr(pipe_mod, class_name)
     orig_to = cls.to
     cls.to = lambda self, *a, **k: orig_to(self, device="cpu", dtype=torch.float32)
     orig_call = cls.__call__
@@ -216,6 +228,7 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float) -> Non
         return out
 
     EulerDiscreteScheduler.step = step
+    return nudge
 
 
 def _keep(rec: Recorder, name: str, value):

@@ -174,3 +174,40 @@ def write_release(root: str | Path, manifest: dict, seed: int, configs: dict, sk
         else:
             torch.save(sd, path)
     return digests
+
+
+#: Where the release keeps the torch ArcFace of the HJB path (insightface iresnet100, glint360k).
+ARCFACE_FILE = f"{ANIMATION_DIR}/glintr100_torch.pth"
+
+
+def arcface_tensor(seed: int, key: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """A tensor of an iresnet state dict (official key layout), the same in every venv.
+
+    Convolutions and the final linear layer 1/sqrt(fan-in) (He gain for the convolutions),
+    BatchNorm scales near 1 and shifts near 0, running means near 0 and variances in [0.9, 1.4],
+    PReLU slopes near 0.25 (torch's init), ``num_batches_tracked`` 0.
+    """
+    if key.endswith("num_batches_tracked"):
+        return torch.zeros(shape, dtype=torch.int64)
+    gen = torch.Generator().manual_seed((seed * 1_000_003 + zlib.crc32(f"arcface|{key}".encode())) % 2**63)
+    x = torch.randn(shape, generator=gen, dtype=torch.float32)
+    leaf = key.rsplit(".", 1)[-1]
+    if len(shape) >= 2:
+        fan_in = 1
+        for d in shape[1:]:
+            fan_in *= d
+        return x * ((2.0 if len(shape) == 4 else 1.0) / fan_in) ** 0.5
+    if "prelu" in key:
+        return 0.25 + 0.05 * x
+    if leaf == "running_var":
+        return 0.9 + 0.5 * torch.rand(shape, generator=gen)
+    if leaf == "running_mean":
+        return 0.05 * x
+    if leaf == "weight":
+        return 1.0 + 0.05 * x
+    return 0.05 * x
+
+
+def arcface_state_dict(seed: int, shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
+    """The iresnet state dict of the ``{key: shape}`` manifest (official key layout)."""
+    return {key: arcface_tensor(seed, key, tuple(shape)) for key, shape in shapes.items()}

@@ -2,15 +2,16 @@
 
 ``SVD/stable-video-diffusion-img2vid-xt``-style folder (written as ``stable-video-diffusion-img2vid-xt/``:
 unet/vae/image_encoder/scheduler/feature_extractor configs, VAE and CLIP safetensors) and
-``Animation/{pose_net,face_encoder,unet}.pth`` (torch zip pickles of plain state dicts). The key
+``Animation/{pose_net,face_encoder,unet}.pth`` (torch zip pickles of plain state dicts) and
+``Animation/glintr100_torch.pth`` (the HJB path's ArcFace iresnet, insightface's key layout). The key
 sets are those of the studio's models, which load the official files strictly (see the golden
 cases). The SVD folder's own UNet weights are not written (the loader never reads them:
 ``Animation/unet.pth`` holds the whole UNet).
 
 * ``--scale small``: the golden cases' tiny configs (32/64-channel UNet, cross width 64): renders
-  64x64 frames on a CPU in seconds.
-* ``--scale full``: SVD-xt's real sizes (UNet 320-1280 channels, CLIP ViT-H/14, face encoder 1024):
-  about 9.6 GB in float32 (``--fp16``: half).
+  64x64 frames on a CPU in seconds; ArcFace with one block per layer, 16-128 channels.
+* ``--scale full``: SVD-xt's real sizes (UNet 320-1280 channels, CLIP ViT-H/14, face encoder 1024,
+  ArcFace iresnet100): about 9.9 GB in float32 (``--fp16``: half).
 
 Both scales also write the antelopev2 face models the renderer reads
 (``models/antelopev2/scrfd_10g_bnkps.onnx`` and ``glintr100.onnx``), as ONNX stand-ins in the real
@@ -38,7 +39,8 @@ sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
-from sa_tiny_release import FEATURE_EXTRACTOR, SCHEDULER, tiny_configs, write_release  # noqa: E402
+from sa_tiny_release import (ARCFACE_FILE, FEATURE_EXTRACTOR, SCHEDULER, arcface_state_dict,  # noqa: E402
+                             tensor_digest, tiny_configs, write_release)
 
 SPEC_FILE = "synthetic_release.json"
 
@@ -87,12 +89,31 @@ def manifest(configs: dict) -> dict:
     return shapes
 
 
+#: The small release's ArcFace: insightface's iresnet key layout, one block per layer, narrow.
+ARCFACE_SMALL = {"layers": (1, 1, 1, 1), "widths": (16, 32, 64, 128)}
+
+
+def arcface_manifest(scale: str) -> dict[str, list[int]]:
+    """``{key: shape}`` of the ArcFace of a ``scale`` release (``full``: iresnet100, as glintr100_torch.pth)."""
+    from studio.backends.stableanimator.iresnet import IResNet
+    from studio.backends.xdyna.loading import empty_parameters
+
+    with empty_parameters():
+        model = IResNet(**(ARCFACE_SMALL if scale == "small" else {}))
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
+
+
 def write(folder: str | Path, scale: str = "small", fp16: bool = False, seed: int = 0, progress=None) -> dict:
     """Write the release into ``folder``; returns (and writes) its description."""
     folder = Path(folder)
     configs = tiny_configs() if scale == "small" else full_configs()
-    digests = write_release(folder, manifest(configs), seed, configs, skip=("unet",),
-                            dtype=torch.float16 if fp16 else torch.float32, progress=progress)
+    dtype = torch.float16 if fp16 else torch.float32
+    digests = write_release(folder, manifest(configs), seed, configs, skip=("unet",), dtype=dtype, progress=progress)
+    if progress is not None:
+        progress(ARCFACE_FILE)
+    sd = arcface_state_dict(seed, arcface_manifest(scale))
+    digests["arcface"] = tensor_digest(sd)
+    torch.save({k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}, folder / ARCFACE_FILE)
     from antelopev2 import write as write_face_models
 
     for path in write_face_models(folder, full=scale == "full", seed=seed):

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.backends.stableanimator.layout import face_problems, missing_files
+from studio.backends.stableanimator.layout import ARCFACE_FILE, face_problems, missing_files
 from studio.backends.stableanimator.options import StableAnimatorOptions
-from studio.backends.stableanimator.spec import SPEC
+from studio.backends.stableanimator.spec import SPEC, hjb_missing
 from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
 from studio.core.events import FramesReady, Progress, RenderEvent, StepPreview
@@ -80,6 +80,12 @@ class StableAnimatorBackend:
             if problems:
                 return False, ("StableAnimator needs the ArcFace embedding of the photo's face: "
                                + "; ".join(problems) + ".")
+        return True, "ready"
+
+    def hjb_available(self) -> tuple[bool, str]:
+        """Whether the HJB face optimisation can run (its ArcFace file is in the weights folder)."""
+        if self.weights_dir is None or not (self.weights_dir / ARCFACE_FILE).is_file():
+            return False, f"HJB unavailable: {hjb_missing(self.weights_dir or 'the weights folder')}."
         return True, "ready"
 
     def load(self):
@@ -141,11 +147,38 @@ class StableAnimatorBackend:
                           for i in job.frames])
         self.last_face = self.face(np.ascontiguousarray(job.reference))
         o = job.options if isinstance(job.options, StableAnimatorOptions) else StableAnimatorOptions()
+        hjb = self.hjb_request(job, pose, w, h, o) if o.hjb else {}
         return RenderRequest(reference=photo, poses=poses, face_embedding=self.last_face.embedding,
                              steps=o.steps, min_guidance=o.min_guidance, max_guidance=o.max_guidance,
                              tile_size=o.tile_size, tile_overlap=o.tile_overlap,
                              noise_aug_strength=o.noise_aug_strength, decode_chunk_size=o.decode_chunk_size,
-                             face_strength=o.face_strength, seed=job.settings.seed)
+                             face_strength=o.face_strength, seed=job.settings.seed, **hjb)
+
+    def hjb_request(self, job: RenderJob, canvas_pose, w: int, h: int, o: StableAnimatorOptions) -> dict:
+        """The HJB fields of a request: settings, the frames' and the photo's face boxes (:mod:`.face_boxes`)."""
+        from studio.backends.stableanimator.face_boxes import frame_boxes, head_box, pixel_box, whole_frame
+        from studio.backends.stableanimator.hjb import HJBSettings
+        from studio.extract.fit import CanvasFit
+        from studio.extract.model_view import REFERENCE_FIT, ModelView
+
+        ok, why = self.hjb_available()
+        if not ok:
+            raise StudioError("HJB face optimisation unavailable", why)
+        fit = ModelView.for_job(job).driving_fit(job.pose)
+        face = fit.face_to_canvas(job.face) if job.face is not None else None
+        boxes = frame_boxes(canvas_pose, fit.pose_to_canvas(job.pose), face, job.frames, w, h)
+        ref_box = None
+        ref, found = job.reference_pose, self.last_face.face if self.last_face is not None else None
+        if found is not None:  # the detection the embedding came from, on the canvas (as the official mask)
+            ph, pw = job.reference.shape[:2]
+            photo_fit = CanvasFit.create(pw, ph, w, h, REFERENCE_FIT)
+            (x0, y0), (x1, y1) = photo_fit.to_canvas_px(np.array(found.box, np.float64).reshape(2, 2) / (pw, ph))
+            ref_box = pixel_box(x0, y0, x1, y1, w, h)
+        elif ref is not None and len(ref):
+            ref_canvas = CanvasFit.create(ref.width, ref.height, w, h, REFERENCE_FIT).pose_to_canvas(ref)
+            ref_box = head_box(ref_canvas.body[0], ref_canvas.body_conf[0], w, h)
+        return {"hjb": HJBSettings(o.hjb_start_step, o.hjb_end_step, o.hjb_iterations), "face_boxes": boxes,
+                "reference_face_box": ref_box or whole_frame(w, h)}
 
     def render(self, job: RenderJob, cancel: CancelToken) -> Iterator[RenderEvent]:
         """Render ``job``: load, prepare, denoise (previews), decode (frames streamed by chunk).

@@ -17,7 +17,7 @@ from torch import nn
 
 from studio.backends.stableanimator.attention import install_id_adapter
 from studio.backends.stableanimator.face_encoder import FaceEncoder
-from studio.backends.stableanimator.layout import missing_files, release_files
+from studio.backends.stableanimator.layout import ARCFACE_FILE, missing_files, release_files
 from studio.backends.stableanimator.pose_net import PoseNet
 from studio.backends.xdyna.loading import check_state_dict, empty_parameters, read_state_dict
 from studio.core.errors import StudioError
@@ -33,6 +33,8 @@ class Components:
     pose_net: nn.Module
     face_encoder: nn.Module
     scheduler_config: dict
+    #: ArcFace iresnet100 of the HJB face optimisation (None when ``glintr100_torch.pth`` is absent)
+    arcface: nn.Module | None = None
 
     def make_scheduler(self):
         """A fresh Euler scheduler (Karras sigmas, v-prediction, as SVD-xt's config says)."""
@@ -92,8 +94,11 @@ def read_clip_config(path: Path):
                           "image_encoder folder again.", str(err)) from err
 
 
-def load_components(folder: str | Path) -> Components:
-    """Every model of the release in ``folder`` on the CPU, in the checkpoints' dtype."""
+def load_components(folder: str | Path, arcface: bool | None = None) -> Components:
+    """Every model of the release in ``folder`` on the CPU, in the checkpoints' dtype.
+
+    ``arcface``: load ``Animation/glintr100_torch.pth`` for HJB (True: required, a StudioError naming it
+    when absent; None: when present; False: never)."""
     root = Path(folder)
     missing = missing_files(root)
     if missing:
@@ -107,4 +112,14 @@ def load_components(folder: str | Path) -> Components:
         image_encoder=_load(models["image_encoder"], p["image_encoder"], prefixes=("vision_model.",)),
         pose_net=_load(models["pose_net"], p["pose_net"]), face_encoder=_load(models["face_encoder"], p["face_encoder"]),
         scheduler_config=_json(p["scheduler_config"]),
+        arcface=_arcface(root, arcface),
     )
+
+
+def _arcface(root: Path, wanted: bool | None) -> nn.Module | None:
+    from studio.backends.stableanimator.iresnet import load_arcface
+
+    path = root / ARCFACE_FILE
+    if wanted is False or (wanted is None and not path.is_file()):
+        return None
+    return load_arcface(path)

@@ -9,6 +9,7 @@
     WEIGHTS/Animation/pose_net.pth                PoseNet
     WEIGHTS/Animation/face_encoder.pth            face encoder (FusionFaceId)
     WEIGHTS/Animation/unet.pth                    the whole trained UNet with the ID-adapter weights
+    WEIGHTS/Animation/glintr100_torch.pth         torch ArcFace iresnet100 (only for the HJB option)
     WEIGHTS/models/antelopev2/                    insightface antelopev2 (the official README keeps
         scrfd_10g_bnkps.onnx                      models/ beside checkpoints/; here it is inside):
         glintr100.onnx                            the face detector and ArcFace, the two the renderer
@@ -42,6 +43,10 @@ ANIMATION_FILES: dict[str, str] = {
     "face_encoder": "Animation/face_encoder.pth",
     "unet": "Animation/unet.pth",
 }
+
+
+#: The torch ArcFace (iresnet100) the HJB face optimisation needs; optional (HJB is off by default).
+ARCFACE_FILE = "Animation/glintr100_torch.pth"
 
 
 #: The insightface antelopev2 face models (detector and ArcFace) the official code reads.

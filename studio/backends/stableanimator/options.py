@@ -4,6 +4,10 @@ Defaults are the official command line's (``command_basic_infer.sh``): 25 steps,
 tiles of 16 frames with overlap 4, noise augmentation 0.02, VAE decode in chunks of 4 frames.
 ``min_guidance`` below ``max_guidance`` ramps the guidance linearly over the clip (the pipeline
 supports it; the official script passes one value as both). The seed is the shared render seed.
+``hjb`` switches on the official "pro" path's HJB face optimisation (``inference_op.py``; its
+refine-step range and iterations are that script's ``--start_refine_step``, ``--end_refine_step``
+and ``--num_optimization_iter``, defaults from ``command_op_infer.sh``); it needs
+``Animation/glintr100_torch.pth``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from pydantic import model_validator
 from studio.core.options import BackendOptions, option
 
 OFFICIAL_SEED = 23123134
+
+#: GPU memory of the HJB path (bench/vram_model.py --backend stableanimator).
+HJB_MEMORY_NOTE = ("GPU memory at 16 frames 512x512 float16: about 24.8 GiB with decode chunks of 4 frames, 9.7 GiB "
+                   "with chunks of 1 (7.0 GiB without HJB).")
 
 
 class StableAnimatorOptions(BackendOptions):
@@ -39,8 +47,25 @@ class StableAnimatorOptions(BackendOptions):
                                     help="Frames the VAE decodes together (the temporal decoder mixes them, so this "
                                     "changes the frames a little); memory of the decode grows with it.")
 
+    hjb: bool = option(False, label="HJB face optimisation",
+                       help="The official 'pro' path: in the refine steps the clean-latent estimate is optimised "
+                       "(Adam) so the decoded faces' ArcFace embedding matches the photo's. Needs "
+                       "Animation/glintr100_torch.pth. Costly: every refine iteration decodes the clip with "
+                       "gradients and backpropagates through the VAE decoder and ArcFace; " + HJB_MEMORY_NOTE)
+    hjb_start_step: int = option(0, ge=0, le=199, label="HJB first step", advanced=True,
+                                 help="First denoising step (0-based) that refines the face (official --start_refine_step).")
+    hjb_end_step: int = option(20, ge=0, le=199, label="HJB last step", advanced=True,
+                               help="Last denoising step (0-based, included) that refines the face "
+                               "(official --end_refine_step).")
+    hjb_iterations: int = option(3, ge=1, le=20, label="HJB iterations", advanced=True,
+                                 help="Adam iterations per refine step (official --num_optimization_iter); time grows "
+                                 "in proportion, memory does not.")
+
     @model_validator(mode="after")
     def _overlap_below_tile(self) -> "StableAnimatorOptions":
         if self.tile_overlap >= self.tile_size:
             raise ValueError(f"tile_overlap ({self.tile_overlap}) must be smaller than tile_size ({self.tile_size})")
+        if self.hjb_end_step < self.hjb_start_step:
+            raise ValueError(f"hjb_end_step ({self.hjb_end_step}) must not be before hjb_start_step "
+                             f"({self.hjb_start_step})")
         return self

@@ -10,7 +10,8 @@ The numbers follow the official ``InferenceAnimationPipeline`` (commit 020e7f2):
    encoder, distribution mode, *not* multiplied by the VAE scaling factor; zeros for uncond.
 4. Time ids ``[fps - 1, motion_bucket_id, noise_aug]``; the starting noise covers one tile
    (the second draw) scaled by ``init_noise_sigma`` and repeats (frame f gets noise f mod tile).
-5. :func:`~studio.backends.stableanimator.sampler.sample_tiled`, then the VAE decodes
+5. :func:`~studio.backends.stableanimator.sampler.denoise_tiled` (with the HJB face optimisation
+   of :mod:`.hjb` in its refine steps when ``hjb`` is set), then the VAE decodes
    ``latents / scaling_factor`` in chunks of ``decode_chunk_size`` frames.
 """
 
@@ -25,6 +26,7 @@ from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion 
 
 from studio.backends.stableanimator.attention import set_face_strength
 from studio.backends.stableanimator.components import Components
+from studio.backends.stableanimator.hjb import FaceRefiner, HJBSettings, reference_embedding
 from studio.backends.stableanimator.sampler import PoseInjection, StepState, denoise_tiled, guidance_ramp
 from studio.backends.stableanimator.tiles import tile_indices
 from studio.core.errors import StudioError
@@ -55,6 +57,13 @@ class RenderRequest:
     decode: bool = True
     #: Replay: ``noise_aug`` (1, 3, H, W) and ``init_noise`` (1, tile, 4, h, w) instead of drawing.
     draws: dict[str, np.ndarray] = field(default_factory=dict)
+    #: HJB face optimisation (None: off, the basic pipeline). Needs the ArcFace model and the boxes.
+    hjb: HJBSettings | None = None
+    #: (F, 4) per-frame face boxes ``y0, y1, x0, x1`` (inclusive pixels at the output size), and the photo's.
+    face_boxes: np.ndarray | None = None
+    reference_face_box: tuple[int, int, int, int] | None = None
+    #: Recompute each decode chunk in HJB's backward pass instead of keeping its graph (same numbers).
+    hjb_checkpoint: bool = True
 
 
 @dataclass
@@ -70,6 +79,7 @@ class Prepared:
     pose: list[torch.Tensor]
     guidance: torch.Tensor
     record: dict[str, torch.Tensor]
+    refiner: FaceRefiner | None = None
 
 
 @dataclass
@@ -90,8 +100,9 @@ class StableAnimatorPipeline:
         self.c = components
         self.device, self.dtype = torch.device(device), dtype
         for m in (components.unet, components.vae, components.image_encoder, components.pose_net,
-                  components.face_encoder):
-            m.to(self.device, dtype).eval().requires_grad_(False)
+                  components.face_encoder, components.arcface):
+            if m is not None:
+                m.to(self.device, dtype).eval().requires_grad_(False)
         self.vae_scale = 2 ** (len(components.vae.config.block_out_channels) - 1)
         #: where the scheduler keeps its sigmas (the compute device; the CPU for a meta-device model)
         self.scheduler_device = self.device
@@ -163,8 +174,9 @@ class StableAnimatorPipeline:
         return torch.randn(shape, generator=gen, dtype=torch.float32)
 
     @torch.no_grad()
-    def prepare(self, req: RenderRequest) -> Prepared:
-        """Encode the photo, face and poses, draw the noise and set the scheduler for ``req``."""
+    def prepare(self, req: RenderRequest, keep: bool = False) -> Prepared:
+        """Encode the photo, face and poses, draw the noise and set the scheduler for ``req`` (``keep``:
+        the HJB refiner records what it computes)."""
         frames, height, width = self._check(req)
         tiles = tile_indices(frames, req.tile_size, req.tile_overlap)
         set_face_strength(self.c.unet, req.face_strength)
@@ -188,7 +200,25 @@ class StableAnimatorPipeline:
                   "unet_encoder_hidden_states": states, "image_latents": torch.cat([torch.zeros_like(ref), ref]),
                   "noise_aug_noise": noise, "init_noise": init, "pose_features": torch.stack(pose)}
         return Prepared(req, scheduler, latents, image_latents, states, ids_time.repeat(2, 1).to(self.device), pose,
-                        guidance_ramp(req.min_guidance, req.max_guidance, frames, self.device, self.dtype), record)
+                        guidance_ramp(req.min_guidance, req.max_guidance, frames, self.device, self.dtype), record,
+                        self.face_refiner(req, frames, keep=bool(req.hjb) and keep))
+
+    def face_refiner(self, req: RenderRequest, frames: int, keep: bool = False) -> FaceRefiner | None:
+        """The HJB refiner of ``req`` (None when HJB is off); a StudioError when its inputs are missing."""
+        if req.hjb is None:
+            return None
+        if self.c.arcface is None:
+            raise StudioError("HJB face optimisation unavailable", "The ArcFace weights (Animation/glintr100_torch.pth) "
+                              "are not loaded, so the faces cannot be optimised. Put the file in the weights folder "
+                              "or switch HJB off.")
+        h, w = req.reference.shape[:2]
+        boxes = np.asarray(req.face_boxes if req.face_boxes is not None else [(0, h - 1, 0, w - 1)] * frames)
+        if boxes.shape != (frames, 4):
+            raise ValueError(f"face_boxes has shape {boxes.shape}, expected ({frames}, 4)")
+        ref_box = req.reference_face_box if req.reference_face_box is not None else (0, h - 1, 0, w - 1)
+        ref = reference_embedding(self.c.arcface, req.reference, ref_box, self.device, self.dtype)
+        return FaceRefiner(self.c.vae, self.c.arcface, ref, boxes, req.hjb, req.decode_chunk_size,
+                           checkpoint=req.hjb_checkpoint, keep=keep)
 
     def denoise(self, prep: Prepared, on_unet: Callable[[int, int, torch.Tensor], None] | None = None
                 ) -> Iterator[StepState]:
@@ -198,7 +228,7 @@ class StableAnimatorPipeline:
             with torch.no_grad():
                 yield from denoise_tiled(self.c.unet, injection, prep.scheduler, prep.latents, prep.image_latents,
                                          prep.encoder_states, prep.added_time_ids, prep.pose, prep.req.tile_size,
-                                         prep.req.tile_overlap, prep.guidance, on_unet)
+                                         prep.req.tile_overlap, prep.guidance, on_unet, prep.refiner)
         finally:
             injection.remove()
 
@@ -206,7 +236,7 @@ class StableAnimatorPipeline:
     def __call__(self, req: RenderRequest, on_step: Callable[[StepState], None] | None = None,
                  keep: bool = False) -> RenderResult:
         """Render ``req``; ``keep`` records the intermediates the parity tests compare."""
-        prep = self.prepare(req)
+        prep = self.prepare(req, keep=keep)
         unet_step0: list[torch.Tensor] = []
         states: list[StepState] = []
 
@@ -231,4 +261,17 @@ class StableAnimatorPipeline:
                    "step_noise_pred": torch.stack([s.noise_pred.float().cpu() for s in states]),
                    "unet_added_time_ids": prep.added_time_ids[1:], "sigmas": prep.scheduler.sigmas,
                    "timesteps": prep.scheduler.timesteps}
+            if prep.refiner is not None:
+                rec.update(hjb_records(prep.refiner))
         return RenderResult(frames=video, decoded=decoded, latents=latents, intermediates=rec)
+
+
+def hjb_records(refiner: FaceRefiner) -> dict[str, torch.Tensor]:
+    """The HJB refiner's records as arrays: per refine step the reference embedding, ``z0`` in and out,
+    the loss of every iteration and the gradient of the first."""
+    r = refiner.records
+    return {"hjb_reference_embedding": refiner.reference.cpu(), "hjb_steps": torch.tensor([x.step for x in r]),
+            "hjb_lr": torch.tensor([x.lr for x in r], dtype=torch.float64), "hjb_z0_in": torch.stack([x.z0_in for x in r]),
+            "hjb_z0_out": torch.stack([x.z0_out for x in r]),
+            "hjb_losses": torch.tensor([x.losses for x in r], dtype=torch.float64),
+            "hjb_grad0": torch.stack([x.grads[0] for x in r])}

@@ -7,7 +7,8 @@ run as one batch of two; the pose features of the unconditional half are zero, w
 nothing. Tile predictions are blended with triangular weights, divided by the summed weight per
 frame, then guided per frame: ``uncond + g_f (cond - uncond)`` with ``g`` linear from
 ``min_guidance`` (frame 0) to ``max_guidance`` (last frame). The scheduler then takes one step
-on the whole clip.
+on the whole clip; in HJB refine steps (a :class:`~.hjb.FaceRefiner`) the Euler step's clean-latent
+estimate is first optimised for the face's identity.
 """
 
 from __future__ import annotations
@@ -73,13 +74,15 @@ def denoise_tiled(
     tile_overlap: int,
     guidance: torch.Tensor,
     on_unet: Callable[[int, int, torch.Tensor], None] | None = None,
+    refiner=None,
 ) -> Iterator[StepState]:
     """Denoise ``latents`` (1, F, 4, h, w) over ``scheduler.timesteps``, yielding after every step
     (the last state holds the final latents); stopping the iteration stops the render.
 
     ``image_latents`` (2, F, 4, h, w) and ``encoder_states`` (2, 1 + tokens, C) hold [uncond, cond];
     ``pose_features[i]`` are PoseNet's features of tile ``i``. ``on_unet(step, tile, out)`` sees each
-    tile's (2, T, 4, h, w) prediction.
+    tile's (2, T, 4, h, w) prediction. ``refiner`` (a :class:`~.hjb.FaceRefiner`, or None) takes the
+    Euler step of the steps its settings name.
     """
     frames = latents.shape[1]
     tiles = tile_indices(frames, tile_size, tile_overlap)
@@ -103,6 +106,9 @@ def denoise_tiled(
         pred.div_(count[:, None, None, None])
         uncond, cond = pred.chunk(2)
         pred = uncond + guidance * (cond - uncond)
-        out = scheduler.step(pred, t, latents)
-        latents = out.prev_sample
-        yield StepState(i, len(timesteps), float(t), latents, pred, out.pred_original_sample)
+        if refiner is not None and refiner.settings.active(i):
+            latents, denoised = refiner.step(scheduler, i, len(timesteps), pred, t, latents)
+        else:
+            out = scheduler.step(pred, t, latents)
+            latents, denoised = out.prev_sample, out.pred_original_sample
+        yield StepState(i, len(timesteps), float(t), latents, pred, denoised)

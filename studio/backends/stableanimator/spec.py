@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.backends.stableanimator.layout import ANIMATION_FILES, FACE_FILES, SVD_DIRS, SVD_FILES, face_problems, missing_files
+from studio.backends.stableanimator.layout import (ANIMATION_FILES, ARCFACE_FILE, FACE_FILES, SVD_DIRS, SVD_FILES,
+                                                   face_problems, missing_files)
 from studio.backends.stableanimator.options import StableAnimatorOptions
 from studio.core.backend import BackendSpec, Capabilities, Estimate, WeightsSpec
 
@@ -25,9 +26,18 @@ def install_hint(missing: list[str] | None = None) -> str:
             "onnxruntime for the face models: pip install -e '.[xdyna]') or use the draft renderer.")
 
 
+def hjb_missing(folder: Path | str) -> str:
+    """Why HJB cannot run from ``folder`` (its ArcFace file is absent)."""
+    return (f"{ARCFACE_FILE} (torch ArcFace iresnet100: HJB face optimisation is unavailable without it; "
+            f"put it in {folder} or switch HJB off)")
+
+
 def check(folder: Path, options: StableAnimatorOptions | None = None) -> list[str]:
     """Problems with a weights folder (files only), each naming what is missing."""
-    return [*missing_files(folder), *face_problems(folder, runtime=False)]
+    problems = [*missing_files(folder), *face_problems(folder, runtime=False)]
+    if options is not None and getattr(options, "hjb", False) and not (Path(folder) / ARCFACE_FILE).is_file():
+        problems.append(hjb_missing(folder))
+    return problems
 
 
 def estimate(settings, n_frames: int) -> Estimate | None:
