@@ -172,10 +172,11 @@ def postprocess(raw_pose: PoseTrack, raw_face: FaceTrack, options: ExtractOption
 
 
 def _default_detector(options: ExtractOptions) -> PoseDetector:
-    from studio.extract.mp_detector import MediaPipeDetector
+    """The video-mode MediaPipe detector of ``options``: built ahead by a spare helper
+    (:mod:`studio.extract.warm`), else now."""
+    from studio.extract.warm import take
 
-    return MediaPipeDetector(static_image_mode=False, hands=options.hands, face=options.face,
-                             pose_max_side=options.pose_max_side)
+    return take(options)
 
 
 def extract_frames(

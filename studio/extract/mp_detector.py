@@ -127,7 +127,10 @@ class MediaPipeDetector:
                 "Invalid pose model complexity",
                 f"model_complexity is {model_complexity!r}; use 0, 1 or 2.",
             )
+        from studio.core.phases import mark
+
         mp = _import_mediapipe()
+        mark("mediapipe imported")
         # the graphs' native threads log while they start and first see frames: keep those lines
         # off the terminal for the detector's whole life (studio.core.native_logs)
         self._quiet = ExitStack()
@@ -186,6 +189,7 @@ class MediaPipeDetector:
             if face
             else None
         )
+        mark("pose graphs built")
 
     # -- protocol ---------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from studio.core.cancel import CancelToken
 from studio.core.errors import StudioError
+from studio.core.phases import mark
 from studio.core.tracks import FLAG_CUT, FLAG_NO_PERSON, FLAG_PENDING, FaceTrack, PoseTrack
 from studio.extract.extractor import (
     EXTRACTOR_VERSION, ExtractionResult, ExtractOptions, ProgressFn, cache_key, extract_frames, postprocess,
@@ -203,6 +204,7 @@ def extract_range(path: str | Path, start: int = 0, stop: int | None = None, *,
             step = (lambda d, _t=None, _k=before: progress(_k + d, total)) if progress is not None else None
             _detect_piece(reader, part, a, b, options, detector, step, cancel)
             before += b - a
+    mark("range detected")
     return _finish(part, options, str(path), store, key, use_cache, fresh=bool(todo))
 
 

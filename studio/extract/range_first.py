@@ -54,10 +54,14 @@ def extract_first(path: str | Path, frame_range: tuple[int, int] | None = None, 
     from studio.extract.partial import extract_range
     from studio.media.video import VideoReader
 
+    from studio.core.phases import mark
+
     with VideoReader(path) as reader:
         n, fps = reader.frame_count, reader.fps
+    mark("clip probed")
     start, stop = first_range(n, fps, frame_range, playhead)
     res = extract_range(path, start, stop, progress=progress, cancel=cancel)
+    mark("first window tracks")
     complete = pending_frames(res.pose).size == 0
     return FirstTracks(res.pose, res.face, (0, n) if complete else (start, stop), complete)
 

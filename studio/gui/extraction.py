@@ -42,6 +42,15 @@ def extract_in_helper(progress: Any, cancel: Any, path: Path) -> tuple[Path, Any
     return Path(path), res.pose, res.face
 
 
+def warm_extraction() -> None:
+    """A spare extraction helper's warm-up (:class:`~studio.gui.helper_task.Spare`): MediaPipe
+    imported and the video detector of the default options built (:mod:`studio.extract.warm`),
+    so the first frames of the next clip are detected without waiting for them."""
+    from studio.extract.warm import prebuild
+
+    prebuild()
+
+
 def extract_first_in_helper(progress: Any, cancel: Any, path: Path, frame_range: tuple[int, int] | None,
                             playhead: int) -> tuple[Path, Any, Any, bool]:
     """``(path, PoseTrack, FaceTrack, complete)``: the frames to show first (range-first

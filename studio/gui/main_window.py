@@ -302,6 +302,7 @@ class MainWindow(ProjectFiles, QMainWindow):
             if panel.task is not None and panel.task.is_running():
                 panel.task.cancel()
                 panel.task.wait()
+        self.driving_panel.close_spare()
         if hub().parent_widget is self:
             hub().parent_widget = None
         e.accept()

@@ -23,7 +23,8 @@ from typing import Any
 from studio.core.backend import Backend, Capabilities
 from studio.core.cancel import CancelToken
 from studio.core.errors import RenderCancelled, StudioError
-from studio.core.events import RenderEvent
+from studio.core.events import FramesReady, RenderEvent
+from studio.core.phases import mark
 from studio.core.jobs import RenderJob
 from studio.core.render_store import ResumeStore
 from studio.farm.helper_process import HelperProcess, Send
@@ -64,9 +65,14 @@ class _BackendCommands:
         try:
             if kind == "prepare":
                 prepare_backend(self.backend, job)
+                mark("renderer prepared in its helper")
             else:
                 resume = {"store": store} if store is not None else {}  # a resumable backend's
+                first = True
                 for ev in self.backend.render(job, cancel, **resume):
+                    if first and isinstance(ev, FramesReady):
+                        mark("first frames rendered")
+                        first = False
                     send(("event", ev))
             send(("done",))
         except RenderCancelled:

@@ -113,3 +113,20 @@ def test_range_first_reuses_the_partial_extraction(clip) -> None:
     first = extract_first(clip, (0, N // 2))
     assert not first.complete and pending_frames(first.pose).tolist() == list(range(N // 2, N))
     assert (first.pose.flags[N // 2:] == FLAG_PENDING).all()
+
+
+def test_the_first_window_of_real_footage_is_the_whole_clip_extractions(tmp_path) -> None:
+    """The frames extracted first (range-first: the real MediaPipe detector, a fresh tracker at
+    the window's start) are, raw and cleaned, exactly those of the whole clip extracted in one
+    pass, so showing or rendering them early changes nothing there."""
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parents[1] / "fixtures" / "real_dance" / "driving_2_24f.mp4"
+    part = extract_range(clip, 0, 12, cache=ExtractionCache(tmp_path / "part"))
+    whole = extract_video(clip, use_cache=False)
+    assert pending_frames(part.pose).tolist() == list(range(12, 24))
+    assert np.isfinite(part.pose.body[:12]).any()  # a person was found in the window
+    for a, b in ((part.raw_pose, whole.raw_pose), (part.raw_face, whole.raw_face), (part.pose, whole.pose),
+                 (part.face, whole.face)):
+        for k in a._arrays:  # noqa: SLF001 - every per-frame array of the track
+            assert np.array_equal(getattr(a, k)[:12], getattr(b, k)[:12], equal_nan=True), k

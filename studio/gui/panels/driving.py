@@ -5,6 +5,7 @@ progress and cancel."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from studio.core.tracks import FLAG_NO_PERSON, FLAG_PENDING
 from studio.extract.quality import MISSING, sface_coverage, sface_note
 from studio.gui.errors import hub
 from studio.gui.extraction import extract_in_helper
+from studio.gui.helper_task import Spare, helpers_allowed
 from studio.gui.panels.drop import DropTarget
 from studio.gui.tasks import Task
 from studio.gui.extraction import extract_first_in_helper
@@ -42,12 +44,14 @@ def extract_rest_tracks(path: Path, progress, cancel):
     return run_in_helper(extract_rest_in_helper, (Path(path),), progress, cancel)
 
 
-def extract_first_tracks(path: Path, frame_range, playhead: int, progress, cancel):
+def extract_first_tracks(path: Path, frame_range, playhead: int, progress, cancel, spare=None):
     """Worker function: range-first extraction of the frames to show first (or the cached whole
-    clip) in a helper process: ``(path, pose, face, complete)``."""
+    clip) in a helper process (``spare``, a warm :class:`~studio.gui.helper_task.Spare`, when
+    usable): ``(path, pose, face, complete)``."""
     from studio.gui.helper_task import run_in_helper
 
-    return run_in_helper(extract_first_in_helper, (Path(path), frame_range, int(playhead)), progress, cancel)
+    return run_in_helper(extract_first_in_helper, (Path(path), frame_range, int(playhead)), progress, cancel,
+                         spare=spare)
 
 
 class DrivingPanel(DropTarget):
@@ -63,6 +67,9 @@ class DrivingPanel(DropTarget):
         #: once. On by default with the default extractor.
         self.first_extractor = first_extractor if first_extractor is not None else (
             extract_first_tracks if extractor is extract_tracks else None)
+        #: A warm extraction helper (MediaPipe loaded) started while the artist picks a clip
+        #: (:meth:`warm_up`); the next clip's first frames are extracted in it.
+        self.spare: Spare | None = None
         self.setObjectName("DrivingPanel")
         self.canvas = PoseCanvas("Drop a driving video here\nor click Open video…")
         self.canvas.editable = True
@@ -132,6 +139,7 @@ class DrivingPanel(DropTarget):
         document.driving_changed.connect(self._follow_video)
         document.project_replaced.connect(self._resume_pending)
         document.driving_changed.connect(self.refresh)
+        document.reference_changed.connect(self._photo_without_clip)
         document.pose_edited.connect(lambda *_: self._show(document.timeline.current))
         document.pose_edited.connect(lambda *_: self._summarise())  # edits, the rest of a clip extracted
         document.settings_changed.connect(lambda: self._show(document.timeline.current))
@@ -140,8 +148,33 @@ class DrivingPanel(DropTarget):
         self.refresh()
 
     # -- opening -------------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Start a spare extraction helper (:func:`~studio.gui.extraction.warm_extraction`) if
+        none is waiting: with the default extractors and helper processes only, and not with
+        ``STUDIO_SPARE_HELPER=0``."""
+        if self.first_extractor is not extract_first_tracks or not helpers_allowed() \
+                or os.environ.get("STUDIO_SPARE_HELPER") == "0":
+            return
+        if self.spare is not None and self.spare.usable():
+            return
+        from studio.gui.extraction import warm_extraction
+
+        self.spare = Spare(warm_extraction)
+
+    def close_spare(self) -> None:
+        """Stop a spare helper no clip has used (the window closes)."""
+        if self.spare is not None:
+            self.spare.close()
+            self.spare = None
+
+    def _photo_without_clip(self) -> None:
+        """A photo and no clip yet: the clip comes next, so warm the extraction helper up."""
+        if self.doc.reference_rgb is not None and self.doc.project.driving_video is None:
+            self.warm_up()
+
     def choose(self) -> None:
-        """Ask for a driving video."""
+        """Ask for a driving video (the extraction helper warms up while the dialog is open)."""
+        self.warm_up()
         pattern = " ".join(f"*{s}" for s in VIDEO_SUFFIXES)
         path, _ = QFileDialog.getOpenFileName(self, "Open a driving video", "", f"Videos ({pattern})")
         if path:
@@ -157,8 +190,11 @@ class DrivingPanel(DropTarget):
         self._prog_row.setVisible(True)
         if self.first_extractor is not None:
             first = self.first_extractor
+            spare = {"spare": self.spare} if first is extract_first_tracks and self.spare is not None else {}
+            self.spare = None  # one clip per spare
             # a new clip starts with no range and the playhead at 0: its first seconds come first
-            task = Task(lambda progress, cancel: first(Path(path), None, 0, progress, cancel), "extract", self)
+            task = Task(lambda progress, cancel: first(Path(path), None, 0, progress, cancel, **spare), "extract",
+                        self)
             task.succeeded.connect(self._first_extracted)
         else:
             extractor = self.extractor
@@ -176,8 +212,12 @@ class DrivingPanel(DropTarget):
         return self.task is not None and self.task.is_running()
 
     def _first_extracted(self, result) -> None:
+        from studio.core.phases import mark
+
         path, pose, face, complete = result
+        mark("first tracks back in the window")
         self.doc.set_driving(path, pose, face)
+        mark("first tracks on the timeline")
         if not complete:
             self._extend(path, pose)
 

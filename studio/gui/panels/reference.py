@@ -33,8 +33,12 @@ def load_reference(path: Path):
     from studio.extract import detect_image
     from studio.media.image import load_image
 
+    from studio.core.phases import mark
+
     rgb = load_image(path).pixels
+    mark("photo decoded")
     pose, face = detect_image(rgb)
+    mark("reference pose")
     return path, rgb, pose, face
 
 
