@@ -20,18 +20,24 @@ from studio.core.tracks import FLAG_EDITED, FLAG_PENDING, FaceTrack, PoseTrack
 
 #: Seconds of frames extracted first around the playhead (when there is no in/out range).
 FIRST_SECONDS = 6.0
+#: The most frames extracted first: at a phone clip's 25-30 fps, 6 s are 150-180 frames, whose
+#: detection (~40 ms a frame on one core) was most of the time to the first motion
+#: (bench/first_motion.py --loop-fps 25); 48 frames are 6 s of an 8 fps clip, 2 s at 24 fps.
+FIRST_FRAMES = 48
 
 
 def first_range(n: int, fps: float, frame_range: tuple[int, int] | None = None, playhead: int = 0,
-                seconds: float = FIRST_SECONDS) -> tuple[int, int]:
+                seconds: float = FIRST_SECONDS, max_frames: int = FIRST_FRAMES) -> tuple[int, int]:
     """``(start, stop)`` frames to extract first: the in/out range if set, else ``seconds``
-    of frames starting a second before the playhead, inside ``0..n``."""
+    of frames but at most ``max_frames``, starting a second (at most half the frames) before
+    the playhead, inside ``0..n``."""
     if frame_range is not None:
         start, stop = max(0, frame_range[0]), min(n, frame_range[1])
         if start < stop:
             return start, stop
-    span = max(1, int(round(seconds * fps)))
-    start = max(0, min(int(playhead) - int(round(fps)), n - span))
+    span = max(1, min(int(round(seconds * fps)), int(max_frames)))
+    lead = min(int(round(fps)), span // 2)
+    start = max(0, min(int(playhead) - lead, n - span))
     return start, min(n, start + span)
 
 

@@ -15,10 +15,14 @@ from studio.extract.range_first import first_range, merge_complete, pending_fram
 
 def test_first_range_prefers_the_in_out_range_then_the_playhead() -> None:
     assert first_range(2000, 25, (300, 450), playhead=10) == (300, 450)
-    assert first_range(2000, 25, None, playhead=0) == (0, 150)  # 6 s from the start
-    assert first_range(2000, 25, None, playhead=1000) == (975, 1125)  # a second before the playhead
-    assert first_range(2000, 25, None, playhead=1990) == (1850, 2000)
+    assert first_range(2000, 8, None, playhead=0) == (0, 48)  # 6 s from the start
+    assert first_range(2000, 8, None, playhead=1000) == (992, 1040)  # a second before the playhead
+    assert first_range(2000, 8, None, playhead=1990) == (1952, 2000)
     assert first_range(40, 25, None, playhead=5) == (0, 40)
+    # at a phone clip's frame rate at most FIRST_FRAMES (48) frames come first, the playhead inside
+    assert first_range(2000, 25, None, playhead=0) == (0, 48)
+    assert first_range(2000, 25, None, playhead=1000) == (976, 1024)  # half of them before the playhead
+    assert first_range(2000, 25, None, playhead=0, seconds=6, max_frames=1000) == (0, 150)
 
 
 def test_merge_keeps_edits_and_fills_the_rest() -> None:
