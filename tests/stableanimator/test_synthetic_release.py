@@ -89,3 +89,43 @@ def test_synthetic_arcface_has_the_official_key_layout(golden, tmp_path):
     full = arcface_manifest("full")
     assert full["layer3.29.conv2.weight"] == [256, 256, 3, 3] and "layer3.30.conv1.weight" not in full
     assert full["fc.weight"] == [512, 512 * 7 * 7] and len(IRESNET100_LAYERS) == 4
+
+
+def _standins():
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("antelopev2_standins",
+                                                  root / "tools" / "synthetic_releases" / "antelopev2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_full_scale_detector_has_the_real_size_and_the_same_scene(tmp_path):
+    """scrfd_10g_bnkps.onnx is 16.9 MB in antelopev2; the full stand-in pads to it through a branch
+    the graph computes, and still decodes to the small one's faces."""
+    standins = _standins()
+    from studio.backends.stableanimator.face_detect import FaceDetector
+
+    small, full = tmp_path / "small.onnx", tmp_path / "full.onnx"
+    standins.write_detector(small)
+    standins.write_detector(full, full=True)
+    assert 16.0e6 < full.stat().st_size < 18.0e6 and small.stat().st_size < 1.5e6
+    photo = np.full((896, 512, 3), 128, np.uint8)
+    a = FaceDetector(small, ["CPUExecutionProvider"]).detect(photo)
+    b = FaceDetector(full, ["CPUExecutionProvider"]).detect(photo)
+    assert [f.box for f in a] == [f.box for f in b] and len(a) == 2
+
+
+@pytest.mark.slow
+def test_full_scale_recogniser_has_glintr100s_size(tmp_path):
+    """glintr100.onnx is about 261 MB (65 M parameters); the full stand-in's linear head has as many."""
+    standins = _standins()
+    from studio.backends.stableanimator.arcface import ArcFace
+
+    path = tmp_path / "glintr100.onnx"
+    standins.write_recogniser(path, full=True)
+    assert 255e6 < path.stat().st_size < 270e6
+    out = ArcFace(path, ["CPUExecutionProvider"]).embed(np.zeros((2, 112, 112, 3), np.uint8))
+    assert out.shape == (2, 512) and np.isfinite(out).all()
