@@ -133,3 +133,17 @@ def test_hjb_render_streams_frames_that_differ_from_basic(release_with_arcface, 
     off = frames(_job(golden, n=2, face=_face(2), **{**small, "hjb": False}))
     assert on.shape == off.shape == (2, 64, 64, 3)
     assert np.abs(on.astype(int) - off.astype(int)).max() > 0
+
+
+def test_the_estimate_states_the_hjb_memory(golden):
+    """The render panel's estimate follows the HJB option and its decode chunk (the VRAM model's figures)."""
+    from studio.backends.stableanimator.options import HJB_MEMORY_NOTE
+    from studio.backends.stableanimator.spec import HJB_VRAM_GIB, estimate
+
+    off = estimate(_job(golden).settings, 16)
+    one = estimate(_job(golden, hjb=True, decode_chunk_size=1).settings, 16)
+    two = estimate(_job(golden, hjb=True, decode_chunk_size=2).settings, 16)
+    four = estimate(_job(golden, hjb=True).settings, 16)
+    assert off.vram_gib < one.vram_gib == HJB_VRAM_GIB[1] < two.vram_gib < four.vram_gib == HJB_VRAM_GIB[4]
+    assert "HJB" in four.note and "HJB" not in off.note
+    assert f"{HJB_VRAM_GIB[4]:.1f} GiB" in HJB_MEMORY_NOTE and f"{HJB_VRAM_GIB[1]:.1f} GiB" in HJB_MEMORY_NOTE

@@ -40,8 +40,20 @@ def check(folder: Path, options: StableAnimatorOptions | None = None) -> list[st
     return problems
 
 
+#: HJB peak GiB at 16 frames 512x512 float16 by decode chunk (bench/vram_model.py --backend stableanimator --hjb).
+HJB_VRAM_GIB = {1: 9.72, 4: 24.75}
+
+
 def estimate(settings, n_frames: int) -> Estimate | None:
-    """GPU memory from the meta-device model (bench/vram_model.py --backend stableanimator)."""
+    """GPU memory from the meta-device model (bench/vram_model.py --backend stableanimator [--hjb])."""
+    o = getattr(settings, "options", None)
+    if getattr(o, "hjb", False):
+        chunk = int(getattr(o, "decode_chunk_size", 4))
+        per_frame = (HJB_VRAM_GIB[4] - HJB_VRAM_GIB[1]) / 3  # the decode graph of one chunk grows with its frames
+        gib = HJB_VRAM_GIB.get(chunk, HJB_VRAM_GIB[1] + per_frame * (chunk - 1))
+        return Estimate(vram_gib=round(gib, 2), note=f"HJB face optimisation, decode chunks of {chunk}: float16 at "
+                        "512x512, 16 frames (bench/vram_model.py --backend stableanimator --hjb; measured at chunks of "
+                        "1 and 4); the decode with gradients also grows with the clip length")
     return Estimate(vram_gib=6.82, note="float16, every model resident, 16-frame tiles at 512x512 "
                     "(bench/vram_model.py --backend stableanimator); grows with the output size, not the clip length")
 
