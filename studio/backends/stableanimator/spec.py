@@ -54,8 +54,9 @@ def estimate(settings, n_frames: int) -> Estimate | None:
         return Estimate(vram_gib=round(gib, 2), note=f"HJB face optimisation, decode chunks of {chunk}: float16 at "
                         "512x512, 16 frames (bench/vram_model.py --backend stableanimator --hjb; measured at chunks of "
                         "1 and 4); the decode with gradients also grows with the clip length")
-    return Estimate(vram_gib=6.82, note="float16, every model resident, 16-frame tiles at 512x512 "
-                    "(bench/vram_model.py --backend stableanimator); grows with the output size, not the clip length")
+    return Estimate(vram_gib=7.00, note="float16, every model resident, 16-frame tiles at 512x512 "
+                    "(bench/vram_model.py --backend stableanimator); grows with the output size, and only a little "
+                    "with the clip length (7.24 GiB at 32 frames)")
 
 
 SPEC = BackendSpec(
