@@ -1,20 +1,32 @@
-"""StableAnimator CPU time: the official pipeline next to ours on a golden case, same machine, same run.
+"""StableAnimator CPU time: the official pipeline next to ours, same machine, same run, same inputs.
 
-The official side is ``tools/stableanimator_reference/run_official.py`` (the official
-``inference_basic.py`` in its own venv; the time is that of the pipeline call alone, loading
-excluded, with its recording hooks on); ours is :class:`StableAnimatorPipeline` on the same tiny
-release, inputs and seed (the pipeline call alone). Runs alternate official / ours ``--repeats``
-times with one torch thread each and print every time, the medians and their ratio. Also checks
-that our final latents match the official ones within the case's tolerance.
+The official side is ``tools/stableanimator_reference/run_official.py --time N`` (the official
+``inference_basic.py`` in its own venv on the tiny release): its first pipeline call is recorded
+(and is its warm-up), then N calls are timed with every recording hook passing straight through.
+Ours is :class:`StableAnimatorPipeline` on the very same release files and input files (those the
+official run wrote), same seed, steps, size, tiles and guidance, warmed up by one untimed call.
+Only the pipeline call is timed on both sides (loading excluded), with one torch thread each.
+
+Rounds alternate official / ours, so a load change on the shared machine hits both. Printed per
+case: every call's CPU seconds (``time.process_time``: what the process computed, robust to other
+users of the machine) and wall seconds; the min-of-N CPU time of each side and their ratio (the
+figure the goal "ours <= 0.6x official" is read on), the median wall ratio beside it, and how far
+our final latents are from the official run's (with the golden tolerance where the case has one).
+
+Cases: ``a_tiles_20f`` (the golden case: 20 frames at 64x64, 8x8 latents, 2 tiles, 3 steps) and
+``bench_128_20f`` (the same call at 128x128, 16x16 latents, so the comparison is not only per-call
+overhead).
 
     python bench/stableanimator_bench.py --official /work/official/stableanimator \
-        --python /work/venvs/sa-official/bin/python [--case a_tiles_20f] [--repeats 3] [--steps 3]
+        --python /work/venvs/sa-official/bin/python [--cases a_tiles_20f bench_128_20f] [--rounds 3] [--calls 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -26,64 +38,106 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT / "tools" / "stableanimator_reference"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools" / "stableanimator_reference"))
+sys.path.insert(0, str(HARNESS))
 
 from studio.backends.stableanimator.components import load_components  # noqa: E402
 from studio.backends.stableanimator.pipeline import RenderRequest, StableAnimatorPipeline  # noqa: E402
-from sa_tiny_release import write_release  # noqa: E402
+from cases import BENCH_CASES, CASES, OFFICIAL_SEED  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "stableanimator_tiny"
 
 
-def _request(case: str) -> RenderRequest:
+def _request(case: dict, inputs: Path) -> RenderRequest:
+    """Our request from the input files the official run wrote (``OUT/inputs``)."""
     from PIL import Image
 
-    spec = json.loads((FIXTURES / case / "case.json").read_text())
-    call, folder = spec["call"], FIXTURES / case
-    ref = np.array(Image.open(folder / "inputs" / "reference.png").convert("RGB"))
-    poses = np.stack([np.array(Image.open(folder / "inputs" / "poses" / f"frame_{i}.png").convert("RGB"))
-                      for i in range(call["frames"])])
-    return RenderRequest(reference=ref, poses=poses, face_embedding=np.load(folder / "inputs" / "face_embedding.npy"),
-                         steps=call["steps"], min_guidance=call["min_guidance"], max_guidance=call["max_guidance"],
-                         tile_size=call["tile_size"], tile_overlap=call["tile_overlap"],
-                         noise_aug_strength=call["noise_aug_strength"], decode_chunk_size=call["decode_chunk_size"],
-                         seed=spec["official_seed"])
+    ref = np.array(Image.open(inputs / "reference.png").convert("RGB"))
+    poses = np.stack([np.array(Image.open(inputs / "poses" / f"frame_{i}.png").convert("RGB"))
+                      for i in range(case["frames"])])
+    return RenderRequest(reference=ref, poses=poses, face_embedding=np.load(inputs / "face_embedding.npy"),
+                         steps=case["steps"], min_guidance=case["min_guidance"], max_guidance=case["max_guidance"],
+                         tile_size=case["tile_size"], tile_overlap=case["tile_overlap"],
+                         noise_aug_strength=case["noise_aug_strength"], decode_chunk_size=case["decode_chunk_size"],
+                         seed=OFFICIAL_SEED)
+
+
+def _machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown CPU")
+    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}, 1 thread per side"
+
+
+def _official(a, name: str, weights: Path, out: Path) -> list[dict]:
+    subprocess.run([a.python, str(HARNESS / "run_official.py"), "--official", str(a.official), "--case", name,
+                    "--out", str(out), "--weights", str(weights), "--threads", "1", "--time", str(a.calls)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads((out / "run.json").read_text())["timed_calls"]
+
+
+def _ours(pipe: StableAnimatorPipeline, req: RenderRequest, calls: int) -> tuple[list[dict], torch.Tensor]:
+    times, latents = [], None
+    for _ in range(calls):
+        w0, c0 = time.perf_counter(), time.process_time()
+        latents = pipe(req).latents
+        times.append({"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0})
+    return times, latents
+
+
+def _secs(times: list[dict]) -> str:
+    return " ".join(f"{t['cpu']:.3f}" for t in times)
+
+
+def bench_case(a, name: str, tmp: Path) -> dict:
+    """Alternate official and ours ``a.rounds`` times on case ``name``; print and return the figures."""
+    case = {**CASES, **BENCH_CASES}[name]
+    tolerance = None
+    if name in CASES:
+        tolerance = json.loads((FIXTURES / name / "case.json").read_text())["tolerance"]["step_latents_out"]
+    weights = tmp / "weights"  # the official run writes the tiny release (deterministic), ours loads it
+    official, ours, pipe, req = [], [], None, None
+    for r in range(a.rounds):
+        out = tmp / f"{name}_official_{r}"
+        official += _official(a, name, weights, out)
+        if pipe is None:
+            pipe = StableAnimatorPipeline(load_components(weights))
+            req = _request(case, out / "inputs")
+            pipe(req)  # warm-up, not timed (the official side's warm-up is its recorded call)
+        times, latents = _ours(pipe, req, a.calls)
+        ours += times
+        exp = np.load(out / "expected.npz")["step_latents_out"][-1]
+        diff = float(np.abs(latents.numpy().astype(np.float64) - exp).max())
+        tol = f", golden tolerance {tolerance:.2e}" if tolerance is not None else ""
+        print(f"  round {r + 1}: official cpu {_secs(official[-a.calls:])} s, ours cpu {_secs(times)} s "
+              f"(final latents differ by {diff:.2e}{tol})")
+    fig = {"official_cpu": min(t["cpu"] for t in official), "ours_cpu": min(t["cpu"] for t in ours),
+           "official_wall": statistics.median(t["wall"] for t in official),
+           "ours_wall": statistics.median(t["wall"] for t in ours)}
+    fig["ratio_cpu"] = fig["ours_cpu"] / fig["official_cpu"]
+    fig["ratio_wall"] = fig["ours_wall"] / fig["official_wall"]
+    print(f"{name} ({case['frames']} frames {case['width']}x{case['height']}, {case['steps']} steps, tiles "
+          f"{case['tile_size']}/{case['tile_overlap']}): min CPU official {fig['official_cpu']:.3f} s, ours "
+          f"{fig['ours_cpu']:.3f} s, ours/official = {fig['ratio_cpu']:.2f}x (median wall {fig['official_wall']:.3f} "
+          f"vs {fig['ours_wall']:.3f} s = {fig['ratio_wall']:.2f}x)")
+    return fig
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--official", required=True, type=Path)
     ap.add_argument("--python", required=True)
-    ap.add_argument("--case", default="a_tiles_20f")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cases", nargs="+", default=["a_tiles_20f", "bench_128_20f"],
+                    choices=[*CASES, *BENCH_CASES])
+    ap.add_argument("--rounds", type=int, default=3, help="official/ours alternations per case")
+    ap.add_argument("--calls", type=int, default=2, help="timed pipeline calls per side and round")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    release = json.loads((FIXTURES / "release.json").read_text())
-    case = json.loads((FIXTURES / a.case / "case.json").read_text())
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        write_release(tmp / "weights", release["manifest"], release["weight_seed"], release["configs"])
-        pipe = StableAnimatorPipeline(load_components(tmp / "weights"))
-        req = _request(a.case)
-        pipe(req)  # warm-up (first-call allocations), not timed
-        official, ours = [], []
-        for r in range(a.repeats):
-            out = tmp / f"official_{r}"
-            subprocess.run([a.python, str(ROOT / "tools" / "stableanimator_reference" / "run_official.py"),
-                            "--official", str(a.official), "--case", a.case, "--out", str(out),
-                            "--weights", str(tmp / "weights"), "--threads", "1"],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            official.append(json.loads((out / "run.json").read_text())["pipeline_seconds"])
-            t0 = time.perf_counter()
-            res = pipe(req)
-            ours.append(time.perf_counter() - t0)
-            exp = np.load(out / "expected.npz")["step_latents_out"][-1]
-            diff = float(np.abs(res.latents.numpy() - exp).max())
-            print(f"run {r + 1}: official {official[-1]:.3f} s, ours {ours[-1]:.3f} s "
-                  f"(final latents differ by {diff:.2e}, tolerance {case['tolerance']['step_latents_out']:.2e})")
-    mo, mu = statistics.median(official), statistics.median(ours)
-    print(f"{a.case}: median official {mo:.3f} s, ours {mu:.3f} s, ours/official = {mu / mo:.2f}")
+    print(f"machine: {_machine()}; load average {os.getloadavg()[0]:.1f} at the start")
+    for name in a.cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_case(a, name, Path(tmp))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

@@ -29,6 +29,12 @@ CASES: dict[str, dict] = {
                   "min_guidance": 2.5, "max_guidance": 2.5, "noise_aug_strength": 0.02, "decode_chunk_size": 4},
 }
 
+#: Cases the CPU bench (bench/stableanimator_bench.py) times but that are not golden: case a's
+#: call at 128x128 (16x16 latents, 4x the pixels), so the comparison is not only per-call overhead.
+BENCH_CASES: dict[str, dict] = {
+    "bench_128_20f": {**CASES["a_tiles_20f"], "height": 128, "width": 128},
+}
+
 
 def tile_indices(frames: int, tile_size: int, overlap: int) -> list[list[int]]:
     """The official tiles: frame 0 first in every tile, then a run of ``tile_size - 1`` frames."""

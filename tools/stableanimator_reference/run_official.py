@@ -13,13 +13,17 @@ github Francis-Rings/StableAnimator (commit 020e7f2). The official files are not
 * ``--perturb EPS`` (noise-floor runs only) adds EPS N(0, 1) to every random draw, to the photo
   in [0, 1] (both its CLIP and VAE paths), to the face embedding and to PoseNet's input;
 * where a case ramps guidance, ``min_guidance_scale`` is passed to the pipeline (the script passes
-  ``--guidance_scale`` as both min and max).
+  ``--guidance_scale`` as both min and max);
+* ``--time N`` (the CPU bench, bench/stableanimator_bench.py): after the recorded call, the
+  pipeline is called N more times with the same arguments and every recording hook passing
+  straight through; each call's wall and CPU (``time.process_time``) seconds go to ``run.json``
+  (``timed_calls``). The first, recorded call doubles as the warm-up.
 
 Recorded (``expected.npz``): every random draw, CLIP embeddings, ID tokens, VAE image latents, the
 UNet's encoder states and time ids, PoseNet output per tile, every UNet call of step 0, the
 latents in and out of every step with the guided prediction, and the decoded frames.
 
-usage: run_official.py --official DIR --case NAME --out DIR [--weights DIR] [--threads N] [--perturb EPS]
+usage: run_official.py --official DIR --case NAME --out DIR [--weights DIR] [--threads N] [--perturb EPS] [--time N]
 """
 
 from __future__ import annotations
@@ -82,9 +86,12 @@ class Recorder:
         self.pose_calls: list = []
         self.steps: list = []
         self.seconds = 0.0  # wall time of the official pipeline call (no loading)
+        self.on = True  # False during the timed calls: every hook passes straight through
+        self.timed: list = []  # {"wall": s, "cpu": s} of each timed call
 
     def put(self, name, tensor) -> None:
-        self.arrays[name] = tensor.detach().float().cpu().numpy().copy()
+        if self.on:
+            self.arrays[name] = tensor.detach().float().cpu().numpy().copy()
 
 
 #: The official pipelines: module and class (``basic``: inference_basic.py, ``pro``: inference_op.py).
@@ -92,7 +99,8 @@ PIPELINES = {"basic": ("animation.pipelines.inference_pipeline_animation", "Infe
              "pro": ("animation.pipelines.inference_pipeline_animation_pro", "InferenceAnimationProPipeline")}
 
 
-def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeline: str = "basic"):
+def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeline: str = "basic",
+                   timed_calls: int = 0):
     """The run-time swaps of the module docstring; returns ``nudge`` (the perturbation of a run)."""
     import importlib
 
@@ -133,6 +141,14 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeli
         t0 = time.perf_counter()
         out = orig_call(self, *a, **k)
         rec.seconds = time.perf_counter() - t0
+        rec.on = False
+        try:
+            for _ in range(timed_calls):
+                w0, c0 = time.perf_counter(), time.process_time()
+                orig_call(self, *a, **k)
+                rec.timed.append({"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0})
+        finally:
+            rec.on = True
         return out
 
     cls.__call__ = call
@@ -173,7 +189,8 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeli
 
     def randn(shape, generator=None, device=None, dtype=None, layout=None):
         out = nudge(orig_randn(shape, generator=generator, device=device, dtype=dtype, layout=layout))
-        rec.draws.append(out.detach().float().numpy().copy())
+        if rec.on:
+            rec.draws.append(out.detach().float().numpy().copy())
         return out
 
     pipe_mod.randn_tensor = randn
@@ -195,7 +212,8 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeli
     def pose_forward(self, x):
         x = nudge(x)
         out = orig_pose(self, x)
-        rec.pose_calls.append((x.detach().float().numpy().copy(), out.detach().float().numpy().copy()))
+        if rec.on:
+            rec.pose_calls.append((x.detach().float().numpy().copy(), out.detach().float().numpy().copy()))
         return out
 
     PoseNet.forward = pose_forward
@@ -204,6 +222,8 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeli
 
     def unet_forward(self, sample, timestep, encoder_hidden_states, added_time_ids, pose_latents=None, **k):
         out = orig_unet(self, sample, timestep, encoder_hidden_states, added_time_ids, pose_latents=pose_latents, **k)
+        if not rec.on:
+            return out
         rec.unet_calls.append({
             "sample": sample.detach().float().numpy().copy(), "t": float(timestep),
             "encoder_hidden_states": encoder_hidden_states.detach().float().numpy().copy(),
@@ -218,6 +238,8 @@ def _install_swaps(rec: Recorder, case: dict, cross: int, perturb: float, pipeli
 
     def step(self, model_output, timestep, sample, *a, **k):
         out = orig_step(self, model_output, timestep, sample, *a, **k)
+        if not rec.on:
+            return out
         prev = out[0] if isinstance(out, tuple) else out.prev_sample
         if not rec.steps:
             rec.put("sigmas", self.sigmas)
@@ -271,6 +293,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--weights", type=Path, help="tiny release folder (default OUT/weights)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--time", type=int, default=0, metavar="N",
+                    help="after the recorded call, time N more calls with the recording hooks off (run.json: timed_calls)")
     ap.add_argument("--perturb", type=float, default=0.0,
                     help="add EPS*N(0,1) to every random draw, the photo's pixels, the face embedding and the pose images")
     a = ap.parse_args(argv)
@@ -279,11 +303,11 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from cases import CASES, WEIGHT_SEED, write_inputs
+    from cases import BENCH_CASES, CASES, WEIGHT_SEED, write_inputs
     from sa_tiny_release import ANIMATION_DIR, SVD_DIR, tiny_configs, write_release
 
     torch.set_num_threads(a.threads)
-    case = CASES[a.case]
+    case = {**CASES, **BENCH_CASES}[a.case]
     configs = tiny_configs()
     out = a.out.resolve()
     weights = (a.weights or out / "weights").resolve()
@@ -293,7 +317,7 @@ def main(argv=None) -> int:
     os.environ["SA_STUB_FACE_EMBEDDING"] = str(out / inputs["face_embedding"])
 
     rec = Recorder()
-    _install_swaps(rec, case, configs["face_encoder"]["cross_attention_dim"], a.perturb)
+    _install_swaps(rec, case, configs["face_encoder"]["cross_attention_dim"], a.perturb, timed_calls=a.time)
     run_dir = out / "official_output"
     sys.argv = [
         "inference_basic.py", f"--pretrained_model_name_or_path={weights / SVD_DIR}", f"--output_dir={run_dir}",
@@ -318,7 +342,8 @@ def main(argv=None) -> int:
     import diffusers
     import transformers
 
-    meta = {"case": a.case, "pipeline_seconds": rec.seconds, "call": case, "argv": sys.argv[1:], "threads": a.threads, "perturb": a.perturb,
+    meta = {"case": a.case, "pipeline_seconds": rec.seconds, "timed_calls": rec.timed, "call": case,
+            "argv": sys.argv[1:], "threads": a.threads, "perturb": a.perturb,
             "weight_seed": WEIGHT_SEED, "configs": configs, "digests": digests, "inputs": inputs,
             "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
                          "transformers": transformers.__version__, "numpy": np.__version__}}
