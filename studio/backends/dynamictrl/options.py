@@ -45,7 +45,7 @@ class DynamiCtrlOptions(BackendOptions):
     offload: Literal["none", "model", "sequential"] = option("none", how=True, label="GPU memory",
                           help="none: transformer and VAE stay on the GPU. model: each model is on the GPU only "
                           "for its part (diffusers model offload). sequential: layer by layer (slowest, least "
-                          "memory). Same frames.")
+                          "memory). Same frames (model: up to float rounding).")
 
     @field_validator("segment_frames")
     @classmethod

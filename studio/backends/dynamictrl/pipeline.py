@@ -76,6 +76,10 @@ class DynamiCtrlPipeline:
         #: ``phase(name)`` puts the models of a phase (text / vae / transformer) on the device;
         #: :class:`~.placement.Placement` sets it, the default leaves them where they are.
         self.phase: Callable[[str], AbstractContextManager] = lambda name: nullcontext()
+        #: Run the transformer on the CFG halves one after the other (half the activations; no
+        #: operator mixes the samples, so the same velocities up to float rounding: a batch-1
+        #: matrix product may round differently); set by the model offload profile.
+        self.cfg_in_halves = False
         self.vae.enable_slicing()
         self.vae.enable_tiling()     # as the official script (engages above the VAE's tile size)
 
@@ -168,9 +172,11 @@ class DynamiCtrlPipeline:
         x = torch.cat([x, torch.cat([cond.image_latents] * k)], dim=2)
         pose = torch.cat([cond.pose_latents] * k)
         ofs = None if self.transformer.config.ofs_embed_dim is None else x.new_full((1,), OFS)
+        halves = [slice(i, i + 1) for i in range(k)] if self.cfg_in_halves and k > 1 else [slice(0, k)]
         with torch.no_grad():
-            v = self.transformer(x, cond.prompt_embeds, t.expand(x.shape[0]).to(self.device), pose, ofs=ofs,
-                                 image_rotary_emb=cond.rotary).float()
+            parts = [self.transformer(x[h], cond.prompt_embeds[h], t.expand(x[h].shape[0]).to(self.device),
+                                      pose[h], ofs=ofs, image_rotary_emb=cond.rotary).float() for h in halves]
+        v = parts[0] if len(parts) == 1 else torch.cat(parts)
         if cond.cfg:
             uncond, text = v.chunk(2)
             v = uncond + cond.guidance * (text - uncond)
@@ -228,10 +234,14 @@ class DynamiCtrlPipeline:
         with torch.no_grad(), self.phase("vae"):
             return self.vae.decode(z.to(self.vae.dtype)).sample
 
+    def decode_video(self, latents: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """(N, H, W, 3) float32 frames in [0, 1] on the device (the first N of the 4F decoded)."""
+        video = (self.decode_raw(latents)[0, :, :n_frames] / 2 + 0.5).clamp(0, 1)
+        return video.permute(1, 2, 3, 0).float()
+
     def decode(self, latents: torch.Tensor, n_frames: int) -> np.ndarray:
         """(N, H, W, 3) float32 frames in [0, 1] (the first N of the 4F decoded)."""
-        video = (self.decode_raw(latents)[0, :, :n_frames] / 2 + 0.5).clamp(0, 1)
-        return video.permute(1, 2, 3, 0).float().cpu().numpy()
+        return self.decode_video(latents, n_frames).cpu().numpy()
 
     def __call__(self, reference, pose_frames: np.ndarray, prompt: str, negative_prompt: str = "",
                  steps: int = 25, guidance: float = 3.0, seed: int = 42) -> np.ndarray:

@@ -43,6 +43,9 @@ class DynamiCtrlTransformer(CogVideoXTransformer3DModel):
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
+        #: Tokens per feed-forward chunk (None: all at once). The feed-forward acts on each token
+        #: alone, so chunking changes the memory (its 4x-wide hidden layer), not the numbers.
+        self.ff_chunk_tokens: int | None = None
         cfg = self.config
         inner = cfg.num_attention_heads * cfg.attention_head_dim
         for block in self.transformer_blocks:
@@ -71,23 +74,49 @@ class DynamiCtrlTransformer(CogVideoXTransformer3DModel):
         return tokens[:, ctx.shape[1]:]
 
     @staticmethod
-    def run_block(block: nn.Module, video: torch.Tensor, text: torch.Tensor, pose: torch.Tensor,
-                  temb: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor] | None
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One CogVideoX block with PA-LN; returns (video, text, pose) for the next block."""
+    def feed_forward(ff: nn.Module, tokens: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+        """``ff(tokens)``, ``chunk`` tokens at a time when given (the same bits, less memory: each
+        chunk's output is written into the result at once, so no list of chunks is held)."""
+        if not chunk or tokens.shape[1] <= chunk:
+            return ff(tokens)
+        out = None
+        for start in range(0, tokens.shape[1], chunk):
+            part = ff(tokens[:, start:start + chunk])
+            if out is None:
+                out = part.new_empty((tokens.shape[0], tokens.shape[1], part.shape[-1]))
+            out[:, start:start + chunk] = part
+            del part
+        return out
+
+    @staticmethod
+    def run_block(block: nn.Module, streams: list[torch.Tensor], temb: torch.Tensor,
+                  rotary: tuple[torch.Tensor, torch.Tensor] | None, ff_chunk: int | None = None) -> list[torch.Tensor]:
+        """One CogVideoX block with PA-LN on ``streams = [video, text, pose]``; returns the next
+        block's. The list is emptied on entry, so each input is freed as soon as it is replaced
+        (not held by the caller for the whole block)."""
+        video, text, pose = streams
+        streams.clear()
         n_text = text.shape[1]
         norm_video, norm_text, gate_msa, enc_gate_msa = block.norm1(video, text, temb)
         norm_pose, pose_gate = block.control_norm1(pose, temb)
-        attn_video, attn_text = block.attn1(hidden_states=norm_video + norm_pose,
-                                            encoder_hidden_states=norm_text, image_rotary_emb=rotary)
+        joined = norm_video.add_(norm_pose)   # in place: the same sum, one tensor fewer held
+        del norm_video
+        pose = norm_pose + pose_gate * norm_pose
+        del norm_pose
+        attn_video, attn_text = block.attn1(hidden_states=joined, encoder_hidden_states=norm_text,
+                                            image_rotary_emb=rotary)
+        del joined
         video = video + gate_msa * attn_video
         text = text + enc_gate_msa * attn_text
-        pose = norm_pose + pose_gate * norm_pose
+        del attn_video, attn_text
         norm_video, norm_text, gate_ff, enc_gate_ff = block.norm2(video, text, temb)
-        ff = block.ff(torch.cat([norm_text, norm_video], dim=1))
+        joined = torch.cat([norm_text, norm_video], dim=1)
+        del norm_video, norm_text
+        ff = DynamiCtrlTransformer.feed_forward(block.ff, joined, ff_chunk)
+        del joined
         video = video + gate_ff * ff[:, n_text:]
         text = text + enc_gate_ff * ff[:, :n_text]
-        return video, text, pose
+        return [video, text, pose]
 
     def unpatchify(self, tokens: torch.Tensor, batch: int, frames: int, height: int, width: int) -> torch.Tensor:
         """(B, tokens, p_t*p*p*C) -> (B, F, C, H, W)."""
@@ -108,10 +137,11 @@ class DynamiCtrlTransformer(CogVideoXTransformer3DModel):
         temb = self.time_embed(timestep, ofs, hidden_states.dtype)
         n_text = encoder_hidden_states.shape[1]
         tokens = self.embedding_dropout(self.patch_embed(encoder_hidden_states, hidden_states))
-        text, video = tokens[:, :n_text], tokens[:, n_text:]
-        pose = self.embed_pose(pose_latents, encoder_hidden_states)
+        streams = [tokens[:, n_text:], tokens[:, :n_text], self.embed_pose(pose_latents, encoder_hidden_states)]
+        del tokens                               # (its storage goes with the first block's outputs)
         for block in self.transformer_blocks:
-            video, text, pose = self.run_block(block, video, text, pose, temb, image_rotary_emb)
+            streams = self.run_block(block, streams, temb, image_rotary_emb, self.ff_chunk_tokens)
+        video = streams[0]
         video = self.norm_final(video)          # per-token LayerNorm: text need not be joined
         video = self.proj_out(self.norm_out(video, temb=temb))
         return self.unpatchify(video, batch, frames, height, width)
