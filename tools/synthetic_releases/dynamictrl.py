@@ -38,6 +38,9 @@ GOLDEN_TOKENIZER = ROOT / "tests" / "fixtures" / "dynamictrl_tiny" / "release" /
 
 FULL_TRANSFORMER = dict(TINY_TRANSFORMER, num_attention_heads=48, attention_head_dim=64, time_embed_dim=512,
                         ofs_embed_dim=512, text_embed_dim=4096, num_layers=42)
+#: CogVideoX 1.5 VAE: scaling_factor 0.7 and invert_scale_latents true (from TINY_VAE), as the
+#: published THUDM/CogVideoX1.5-5B vae/config.json and diffusers'
+#: scripts/convert_cogvideox_to_diffusers.py (--version 1.5); the rest are the class defaults.
 FULL_VAE = dict(TINY_VAE, block_out_channels=[128, 256, 256, 512], layers_per_block=3, norm_num_groups=32)
 FULL_T5 = dict(TINY_T5, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
                relative_attention_num_buckets=32, relative_attention_max_distance=128)
