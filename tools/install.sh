@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install the studio into ./.venv (Python 3.11).
 # Usage: bash tools/install.sh [--dev] [--cpu | --cuda]
-#   --dev   also installs the render farm (ray) and the test tools (pytest, pytest-qt, hypothesis, scikit-image, pyinstaller,
-#           import-linter).
+#   --dev   also installs the render farm (ray) and the test tools (pytest, pytest-qt, pytest-xdist,
+#           hypothesis, scikit-image, pyinstaller, import-linter).
 #   --cuda  (the default) torch==2.13.0 from PyPI. On Linux x86_64 that is PyTorch's CUDA build,
 #           several GB with the nvidia-* libraries it pulls in; it also runs without a GPU.
 #           On macOS and Windows PyPI's torch is the CPU build (Apple GPUs through MPS).

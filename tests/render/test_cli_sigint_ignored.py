@@ -78,7 +78,8 @@ def test_render_started_with_sigint_ignored_still_cancels_cleanly(tmp_path):
 def test_the_ctrl_c_test_passes_when_pytest_starts_with_sigint_ignored(tmp_path):
     """The in-process Ctrl-C test compares with the handler it found, not Python's default."""
     test = "tests/render/test_cli_render.py::test_ctrl_c_keeps_frames_and_resume_finishes"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+    # `-n 0`: in this pytest process, the one started with SIGINT ignored (not an xdist worker)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", test],
                          cwd=REPO, preexec_fn=_ignore_sigint, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout

@@ -103,8 +103,8 @@ def test_static_checks_run_when_torch_is_missing(tmp_path: Path) -> None:
     (hidden / "torch" / "__init__.py").write_text(_NO_TORCH)
     files = sorted(str(p) for p in Path(__file__).parent.glob("test_weights_safety*.py"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden), str(REPO)])}
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", *files,
+    run = subprocess.run(  # `-n 0`: two quick tests, no xdist workers to start
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-rA", *files,
          "-k", "the_checker_finds_unsafe_loads or no_code_path_unpickles_arbitrary_objects"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
