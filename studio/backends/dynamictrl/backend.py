@@ -37,19 +37,20 @@ def check_job(job: RenderJob) -> None:
 
 
 def pick_device(device: str) -> str:
-    import torch
+    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"`` (:mod:`studio.backends.devices`;
+    a StudioError for an unknown device or CUDA without a GPU)."""
+    from studio.backends.devices import render_device
 
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(render_device(device))
 
 
 def pick_dtype(dtype: str, device: str):
+    """``"auto"``: bfloat16 on CUDA (DynamiCtrl's precision), float32 elsewhere; else the named one."""
     import torch
 
-    if dtype == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    from studio.backends.devices import pick_dtype as shared
+
+    return shared(torch.device(device), dtype, cuda_dtype=torch.bfloat16)
 
 
 class DynamiCtrlBackend:

@@ -138,21 +138,10 @@ class XDynaBackend:
                 "X-Dyna renderer not installed",
                 install_hint(missing),
             )
-        import torch
+        from studio.backends.devices import render_device
+        from studio.backends.xdyna.pipeline import XDynaPipeline, pick_dtype
 
-        from studio.backends.xdyna.pipeline import XDynaPipeline, pick_device, pick_dtype
-
-        try:
-            dev = pick_device(device)
-        except RuntimeError as exc:
-            raise StudioError(
-                "Unknown device", f"'{device}' is not a device torch knows; use auto, cpu, cuda or cuda:N.", repr(exc)
-            ) from exc
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise StudioError(
-                "No CUDA GPU", f"The render settings ask for device '{device}' but torch sees no CUDA GPU here. "
-                "Choose auto or cpu.",
-            )
+        dev = render_device(device)  # a StudioError for an unknown device or CUDA without a GPU
         key = (str(Path(weights_dir).resolve()), str(dev), str(pick_dtype(dev, dtype)))
         with self._lock:
             if self._pipe is not None and self._pipe_key == key:

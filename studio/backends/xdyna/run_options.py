@@ -1,7 +1,7 @@
 """Where and how an X-Dyna render runs: device, precision and the memory/speed options.
 
 * :func:`pick_device` / :func:`pick_dtype` -- ``"auto"`` resolved (CUDA and float16 when there
-  is a GPU, else the CPU and float32).
+  is a GPU, else the CPU and float32): the backends' shared :mod:`studio.backends.devices`.
 * :class:`RunOptions` -- how a render is computed, not what it produces; set with
   :meth:`~.pipeline.XDynaPipeline.configure`.
 """
@@ -10,29 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
+from studio.backends.devices import pick_device, pick_dtype
 from studio.backends.xdyna.feedforward import FF_CHUNK_TOKENS
-from studio.core.errors import StudioError
 
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else the CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def pick_dtype(device: torch.device, dtype: str | torch.dtype | None = None) -> torch.dtype:
-    """float16 on CUDA and float32 elsewhere unless ``dtype`` says otherwise."""
-    if dtype is None or dtype == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if isinstance(dtype, str):
-        table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-        if dtype not in table:
-            raise StudioError("Invalid precision", f"Unknown dtype '{dtype}'; use float32, float16 or bfloat16.")
-        return table[dtype]
-    return dtype
+__all__ = ["RunOptions", "pick_device", "pick_dtype"]
 
 
 @dataclass(frozen=True)
