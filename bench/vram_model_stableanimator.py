@@ -9,7 +9,8 @@ frames). :class:`~studio.backends.xdyna.memtrace.MemoryTrace` counts live tensor
 attention without its score matrix) plus the weights on the device, and reports the peak of
 each phase:
 
-* weights: every model resident (StableAnimator's official setup);
+* weights: every model resident (StableAnimator's official setup), or with model offload the most
+  weights on the device at once (each model there only for its phase: the UNet while denoising);
 * prepare: encoders and PoseNet features of every tile;
 * UNet call: one tile with CFG;
 * VAE decode: one chunk;
@@ -22,6 +23,8 @@ each phase:
 * peak: the largest.
 
 Target (issue #25): <= 8 GiB at 512x512 for 16 frames (the official README reports ~8 GB).
+
+Both settings are printed, every model resident and model offload (``model_offload``), one row each.
 
     python bench/vram_model.py --backend stableanimator [--frames 16 32] [--size 512x512] [--hjb] [--json out.json]
 """
@@ -89,10 +92,11 @@ def fused_attention_everywhere():
         F.scaled_dot_product_attention = original
 
 
-def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16,
-                       hjb: bool = False) -> StableAnimatorPipeline:
+def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16, hjb: bool = False,
+                       offload: bool = False) -> StableAnimatorPipeline:
     """The pipeline with every model at full size on ``device`` (parameters only, no values on meta);
-    ``hjb``: with the ArcFace iresnet100 of the HJB path."""
+    ``hjb``: with the ArcFace iresnet100 of the HJB path; ``offload``: model offload (each model counted
+    on the device only in its phase, :mod:`studio.backends.stableanimator.placement`)."""
     from transformers import CLIPVisionConfig
 
     cfg = full_configs()
@@ -101,22 +105,9 @@ def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16,
     comps = Components(unet=m["unet"], vae=m["vae"], image_encoder=m["image_encoder"], pose_net=m["pose_net"],
                        face_encoder=m["face_encoder"], scheduler_config=cfg["scheduler"],
                        arcface=IResNet().to("meta") if hjb else None)
-    pipe = StableAnimatorPipeline.__new__(StableAnimatorPipeline)
-    pipe.c, pipe.device, pipe.dtype = comps, torch.device(device), dtype
-    for mod in [comps.unet, comps.vae, comps.image_encoder, comps.pose_net, comps.face_encoder] + (
-            [comps.arcface] if hjb else []):
-        mod.to(device=device, dtype=dtype).eval().requires_grad_(False)
-    pipe.vae_scale = 2 ** (len(comps.vae.config.block_out_channels) - 1)
+    pipe = StableAnimatorPipeline(comps, device=device, dtype=dtype, offload=offload)
     pipe.scheduler_device = torch.device("cpu")  # meta sigmas cannot be compared with a float
     return pipe
-
-
-def weight_bytes(pipe: StableAnimatorPipeline) -> int:
-    """Bytes of every model's parameters and buffers on the device."""
-    c = pipe.c
-    models = [m for m in (c.unet, c.vae, c.image_encoder, c.pose_net, c.face_encoder, c.arcface) if m is not None]
-    return sum(t.numel() * t.element_size() for m in models for t in [*m.parameters(), *m.buffers()]
-               if t.device == pipe.device)
 
 
 def measure(pipe: StableAnimatorPipeline, frames: int, height: int, width: int, tile: int = 16,
@@ -131,8 +122,10 @@ def measure(pipe: StableAnimatorPipeline, frames: int, height: int, width: int, 
                         hjb=HJBSettings(0, 0, 1) if hjb else None, hjb_checkpoint=hjb == "ckpt",
                         face_boxes=np.tile([[height // 4, height // 2, width // 3, 2 * width // 3]], (frames, 1)),
                         reference_face_box=(height // 4, height // 2, width // 3, 2 * width // 3))
-    wbytes = weight_bytes(pipe)
-    trace = MemoryTrace(weights=lambda: wbytes, device=pipe.device)
+    placement = pipe.placement
+    placement.release()  # an offloaded render starts with nothing on the device
+    placement.peak_bytes = placement.device_bytes
+    trace = MemoryTrace(weights=lambda: placement.device_bytes, device=pipe.device)
     attention = fused_attention_everywhere() if hjb else contextlib.nullcontext()
     with torch.no_grad(), attention, trace:
         trace.set_phase("weights")
@@ -150,8 +143,10 @@ def measure(pipe: StableAnimatorPipeline, frames: int, height: int, width: int, 
                 refiner.refine(state.denoised, 0, 1)
         del prep, state, refiner
     phases = {k: v for k, v in trace.peaks.items() if k in PHASES}
-    phases["weights"] = wbytes
-    return {"frames": frames, "size": f"{height}x{width}", "hjb": hjb or "off", "chunk": chunk, "phases_gib": {k: v / GiB for k, v in phases.items()},
+    phases["weights"] = placement.peak_bytes  # the most weights on the device at once
+    return {"frames": frames, "size": f"{height}x{width}", "hjb": hjb or "off", "chunk": chunk,
+            "models": "offload" if placement.offload else "resident",
+            "phases_gib": {k: v / GiB for k, v in phases.items()},
             "peak_gib": trace.peak / GiB, "seconds": time.perf_counter() - start}
 
 
@@ -163,17 +158,22 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     h, w = (int(v) for v in a.size.lower().split("x"))
-    pipe = full_size_pipeline()
-    rows = [measure(pipe, n, h, w) for n in a.frames]
-    if a.hjb:
-        pipe = full_size_pipeline(hjb=True)
-        rows += [measure(pipe, n, h, w, chunk=c, hjb=mode) for mode, c in (("ckpt", 4), ("ckpt", 1), ("no-ckpt", 4))
-                 for n in a.frames]
-    print(f"StableAnimator, float16, every model resident, {h}x{w} (target <= {TARGET_GIB} GiB at 16 frames 512x512)")
-    print(f"{'HJB':>7} {'chunk':>5} {'frames':>6} " + " ".join(f"{p:>9}" for p in PHASES) + f" {'peak':>9}")
+    rows = []
+    for offload in (False, True):
+        pipe = full_size_pipeline(offload=offload)
+        rows += [measure(pipe, n, h, w) for n in a.frames]
+        if a.hjb:
+            pipe = full_size_pipeline(hjb=True, offload=offload)
+            rows += [measure(pipe, n, h, w, chunk=c, hjb=mode) for mode, c in (("ckpt", 4), ("ckpt", 1), ("no-ckpt", 4))
+                     for n in a.frames]
+    print(f"StableAnimator, float16, {h}x{w} (target <= {TARGET_GIB} GiB at 16 frames 512x512); models: resident = "
+          "every model on the device (official), offload = each model on the device only for its phase "
+          "(weights: the most at once)")
+    print(f"{'models':>8} {'HJB':>7} {'chunk':>5} {'frames':>6} " + " ".join(f"{p:>9}" for p in PHASES)
+          + f" {'peak':>9}")
     for r in rows:
-        print(f"{r['hjb']:>7} {r['chunk']:>5} {r['frames']:>6} " + " ".join(f"{r['phases_gib'].get(p, 0):9.2f}" for p in PHASES)
-              + f" {r['peak_gib']:9.2f}")
+        print(f"{r['models']:>8} {r['hjb']:>7} {r['chunk']:>5} {r['frames']:>6} "
+              + " ".join(f"{r['phases_gib'].get(p, 0):9.2f}" for p in PHASES) + f" {r['peak_gib']:9.2f}")
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
     return 0

@@ -129,6 +129,19 @@ def hjb_pipe(sa_pipe, arcface_file):
     return StableAnimatorPipeline(replace(sa_pipe.c, arcface=load_arcface(arcface_file)))
 
 
+def pose_track(n: int):
+    """A pose track of ``n`` frames cycling through the pose-drawing case's three poses (96x128)."""
+    from studio.core.tracks import PoseTrack
+
+    poses = json.loads((FIXTURES / "pose_draw" / "poses.json").read_text())["poses"]
+    pick = [poses[i % 3] for i in range(n)]
+    return PoseTrack(body=np.stack([np.array(p["body"], np.float32) for p in pick]),
+                     body_conf=np.stack([np.array(p["body_conf"], np.float32) for p in pick]),
+                     hands=np.stack([np.array(p["hands"], np.float32) for p in pick]),
+                     hands_conf=np.stack([np.array(p["hands_conf"], np.float32) for p in pick]),
+                     flags=np.zeros(n, np.uint16), width=96, height=128)
+
+
 class GoldenCases:
     """The helpers above, handed to tests as the ``golden`` fixture (test modules cannot import conftest)."""
 
@@ -140,6 +153,7 @@ class GoldenCases:
     release = staticmethod(release_spec)
     hjb = HJB_CASE
     hjb_request = staticmethod(hjb_request)
+    pose = staticmethod(pose_track)
 
 
 @pytest.fixture(scope="session")

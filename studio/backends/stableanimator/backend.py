@@ -18,6 +18,12 @@ streamed chunk by chunk (``decode_chunk_size``) as :class:`FramesReady`. Every s
 :class:`Progress` and a :class:`StepPreview` of the scheduler's clean-latent estimate (a linear
 latent -> RGB projection, no VAE); the cancel token is checked at every step and decode chunk.
 The same job, options and seed give the same frames.
+
+Device and precision are the job's render settings (``auto``: CUDA in float16 when torch sees a
+GPU, as the official inference runs; else the CPU in float32; :mod:`studio.backends.devices`); the
+pipeline and the face models are loaded once per weights folder (the job's, else the backend's),
+device and precision. ``model_offload`` keeps each model in CPU memory except for its phase of the
+render (:mod:`.placement`); it only moves the loaded models and changes no frame.
 """
 
 from __future__ import annotations
@@ -55,72 +61,121 @@ class StableAnimatorBackend:
     capabilities = SPEC.capabilities
 
     def __init__(self, weights_dir: Path | str | None = None, face_embedder: FaceEmbedder | None = None,
-                 device: str = "cpu") -> None:
+                 device: str = "auto", dtype: str = "auto") -> None:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else None
         self.face_embedder = face_embedder
-        self.device = device
+        #: where :meth:`load` computes without a job (a render follows its settings' device and precision)
+        self.device, self.dtype = device, dtype
         self._pipe = None
+        self._pipe_key: tuple[str, str, str] | None = None
         self._faces = None
+        self._faces_key: tuple[str, str] | None = None
         #: The face the last request was made with (:class:`~.face_models.FaceAnalysis`).
         self.last_face = None
 
     def available(self) -> tuple[bool, str]:
         """Whether torch, the weights and the face models (or an injected embedder) are there; if not,
         what is missing."""
+        return self._available(self.weights_dir)
+
+    def _available(self, folder: Path | None) -> tuple[bool, str]:
         missing = _missing_modules()
         if missing:
             return False, f"{', '.join(missing)} not installed (StableAnimator needs the diffusion stack)."
-        if self.weights_dir is None:
+        if folder is None:
             return False, "No StableAnimator weights folder set (Animation/ and SVD/ from the official release)."
-        files = missing_files(self.weights_dir)
+        files = missing_files(folder)
         if files:
-            return False, f"{self.weights_dir} lacks {', '.join(files)}."
+            return False, f"{folder} lacks {', '.join(files)}."
         if self.face_embedder is None:
-            problems = face_problems(self.weights_dir)
+            problems = face_problems(folder)
             if problems:
                 return False, ("StableAnimator needs the ArcFace embedding of the photo's face: "
                                + "; ".join(problems) + ".")
         return True, "ready"
 
-    def hjb_available(self) -> tuple[bool, str]:
-        """Whether the HJB face optimisation can run (its ArcFace file is in the weights folder)."""
-        if self.weights_dir is None or not (self.weights_dir / ARCFACE_FILE).is_file():
-            return False, f"HJB unavailable: {hjb_missing(self.weights_dir or 'the weights folder')}."
+    def _folder(self, job: RenderJob) -> Path | None:
+        """The job's weights folder, else the backend's."""
+        return Path(job.weights_dir) if job.weights_dir is not None else self.weights_dir
+
+    def hjb_available(self, folder: Path | None = None) -> tuple[bool, str]:
+        """Whether the HJB face optimisation can run (its ArcFace file is in the weights folder:
+        ``folder``, default :attr:`weights_dir`)."""
+        folder = folder if folder is not None else self.weights_dir
+        if folder is None or not (folder / ARCFACE_FILE).is_file():
+            return False, f"HJB unavailable: {hjb_missing(folder or 'the weights folder')}."
         return True, "ready"
 
-    def load(self):
-        """The pipeline on the tiny-or-full release and the face models (loaded once)."""
-        if self._pipe is None:
+    def pipeline(self, weights_dir: Path | str | None = None, device: str = "auto", dtype: str = "auto",
+                 offload: bool = False):
+        """The pipeline on the release in ``weights_dir`` (default :attr:`weights_dir`) on ``device`` in
+        ``dtype`` (the render settings' names: ``auto`` is CUDA and float16 when there is a GPU, as the
+        official inference runs, else the CPU and float32), with the face models on the same device.
+
+        Loaded once and reused while the folder, device and precision stay; another of them loads again
+        (the old pipeline dropped first). ``offload`` (model offload) only moves the loaded models."""
+        from studio.backends.devices import pick_dtype, render_device
+
+        folder = Path(weights_dir) if weights_dir is not None else self.weights_dir
+        dev = render_device(device)  # a StudioError for an unknown device or CUDA without a GPU
+        dt = pick_dtype(dev, dtype)
+        key = (str(folder.resolve()) if folder is not None else "-", str(dev), str(dt))
+        if self._pipe is None or self._pipe_key != key:
             from studio.backends.stableanimator.components import load_components
             from studio.backends.stableanimator.pipeline import StableAnimatorPipeline
 
-            ok, why = self.available()
+            ok, why = self._available(folder)
             if not ok:
                 raise StudioError("StableAnimator is not available", why)
-            self._load_faces()
-            self._pipe = StableAnimatorPipeline(load_components(self.weights_dir), device=self.device)
+            self.close()
+            self._load_faces(folder, str(dev))
+            self._pipe = StableAnimatorPipeline(load_components(folder), device=dev, dtype=dt, offload=offload)
+            self._pipe_key = key
+        self._pipe.placement.set_offload(offload)
         return self._pipe
 
-    def _load_faces(self):
-        if self.face_embedder is None and self._faces is None:
+    def load(self):
+        """The pipeline on :attr:`weights_dir` on the backend's own device and precision (loaded once)."""
+        return self.pipeline(self.weights_dir, self.device, self.dtype)
+
+    def _load_faces(self, folder: Path | None = None, device: str | None = None):
+        """The face models of ``folder`` on ``device`` (default: those loaded, else :attr:`weights_dir` on
+        the backend's device); ``None`` with an injected embedder."""
+        if self.face_embedder is not None:
+            return None
+        if folder is None and device is None and self._faces is not None:
+            return self._faces
+        folder = folder if folder is not None else self.weights_dir
+        device = str(device if device is not None else self.device)
+        if self._faces is None or self._faces_key != (str(folder), device):
             from studio.backends.stableanimator.face_models import FaceModels
 
-            self._faces = FaceModels(self.weights_dir, self.device)
+            self._faces, self._faces_key = FaceModels(folder, device), (str(folder), device)
         return self._faces
 
     def close(self) -> None:
-        """Drop the models (the face sessions too)."""
-        self._pipe = None
-        self._faces = None
+        """Drop the models (the face sessions too) and, on a GPU, the memory torch cached for them."""
+        had = self._pipe is not None
+        self._pipe, self._pipe_key = None, None
+        self._faces, self._faces_key = None, None
+        if had:
+            import gc
+
+            import torch
+
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
 
     def face(self, photo: np.ndarray):
         """The :class:`~.face_models.FaceAnalysis` of ``photo`` (H, W, 3) uint8 at its own size."""
         from studio.backends.stableanimator.face_models import EMBEDDING_DIM, NO_FACE, FaceAnalysis
 
         if self.face_embedder is None:
-            ok, why = self.available()
-            if not ok:
-                raise StudioError("StableAnimator is not available", why)
+            if self._faces is None:  # loaded with the pipeline; else from the backend's own folder
+                ok, why = self.available()
+                if not ok:
+                    raise StudioError("StableAnimator is not available", why)
             return self._load_faces().analyse(photo)
         embedding = self.face_embedder(photo)
         if embedding is None:
@@ -161,7 +216,7 @@ class StableAnimatorBackend:
         from studio.extract.fit import CanvasFit
         from studio.extract.model_view import REFERENCE_FIT, ModelView
 
-        ok, why = self.hjb_available()
+        ok, why = self.hjb_available(self._folder(job))
         if not ok:
             raise StudioError("HJB face optimisation unavailable", why)
         fit = ModelView.for_job(job).driving_fit(job.pose)
@@ -187,16 +242,25 @@ class StableAnimatorBackend:
         clip is denoised again (every frame depends on all of them), and only the decode chunks that
         hold a missing frame are decoded. The same job gives the same bytes, so the result equals an
         uninterrupted render."""
-        from studio.backends.stableanimator.preview import preview_frames, to_uint8
-
         n = job.n_frames
         done = finished_positions(job.output_dir, job.fingerprint(), job.frames)
         if len(done) == n:
             return
         t0 = time.perf_counter()
-        yield Progress(0, 1, "load", f"Loading the StableAnimator weights from {self.weights_dir}")
-        pipe = self.load()
+        s, o = job.settings, job.options
+        folder = self._folder(job)
+        yield Progress(0, 1, "load", f"Loading the StableAnimator weights from {folder}")
+        pipe = self.pipeline(folder, s.device, s.dtype, bool(getattr(o, "model_offload", False)))
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
+        try:
+            yield from self._render(job, pipe, done, cancel)
+        finally:
+            pipe.placement.release()  # model offload: nothing stays on the GPU between renders
+
+    def _render(self, job: RenderJob, pipe, done: set[int], cancel: CancelToken) -> Iterator[RenderEvent]:
+        from studio.backends.stableanimator.preview import preview_frames, to_uint8
+
+        n = job.n_frames
         cancel.raise_if_cancelled()
         req = self.request(job)
         face = self.last_face

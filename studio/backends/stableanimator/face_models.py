@@ -34,14 +34,17 @@ NO_FACE = ("No face found in the photo: StableAnimator will render the pose with
            "where the face is visible and large enough.")
 
 
-def providers_for(device: str) -> list[str]:
+def providers_for(device: str) -> list:
     """onnxruntime execution providers for a torch device name: CUDA first when the device is a
-    CUDA one (or ``auto``) and this onnxruntime has it, then the CPU."""
+    CUDA one (or ``auto``) and this onnxruntime has it (on GPU ``N`` of ``cuda:N``), then the CPU."""
     import onnxruntime
 
+    device = str(device)
     cuda = device == "auto" or device.startswith("cuda")
     if cuda and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        index = int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
+        first = ("CUDAExecutionProvider", {"device_id": index}) if index else "CUDAExecutionProvider"
+        return [first, "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
 
 

@@ -7,7 +7,8 @@ supports it; the official script passes one value as both). The seed is the shar
 ``hjb`` switches on the official "pro" path's HJB face optimisation (``inference_op.py``; its
 refine-step range and iterations are that script's ``--start_refine_step``, ``--end_refine_step``
 and ``--num_optimization_iter``, defaults from ``command_op_infer.sh``); it needs
-``Animation/glintr100_torch.pth``.
+``Animation/glintr100_torch.pth``. ``model_offload`` keeps the models in CPU memory and brings each to
+the GPU only for its part of the render (:mod:`.placement`): less GPU memory, the same frames.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ OFFICIAL_SEED = 23123134
 
 #: GPU memory of the HJB path (bench/vram_model.py --backend stableanimator).
 HJB_MEMORY_NOTE = ("GPU memory at 16 frames 512x512 float16: about 24.8 GiB with decode chunks of 4 frames, 9.7 GiB "
-                   "with chunks of 1 (7.0 GiB without HJB).")
+                   "with chunks of 1 (7.0 GiB without HJB); with model offload 20.5 / 5.5 GiB.")
+#: GPU memory with and without model offload (bench/vram_model.py --backend stableanimator).
+OFFLOAD_MEMORY_NOTE = ("GPU memory at 16 frames 512x512 float16: about 5.5 GiB instead of 7.0 GiB (the UNet's 2.9 GiB "
+                       "of weights and its activations; every model resident holds 4.35 GiB of weights).")
 
 
 class StableAnimatorOptions(BackendOptions):
@@ -46,6 +50,13 @@ class StableAnimatorOptions(BackendOptions):
     decode_chunk_size: int = option(4, ge=1, le=32, label="Decode chunk", advanced=True,
                                     help="Frames the VAE decodes together (the temporal decoder mixes them, so this "
                                     "changes the frames a little); memory of the decode grows with it.")
+
+    model_offload: bool = option(False, how=True, label="Model offload",
+                                 help="Keep every model in CPU memory and bring each to the GPU only for its part "
+                                 "of the render: CLIP, face encoder, VAE encoder and PoseNet while preparing, the UNet "
+                                 "while denoising, the VAE decoder while decoding (with ArcFace in HJB steps). "
+                                 + OFFLOAD_MEMORY_NOTE + " Slower by the moves (the 4.35 GiB of weights in and "
+                                 "out per render, and the UNet out and back at every HJB step). Same frames.")
 
     hjb: bool = option(False, label="HJB face optimisation",
                        help="The official 'pro' path: in the refine steps the clean-latent estimate is optimised "

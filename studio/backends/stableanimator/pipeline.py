@@ -27,6 +27,7 @@ from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion 
 from studio.backends.stableanimator.attention import set_face_strength
 from studio.backends.stableanimator.components import Components
 from studio.backends.stableanimator.hjb import FaceRefiner, HJBSettings, reference_embedding
+from studio.backends.stableanimator.placement import Placement, model_units
 from studio.backends.stableanimator.sampler import PoseInjection, StepState, denoise_tiled, guidance_ramp
 from studio.backends.stableanimator.tiles import tile_indices
 from studio.core.errors import StudioError
@@ -96,13 +97,17 @@ class StableAnimatorPipeline:
     """The StableAnimator renderer on diffusers' SVD-xt modules (see the module docstring)."""
 
     def __init__(self, components: Components, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32) -> None:
+                 dtype: torch.dtype = torch.float32, offload: bool = False) -> None:
         self.c = components
         self.device, self.dtype = torch.device(device), dtype
+        #: where the models are when: all on the device, or each only for its phase (``offload``, :mod:`.placement`)
+        self.placement = Placement(model_units(components), self.device, offload)
+        home = self.placement.home()
         for m in (components.unet, components.vae, components.image_encoder, components.pose_net,
                   components.face_encoder, components.arcface):
             if m is not None:
-                m.to(self.device, dtype).eval().requires_grad_(False)
+                m.to(home, dtype).eval().requires_grad_(False)
+        self.placement.start()
         self.vae_scale = 2 ** (len(components.vae.config.block_out_channels) - 1)
         #: where the scheduler keeps its sigmas (the compute device; the CPU for a meta-device model)
         self.scheduler_device = self.device

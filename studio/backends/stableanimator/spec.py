@@ -40,23 +40,45 @@ def check(folder: Path, options: StableAnimatorOptions | None = None) -> list[st
     return problems
 
 
-#: HJB peak GiB at 16 frames 512x512 float16 by decode chunk (bench/vram_model.py --backend stableanimator --hjb).
+#: Peak GiB at 16 frames 512x512 float16 (bench/vram_model.py --backend stableanimator [--hjb]): without HJB,
+#: every model resident / with model offload, and with HJB by decode chunk (measured at chunks of 1 and 4).
+VRAM_GIB = 7.00
+OFFLOAD_VRAM_GIB = 5.54
 HJB_VRAM_GIB = {1: 9.72, 4: 24.75}
+OFFLOAD_HJB_VRAM_GIB = {1: 5.54, 4: 20.51}
+#: The HJB phase alone with model offload at chunks of 1 (below the UNet's 5.54 GiB; the growth per frame of
+#: chunk is measured from it).
+OFFLOAD_HJB_PHASE_GIB_1 = 5.48
+
+
+def _hjb_gib(chunk: int, offload: bool) -> float:
+    table = OFFLOAD_HJB_VRAM_GIB if offload else HJB_VRAM_GIB
+    if chunk in table:
+        return table[chunk]
+    first = OFFLOAD_HJB_PHASE_GIB_1 if offload else table[1]
+    per_frame = (table[4] - first) / 3  # the decode graph of one chunk grows with its frames
+    return max(OFFLOAD_VRAM_GIB if offload else table[1], first + per_frame * (chunk - 1))
 
 
 def estimate(settings, n_frames: int) -> Estimate | None:
     """GPU memory from the meta-device model (bench/vram_model.py --backend stableanimator [--hjb])."""
     o = getattr(settings, "options", None)
+    offload = bool(getattr(o, "model_offload", False))
+    models = "model offload" if offload else "every model resident"
     if getattr(o, "hjb", False):
         chunk = int(getattr(o, "decode_chunk_size", 4))
-        per_frame = (HJB_VRAM_GIB[4] - HJB_VRAM_GIB[1]) / 3  # the decode graph of one chunk grows with its frames
-        gib = HJB_VRAM_GIB.get(chunk, HJB_VRAM_GIB[1] + per_frame * (chunk - 1))
-        return Estimate(vram_gib=round(gib, 2), note=f"HJB face optimisation, decode chunks of {chunk}: float16 at "
-                        "512x512, 16 frames (bench/vram_model.py --backend stableanimator --hjb; measured at chunks of "
-                        "1 and 4); the decode with gradients also grows with the clip length")
-    return Estimate(vram_gib=7.00, note="float16, every model resident, 16-frame tiles at 512x512 "
-                    "(bench/vram_model.py --backend stableanimator); grows with the output size, and only a little "
-                    "with the clip length (7.24 GiB at 32 frames)")
+        return Estimate(vram_gib=round(_hjb_gib(chunk, offload), 2), note=f"HJB face optimisation, decode chunks of "
+                        f"{chunk}, {models}: float16 at 512x512, 16 frames (bench/vram_model.py --backend "
+                        "stableanimator --hjb; measured at chunks of 1 and 4); the decode with gradients also grows "
+                        "with the clip length")
+    if offload:
+        return Estimate(vram_gib=OFFLOAD_VRAM_GIB, note="float16, model offload (each model on the GPU only for its "
+                        "phase: the UNet's while denoising), 16-frame tiles at 512x512 (bench/vram_model.py --backend "
+                        "stableanimator; 7.00 GiB with every model resident); grows with the output size, and only a "
+                        "little with the clip length (5.78 GiB at 32 frames)")
+    return Estimate(vram_gib=VRAM_GIB, note="float16, every model resident, 16-frame tiles at 512x512 "
+                    "(bench/vram_model.py --backend stableanimator; 5.54 GiB with model offload); grows with the "
+                    "output size, and only a little with the clip length (7.24 GiB at 32 frames)")
 
 
 SPEC = BackendSpec(
