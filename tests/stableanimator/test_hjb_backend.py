@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -33,19 +32,9 @@ def registered():
         yield
 
 
-def _pose(golden, n: int) -> PoseTrack:
-    poses = json.loads((golden.root / "pose_draw" / "poses.json").read_text())["poses"]
-    pick = [poses[i % 3] for i in range(n)]
-    return PoseTrack(body=np.stack([np.array(p["body"], np.float32) for p in pick]),
-                     body_conf=np.stack([np.array(p["body_conf"], np.float32) for p in pick]),
-                     hands=np.stack([np.array(p["hands"], np.float32) for p in pick]),
-                     hands_conf=np.stack([np.array(p["hands_conf"], np.float32) for p in pick]),
-                     flags=np.zeros(n, np.uint16), width=96, height=128)
-
-
 def _job(golden, n: int = 4, face: FaceTrack | None = None, **options) -> RenderJob:
     settings = RenderSettings(backend="stableanimator", width=64, height=64, retarget=False, **options)
-    return RenderJob(reference=golden.request("a_tiles_20f").reference, pose=_pose(golden, n), frames=tuple(range(n)),
+    return RenderJob(reference=golden.request("a_tiles_20f").reference, pose=golden.pose(n), frames=tuple(range(n)),
                      settings=settings, face=face)
 
 
