@@ -12,9 +12,13 @@ Same venv, stand-ins and swaps as ``run_official.py`` (whose recorder and swaps 
   from the case's boxes (``cases.write_masks``), so both sides crop the same pixels;
 * recorded: the ArcFace calls (the reference embedding; each iteration's frame embeddings), the
   loss of every iteration (``backward``), and around every Adam step the gradient, the learning
-  rate and ``z0`` before and after.
+  rate and ``z0`` before and after;
+* ``--reorder KINDS`` (noise-floor runs only): the same arithmetic summed in another order, no
+  input changed; comma-separated kinds: ``conv`` turns oneDNN off (the 2D convolutions on
+  PyTorch's native kernel), ``attention`` puts the attention stand-in on torch's
+  ``scaled_dot_product_attention`` kernel (``SA_STUB_ATTENTION=sdpa``).
 
-usage: run_official_hjb.py --official DIR --case NAME --out DIR [--threads N] [--perturb EPS]
+usage: run_official_hjb.py --official DIR --case NAME --out DIR [--threads N] [--perturb EPS] [--reorder KINDS]
 """
 
 from __future__ import annotations
@@ -118,7 +122,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--perturb", type=float, default=0.0)
+    ap.add_argument("--reorder", default="", help="comma-separated: conv, attention")
     a = ap.parse_args(argv)
+    reorder = {k for k in a.reorder.split(",") if k}
+    if reorder - {"conv", "attention"}:
+        ap.error(f"--reorder: unknown kinds {sorted(reorder - {'conv', 'attention'})}")
+    if "attention" in reorder:
+        os.environ["SA_STUB_ATTENTION"] = "sdpa"
     sys.path.insert(0, str(HERE))
     from run_official import Recorder, _install_swaps, _setup_paths, build_manifest, collect
 
@@ -131,6 +141,7 @@ def main(argv=None) -> int:
                                  tiny_configs, write_release)
 
     torch.set_num_threads(a.threads)
+    torch.backends.mkldnn.enabled = "conv" not in reorder
     case = HJB_CASES[a.case]
     configs = tiny_configs()
     out = a.out.resolve()
@@ -179,7 +190,7 @@ def main(argv=None) -> int:
     import transformers
 
     meta = {"case": a.case, "pipeline_seconds": rec.seconds, "call": case, "argv": sys.argv[1:], "threads": a.threads,
-            "perturb": a.perturb, "weight_seed": WEIGHT_SEED, "configs": configs, "digests": digests,
+            "perturb": a.perturb, "reorder": sorted(reorder), "weight_seed": WEIGHT_SEED, "configs": configs, "digests": digests,
             "inputs": {**inputs, **masks},
             "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
                          "transformers": transformers.__version__, "numpy": np.__version__}}
