@@ -77,6 +77,11 @@ class Backend(Protocol):
     in ``job.frames``) and never touches the GUI. A backend is used by one render at a time and may
     be kept for many (the GUI's worker, a farm actor): it caches what it loaded and reloads only
     when a job asks for other weights, device or precision.
+
+    Optionally a backend has ``prepare(job)``: build now what ``render(job)`` loads first (its
+    weights on the job's device, in its precision and placed as its memory options say; the
+    draft's rig), so that render reuses it. The GUI calls it in the background while the user is
+    still choosing; without it the first render loads.
     """
 
     name: str

@@ -39,14 +39,12 @@ HELPER_NICE = 10
 
 
 def prepare_backend(backend: Any, job: RenderJob) -> None:
-    """Build what ``backend`` keeps between renders of ``job``'s inputs: the draft renderer's
-    rig (person segmentation, part layers) or the X-Dyna pipeline (torch import, weights)."""
-    rig_for = getattr(backend, "rig_for", None)
-    if rig_for is not None:
-        rig_for(job)
-    pipeline = getattr(backend, "pipeline", None)
-    if pipeline is not None and job.weights_dir is not None:
-        pipeline(job.weights_dir, job.settings.device, job.settings.dtype)
+    """Build what ``backend`` keeps between renders of ``job``'s inputs, through the backend's
+    optional ``prepare(job)`` (the draft renderer's rig; a diffusion backend's pipeline, placed as
+    the job's device, precision and memory options say). A backend without one is left alone."""
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None:
+        prepare(job)
 
 
 class _BackendCommands:

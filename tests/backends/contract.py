@@ -11,7 +11,9 @@ what the studio relies on, through the same entry points the GUI, the CLI and th
 * cancel: a render cancelled after its first frames ends ``Cancelled`` and keeps them on disk;
 * resume: the next run finishes it, renders only what was missing, and gives the bytes of an
   uninterrupted render;
-* close: ``close()`` releases what the backend holds (the object :meth:`held` names is freed).
+* close: ``close()`` releases what the backend holds (the object :meth:`held` names is freed);
+* prepare: ``prepare(job)`` (what the GUI calls before Render is pressed) builds what
+  ``render(job)`` then reuses, for every option set of :meth:`load_options`.
 
 Subclass it as ``class TestMine(BackendContract)`` with :attr:`spec_name`, :meth:`make_backend`,
 :meth:`make_job` and :meth:`held`; override :meth:`option_changes` / :meth:`bad_options` when the
@@ -92,6 +94,11 @@ class BackendContract:
             else:
                 out[f.name] = float(f.minimum) if f.minimum is not None and f.minimum != f.default else f.default + 0.5
         return out
+
+    def load_options(self) -> list[dict[str, Any]]:
+        """Option sets that change what the backend loads or where it places it (offload, low
+        VRAM): ``prepare`` must build for each what ``render`` uses."""
+        return [{}]
 
     def bad_options(self) -> list[dict[str, Any]]:
         """Values the model must refuse: one past each bound, an unknown choice, an unknown field."""
@@ -233,3 +240,16 @@ class BackendContract:
         last = list(run_job(self.make_job(tmp_path / "again"), backend))[-1]  # it loads again
         assert isinstance(last, Finished)
         backend.close()
+
+    def test_prepare_builds_what_render_reuses(self, tmp_path):
+        for i, options in enumerate(self.load_options()):
+            backend = self.make_backend()
+            job = self.make_job(tmp_path / f"r{i}", **options)
+            backend.prepare(job)
+            held = self.held(backend)
+            assert held is not None, f"prepare() built nothing for {options}"
+            for ev in run_job(job, backend):
+                if isinstance(ev, FramesReady):
+                    break
+            assert self.held(backend) is held, f"the render loaded again after prepare() with {options}"
+            backend.close()

@@ -41,6 +41,9 @@ class TestDynamiCtrlContract(BackendContract):
     def held(self, backend):
         return backend._pipe
 
+    def load_options(self):
+        return [{}, {"offload": "model"}, {"offload": "sequential", "cpu_text_encoder": False}]
+
     def option_changes(self):
         changes = super().option_changes()
         changes.update(segment_frames=21, overlap=13)  # each valid alone and together (8k+5, overlap <= pass - 8)

@@ -87,6 +87,18 @@ class TestStableAnimatorContract(BackendContract):
     def held(self, backend):
         return backend._pipe
 
+    def load_options(self):
+        return [{}, {"model_offload": True}]
+
+    def test_prepare_places_the_models_as_the_job_says(self, tmp_path):
+        backend = self.make_backend()
+        backend.prepare(self.make_job(tmp_path, model_offload=True))
+        placement = backend._pipe.placement
+        assert placement.offload and placement.on_device == set()  # nothing on the device before its phase
+        backend.prepare(self.make_job(tmp_path))
+        assert not placement.offload and placement.on_device == set(placement.units)
+        backend.close()
+
     def option_changes(self):
         changes = super().option_changes()
         changes.update(tile_size=8, tile_overlap=2)  # each valid alone (overlap < tile)

@@ -48,6 +48,20 @@ class TestXDynaContract(BackendContract):
     def held(self, backend):
         return backend._pipe
 
+    def load_options(self):
+        return [{}, {"low_vram": True}]
+
+    def test_prepare_places_the_models_as_the_job_says(self, tmp_path):
+        from studio.backends.xdyna.placement import idle_resident
+
+        backend = self.make_backend()
+        backend.prepare(self.make_job(tmp_path, low_vram=True))
+        placement = backend._pipe.placement
+        assert placement.low_vram and placement.on_device == idle_resident(True)  # loaded as low VRAM keeps it
+        backend.prepare(self.make_job(tmp_path))
+        assert not placement.low_vram and placement.on_device == idle_resident(False)
+        backend.close()
+
     def option_changes(self):
         changes = super().option_changes()
         changes.update(context_frames=8, overlap=2)  # each valid alone (overlap < window)

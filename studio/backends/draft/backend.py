@@ -59,6 +59,10 @@ class DraftBackend:
         with self._lock:
             self._cached = None
 
+    def prepare(self, job: RenderJob) -> None:
+        """Build the rig ``render(job)`` will use (person segmentation, part layers) ahead of it."""
+        self.rig_for(job)
+
     def rig_for(self, job: RenderJob) -> Rig:
         """The rig for ``job``'s reference photo and size (built once, then reused)."""
         key = "|".join((

@@ -103,6 +103,18 @@ class DynamiCtrlBackend:
     def load(self) -> None:
         self.pipeline(self._weights_for(None))
 
+    def prepare(self, job: RenderJob) -> None:
+        """Load and place the pipeline ``render(job)`` will use (the GUI calls this while the user
+        is still choosing), with the job's offload profile and text-encoder placement, so the
+        render reuses it and a small GPU never holds the unplaced model. Nothing happens without
+        a weights folder (the render then says what is missing)."""
+        if job.weights_dir is not None or self.weights_dir is not None:
+            self._pipeline_for(job)
+
+    def _pipeline_for(self, job: RenderJob):
+        s, o = job.settings, job.options
+        return self.pipeline(self._weights_for(job), s.device, s.dtype, o.offload, o.cpu_text_encoder)
+
     def close(self) -> None:
         with self._lock:
             self._pipe, self._key = None, None
@@ -128,7 +140,7 @@ class DynamiCtrlBackend:
 
         yield Progress(0, 1, "load", f"Loading the DynamiCtrl weights from {weights}")
         t0 = time.perf_counter()
-        pipe = self.pipeline(weights, s.device, s.dtype, o.offload, o.cpu_text_encoder)
+        pipe = self._pipeline_for(job)
         from studio.backends.dynamictrl.preview import preview_frames
         from studio.backends.dynamictrl.segments import SegmentFrames, render_segments
 

@@ -138,6 +138,18 @@ class StableAnimatorBackend:
         """The pipeline on :attr:`weights_dir` on the backend's own device and precision (loaded once)."""
         return self.pipeline(self.weights_dir, self.device, self.dtype)
 
+    def prepare(self, job: RenderJob) -> None:
+        """Load the pipeline ``render(job)`` will use, placed as the job says (the GUI calls this
+        while the user is still choosing): with model offload nothing stays on the GPU until its
+        phase. Nothing happens without a weights folder (the render then says what is missing)."""
+        if self._folder(job) is not None:
+            self._pipeline_for(job).placement.release()
+
+    def _pipeline_for(self, job: RenderJob):
+        """The pipeline for ``job``'s weights folder, device, precision and model-offload option."""
+        s = job.settings
+        return self.pipeline(self._folder(job), s.device, s.dtype, bool(getattr(job.options, "model_offload", False)))
+
     def _load_faces(self, folder: Path | None = None, device: str | None = None):
         """The face models of ``folder`` on ``device`` (default: those loaded, else :attr:`weights_dir` on
         the backend's device); ``None`` with an injected embedder."""
@@ -250,7 +262,7 @@ class StableAnimatorBackend:
         s, o = job.settings, job.options
         folder = self._folder(job)
         yield Progress(0, 1, "load", f"Loading the StableAnimator weights from {folder}")
-        pipe = self.pipeline(folder, s.device, s.dtype, bool(getattr(o, "model_offload", False)))
+        pipe = self._pipeline_for(job)
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         try:
             yield from self._render(job, pipe, done, cancel)

@@ -155,8 +155,25 @@ class XDynaBackend:
             return pipe
 
     def load(self) -> None:
-        """Load the pipeline for :attr:`weights_dir` now (the GUI calls this ahead of a render)."""
+        """Load the pipeline for :attr:`weights_dir` now."""
         self.pipeline(self._weights_for_dir())
+
+    def prepare(self, job: RenderJob) -> None:
+        """Load and place the pipeline ``render(job)`` will use (the GUI calls this while the user
+        is still choosing): the job's weights folder, device, precision and memory options, so a
+        low-VRAM job never has every model on the GPU first. Nothing happens without a folder
+        (the render then says what is missing)."""
+        if job.weights_dir is not None or self.weights_dir is not None:
+            self._pipeline_for(job)
+
+    def _pipeline_for(self, job: RenderJob) -> Any:
+        """The pipeline for ``job``'s weights/device/precision, configured for its options."""
+        from studio.backends.xdyna.pipeline import RunOptions
+
+        s = job.settings
+        pipe = self.pipeline(self._weights_for(job), s.device, s.dtype, job.options.low_vram)
+        pipe.configure(RunOptions.from_settings(job.options))  # low VRAM, sequential CFG, torch.compile
+        return pipe
 
     def close(self) -> None:
         """Drop the loaded pipeline (and, on a GPU, the memory torch cached for it)."""
@@ -185,7 +202,6 @@ class XDynaBackend:
 
         Raises :class:`StudioError` for unusable inputs or weights and
         :class:`~studio.core.errors.RenderCancelled` when ``cancel`` is set."""
-        s = job.settings
         weights = self._weights_for(job)
         plan = plan_for(job)
         store = store if store is not None else ResumeStore.nothing()
@@ -193,10 +209,7 @@ class XDynaBackend:
 
         yield Progress(0, 1, "load", f"Loading the X-Dyna weights from {weights}")
         t0 = time.perf_counter()
-        pipe = self.pipeline(weights, s.device, s.dtype, job.options.low_vram)
-        from studio.backends.xdyna.pipeline import RunOptions
-
-        pipe.configure(RunOptions.from_settings(job.options))  # low VRAM, sequential CFG, torch.compile
+        pipe = self._pipeline_for(job)
         yield Progress(1, 1, "load", f"Weights ready in {time.perf_counter() - t0:.1f} s")
         cancel.raise_if_cancelled()
 
