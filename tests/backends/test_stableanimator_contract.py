@@ -55,10 +55,7 @@ def registered():
     from studio.backends.stableanimator.spec import SPEC
     from studio.core import registry
 
-    if "stableanimator" in registry.names():
-        yield
-        return
-    with registry.installed(SPEC):
+    with registry.installed(SPEC):  # registered, entry point installed or not
         yield
 
 

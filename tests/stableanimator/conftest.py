@@ -193,3 +193,13 @@ def face_folder(tmp_path_factory, standins) -> Path:
 def real_photo() -> np.ndarray:
     """The bundled real sample's photo (512x896 RGB)."""
     return np.asarray(Image.open(ROOT / "resources" / "sample_real" / "reference.jpg").convert("RGB"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    """The StableAnimator spec in the registry for every test here (its entry point installed or not)."""
+    from studio.backends.stableanimator.spec import SPEC
+    from studio.core import registry
+
+    with registry.installed(SPEC):
+        yield

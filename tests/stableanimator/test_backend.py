@@ -24,16 +24,6 @@ from studio.core.tracks import PoseTrack  # noqa: E402
 OPTIONS = dict(steps=2, tile_size=8, tile_overlap=2, min_guidance=1.5, max_guidance=2.5)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    """The spec in the registry (entry point installed or not)."""
-    if "stableanimator" in registry.names():
-        yield
-        return
-    with registry.installed(SPEC):
-        yield
-
-
 def _job(golden, n: int = 10, seed: int = 23123134) -> RenderJob:
     poses = json.loads((golden.root / "pose_draw" / "poses.json").read_text())["poses"]
     body = np.stack([np.array(poses[i % 3]["body"], np.float32) for i in range(n)])

@@ -12,7 +12,6 @@ pytest.importorskip("torch")
 from studio.backends.stableanimator.backend import StableAnimatorBackend  # noqa: E402
 from studio.backends.stableanimator.face_boxes import frame_boxes, head_box, pixel_box, whole_frame  # noqa: E402
 from studio.backends.stableanimator.spec import SPEC  # noqa: E402
-from studio.core import registry  # noqa: E402
 from studio.core.cancel import CancelToken  # noqa: E402
 from studio.core.errors import StudioError  # noqa: E402
 from studio.core.events import FramesReady  # noqa: E402
@@ -21,15 +20,6 @@ from studio.core.settings import RenderSettings  # noqa: E402
 from studio.core.tracks import FaceTrack, PoseTrack  # noqa: E402
 
 HJB = dict(steps=2, tile_size=4, tile_overlap=1, hjb=True, hjb_start_step=0, hjb_end_step=0, hjb_iterations=1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    if "stableanimator" in registry.names():
-        yield
-        return
-    with registry.installed(SPEC):
-        yield
 
 
 def _job(golden, n: int = 4, face: FaceTrack | None = None, **options) -> RenderJob:

@@ -30,18 +30,6 @@ def tiny(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module", autouse=True)
-def registered():
-    from studio.backends.stableanimator.spec import SPEC
-    from studio.core import registry
-
-    if "stableanimator" in registry.names():
-        yield
-        return
-    with registry.installed(SPEC):
-        yield
-
-
 def _render(*args: str) -> tuple[int, str]:
     from studio.cli import main
 
