@@ -36,6 +36,17 @@ def _attend(attn: Attention, query: torch.Tensor, key: torch.Tensor, value: torc
     return out.transpose(1, 2).reshape(b, -1, attn.heads * head_dim).to(query.dtype)
 
 
+def _mean_std(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and (unbiased) standard deviation over tokens and channels, per sample, keeping dims.
+
+    Two passes (mean, then the mean square of the deviations): the value of ``Tensor.std``, to
+    float rounding (about 1e-7 relative), at a fraction of its CPU time on these small slices.
+    """
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    n = x.shape[1] * x.shape[2]
+    return mean, ((x - mean).square().sum(dim=(1, 2), keepdim=True) / (n - 1)).sqrt()
+
+
 class IDAdapterAttnProcessor(nn.Module):
     """Spatial cross-attention to the CLIP token plus the renormalised attention to the ID tokens."""
 
@@ -66,8 +77,8 @@ class IDAdapterAttnProcessor(nn.Module):
             context = attn.norm_encoder_hidden_states(context)
         out = _attend(attn, query, attn.to_k(context), attn.to_v(context))
         face = _attend(attn, query, self.id_to_k(id_tokens.to(query.dtype)), self.id_to_v(id_tokens.to(query.dtype)))
-        mean, std = out.mean(dim=(1, 2), keepdim=True), out.std(dim=(1, 2), keepdim=True)
-        face_mean, face_std = face.mean(dim=(1, 2), keepdim=True), face.std(dim=(1, 2), keepdim=True)
+        mean, std = _mean_std(out)
+        face_mean, face_std = _mean_std(face)
         face = (face - face_mean) * (std / (face_std + 1e-5)) + mean
         out = attn.to_out[1](attn.to_out[0](out + self.scale * face))
         if four_d:

@@ -13,10 +13,18 @@ The numbers follow the official ``InferenceAnimationPipeline`` (commit 020e7f2):
 5. :func:`~studio.backends.stableanimator.sampler.denoise_tiled` (with the HJB face optimisation
    of :mod:`.hjb` in its refine steps when ``hjb`` is set), then the VAE decodes
    ``latents / scaling_factor`` in chunks of ``decode_chunk_size`` frames.
+
+Speed (the same arithmetic, reordered at most): the frame-only 3D convolutions of the UNet and the
+VAE run as 2D ones (:mod:`~studio.backends.stableanimator.temporal_conv`), PoseNet runs once per
+tile per render rather than per step, the scheduler is built once per pipeline, and small tiles
+share UNet calls: ``tile_batch_pixels`` (default 4096 on the CPU, 0 elsewhere) is the most latent
+pixels x frames x 2 (CFG) one call may hold before the next tile gets a call of its own (one tile
+per call at least; batching pays off on the CPU only while calls are small).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -29,6 +37,7 @@ from studio.backends.stableanimator.components import Components
 from studio.backends.stableanimator.hjb import FaceRefiner, HJBSettings, reference_embedding
 from studio.backends.stableanimator.placement import Placement, model_units
 from studio.backends.stableanimator.sampler import PoseInjection, StepState, denoise_tiled, guidance_ramp
+from studio.backends.stableanimator.temporal_conv import use_frame_conv2d
 from studio.backends.stableanimator.tiles import tile_indices
 from studio.core.errors import StudioError
 
@@ -97,7 +106,8 @@ class StableAnimatorPipeline:
     """The StableAnimator renderer on diffusers' SVD-xt modules (see the module docstring)."""
 
     def __init__(self, components: Components, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32, offload: bool = False) -> None:
+                 dtype: torch.dtype = torch.float32, offload: bool = False,
+                 tile_batch_pixels: int | None = None) -> None:
         self.c = components
         self.device, self.dtype = torch.device(device), dtype
         #: where the models are when: all on the device, or each only for its phase (``offload``, :mod:`.placement`)
@@ -108,9 +118,16 @@ class StableAnimatorPipeline:
             if m is not None:
                 m.to(home, dtype).eval().requires_grad_(False)
         self.placement.start()
+        use_frame_conv2d(components.unet)
+        use_frame_conv2d(components.vae)
+        #: tiles share a UNet call while it holds at most this many latent pixels x frames x 2 (see the module doc)
+        self.tile_batch_pixels = (4096 if self.device.type == "cpu" else 0) if tile_batch_pixels is None \
+            else tile_batch_pixels
         self.vae_scale = 2 ** (len(components.vae.config.block_out_channels) - 1)
         #: where the scheduler keeps its sigmas (the compute device; the CPU for a meta-device model)
         self.scheduler_device = self.device
+        #: built once (diffusers' Euler init loops over its 1000 training sigmas in Python); each render gets a copy
+        self._scheduler = components.make_scheduler()
 
     # -- conditioning ---------------------------------------------------------------------------
     def _pixels(self, image: np.ndarray) -> torch.Tensor:
@@ -194,7 +211,7 @@ class StableAnimatorPipeline:
         ref = self.reference_latents(req.reference, noise, req.noise_aug_strength)
         image_latents = torch.cat([torch.zeros_like(ref), ref])[:, None].repeat(1, frames, 1, 1, 1)
         ids_time = torch.tensor([[req.fps - 1, req.motion_bucket_id, req.noise_aug_strength]], dtype=self.dtype)
-        scheduler = self.c.make_scheduler()
+        scheduler = copy.deepcopy(self._scheduler)
         scheduler.set_timesteps(req.steps, device=self.scheduler_device)
         h, w = height // self.vae_scale, width // self.vae_scale
         init = self._draw(req, "init_noise", (1, req.tile_size, 4, h, w), gen)
@@ -229,11 +246,13 @@ class StableAnimatorPipeline:
                 ) -> Iterator[StepState]:
         """The denoising loop of a prepared render, one :class:`StepState` per step."""
         injection = PoseInjection(self.c.unet)
+        tile_pixels = 2 * prep.req.tile_size * prep.latents.shape[-2] * prep.latents.shape[-1]
         try:
             with torch.no_grad():
                 yield from denoise_tiled(self.c.unet, injection, prep.scheduler, prep.latents, prep.image_latents,
                                          prep.encoder_states, prep.added_time_ids, prep.pose, prep.req.tile_size,
-                                         prep.req.tile_overlap, prep.guidance, on_unet, prep.refiner)
+                                         prep.req.tile_overlap, prep.guidance, on_unet, prep.refiner,
+                                         tiles_per_call=self.tile_batch_pixels // tile_pixels)
         finally:
             injection.remove()
 

@@ -4,8 +4,11 @@ Per step, for every tile (frame 0 + a run of frames, :mod:`tiles`), the UNet pre
 unconditional pass (zero CLIP and ID tokens, zero image latents, no pose) and the conditional one
 (CLIP + ID tokens, the reference latents, PoseNet features added after ``conv_in``). Both passes
 run as one batch of two; the pose features of the unconditional half are zero, which adds
-nothing. Tile predictions are blended with triangular weights, divided by the summed weight per
-frame, then guided per frame: ``uncond + g_f (cond - uncond)`` with ``g`` linear from
+nothing. ``tiles_per_call`` tiles share one UNet call (batch ``2 x tiles``, laid out
+``[uncond 0, cond 0, uncond 1, cond 1, ...]``): within a step every tile reads the same input
+latents, so this only batches independent work (fewer, larger calls; same arithmetic). Tile
+predictions are blended with triangular weights, divided by the summed weight per frame, then
+guided per frame: ``uncond + g_f (cond - uncond)`` with ``g`` linear from
 ``min_guidance`` (frame 0) to ``max_guidance`` (last frame). The scheduler then takes one step
 on the whole clip; in HJB refine steps (a :class:`~.hjb.FaceRefiner`) the Euler step's clean-latent
 estimate is first optimised for the face's identity.
@@ -75,6 +78,7 @@ def denoise_tiled(
     guidance: torch.Tensor,
     on_unet: Callable[[int, int, torch.Tensor], None] | None = None,
     refiner=None,
+    tiles_per_call: int = 1,
 ) -> Iterator[StepState]:
     """Denoise ``latents`` (1, F, 4, h, w) over ``scheduler.timesteps``, yielding after every step
     (the last state holds the final latents); stopping the iteration stops the render.
@@ -87,22 +91,30 @@ def denoise_tiled(
     frames = latents.shape[1]
     tiles = tile_indices(frames, tile_size, tile_overlap)
     weight = tile_weight(tile_size, latents.device)
-    zeros = [torch.zeros_like(p) for p in pose_features]
+    n = max(1, tiles_per_call)
+    groups = [list(range(g, min(g + n, len(tiles)))) for g in range(0, len(tiles), n)]
+    # per call, built once: the pose features of [uncond (zero), cond] of each tile, the encoder states and time ids
+    pose = [torch.cat([f for j in g for f in (torch.zeros_like(pose_features[j]), pose_features[j])]) for g in groups]
+    states = [encoder_states.repeat(len(g), 1, 1) for g in groups]
+    time_ids = [added_time_ids.repeat(len(g), 1) for g in groups]
+    count = image_latents.new_zeros((frames,))
+    for idx in tiles:
+        count[idx] += weight
     timesteps = scheduler.timesteps
     for i, t in enumerate(timesteps):
         model_input = scheduler.scale_model_input(torch.cat([latents] * 2), t)
         model_input = torch.cat([model_input, image_latents], dim=2)
         pred = torch.zeros_like(image_latents)
-        count = image_latents.new_zeros((frames,))
-        for j, idx in enumerate(tiles):
-            pose_injection.features = torch.cat([zeros[j], pose_features[j]])
-            out = unet(model_input[:, idx], t, encoder_hidden_states=encoder_states,
-                       added_time_ids=added_time_ids, return_dict=False)[0]
+        for g, group in enumerate(groups):
+            pose_injection.features = pose[g]
+            out = unet(torch.cat([model_input[:, tiles[j]] for j in group]), t, encoder_hidden_states=states[g],
+                       added_time_ids=time_ids[g], return_dict=False)[0]
             pose_injection.features = None
-            if on_unet is not None:
-                on_unet(i, j, out)
-            pred[:, idx] += out * weight[:, None, None, None]
-            count[idx] += weight
+            for k, j in enumerate(group):
+                tile_out = out[2 * k: 2 * k + 2]
+                if on_unet is not None:
+                    on_unet(i, j, tile_out)
+                pred[:, tiles[j]] += tile_out * weight[:, None, None, None]
         pred.div_(count[:, None, None, None])
         uncond, cond = pred.chunk(2)
         pred = uncond + guidance * (cond - uncond)
