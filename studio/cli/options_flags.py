@@ -55,6 +55,8 @@ def _help(f: OptionField) -> str:
         parts.append(f"Range {lo}..{hi}.")
     shown = repr(f.default) if f.kind == "str" else str(f.default).lower() if f.kind == "bool" else f.default
     parts.append(f"Default: {shown}.")
+    if f.requires:
+        parts.append(f"Only with --{f.requires.replace('_', '-')}.")
     return " ".join(parts)
 
 

@@ -27,7 +27,7 @@ from studio.core.errors import StudioError
 
 
 def option(default: Any, *, help: str, label: str | None = None, flag: str | None = None, how: bool = False,
-           advanced: bool = False, live_photo_only: bool = False, **constraints: Any) -> Any:
+           advanced: bool = False, live_photo_only: bool = False, requires: str = "", **constraints: Any) -> Any:
     """A pydantic ``Field`` with the studio's extras.
 
     help: one or two sentences (what it does, what it costs in time and memory).
@@ -36,9 +36,12 @@ def option(default: Any, *, help: str, label: str | None = None, flag: str | Non
     how: the field says *how* to compute, not *what* (not in the cache fingerprint).
     advanced: shown in the form's "How to compute" box.
     live_photo_only: it matters only for a live photo (the form enables it only then).
+    requires: the name of a bool option this one matters only with (the form enables it only
+    while that one is on; the CLI's help says so).
     constraints: pydantic's ``ge``, ``le``, ``lt``, ``gt``, ``max_length``, ``multiple_of`` ...
     """
-    extra = {"label": label, "flag": flag, "how": how, "advanced": advanced or how, "live_photo_only": live_photo_only}
+    extra = {"label": label, "flag": flag, "how": how, "advanced": advanced or how, "live_photo_only": live_photo_only,
+             "requires": requires}
     return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
@@ -62,6 +65,7 @@ class OptionField:
     advanced: bool = False
     max_length: int | None = None
     live_photo_only: bool = False
+    requires: str = ""
 
 
 def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
@@ -108,8 +112,12 @@ class BackendOptions(BaseModel):
                 help=info.description or "", flag=str(extra.get("flag") or name.replace("_", "-")),
                 minimum=lo, maximum=hi, choices=choices, how=bool(extra.get("how")),
                 advanced=bool(extra.get("advanced")), max_length=length,
-                live_photo_only=bool(extra.get("live_photo_only")),
+                live_photo_only=bool(extra.get("live_photo_only")), requires=str(extra.get("requires") or ""),
             ))
+        names = {f.name: f for f in out}
+        for f in out:
+            if f.requires and (f.requires not in names or names[f.requires].kind != "bool"):
+                raise TypeError(f"{cls.__name__}.{f.name} requires {f.requires!r}, which is not a bool option")
         return out
 
     @classmethod

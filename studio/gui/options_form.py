@@ -78,6 +78,10 @@ class OptionsForm(QWidget):
         lay.addLayout(main)
         lay.addWidget(self.compute_box)
         self.compute_box.setVisible(compute.rowCount() > 0)
+        for f in self.fields.values():  # a field that matters only with a switch on follows it
+            if f.requires:
+                self.widgets[f.requires].toggled.connect(lambda _=None: self._follow_switches())
+        self._follow_switches()
 
     def _emit(self, name: str, value: Any) -> None:
         if not self._updating:
@@ -99,6 +103,12 @@ class OptionsForm(QWidget):
         for name, f in self.fields.items():
             if f.live_photo_only:
                 self.widgets[name].setEnabled(live)
+
+    def _follow_switches(self) -> None:
+        """Enable each option that ``requires`` a switch only while that switch is on."""
+        for name, f in self.fields.items():
+            if f.requires:
+                self.widgets[name].setEnabled(self.widgets[f.requires].isChecked())
 
     def set_values(self, options: BackendOptions) -> None:
         """Show ``options`` (no ``changed`` signals)."""

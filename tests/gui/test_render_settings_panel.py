@@ -58,3 +58,19 @@ def test_the_backend_list_is_the_registry(make_window):
     names = [rp.backend.itemData(i) for i in range(rp.backend.count())]
     assert names == list(registry.names())
     assert [rp.backend.itemText(i) for i in range(rp.backend.count())] == [s.label for s in registry.specs().values()]
+
+
+def test_settings_that_need_a_switch_follow_it(make_window, qtbot):
+    """StableAnimator's HJB steps and iterations are editable only while HJB is on (and again off
+    after undo)."""
+    rp = make_window().render_panel
+    doc = rp.doc
+    doc.update_settings(backend="stableanimator")
+    form = rp.options.widgets
+    steps = [form[n] for n in ("hjb_start_step", "hjb_end_step", "hjb_iterations")]
+    assert not form["hjb"].isChecked() and not any(w.isEnabled() for w in steps)
+    assert form["tile_size"].isEnabled()
+    form["hjb"].setChecked(True)
+    assert doc.settings.options.hjb and all(w.isEnabled() for w in steps)
+    doc.undo_stack.undo()
+    assert not doc.settings.options.hjb and not form["hjb"].isChecked() and not any(w.isEnabled() for w in steps)

@@ -63,12 +63,12 @@ class StableAnimatorOptions(BackendOptions):
                        "(Adam) so the decoded faces' ArcFace embedding matches the photo's. Needs "
                        "Animation/glintr100_torch.pth. Costly: every refine iteration decodes the clip with "
                        "gradients and backpropagates through the VAE decoder and ArcFace; " + HJB_MEMORY_NOTE)
-    hjb_start_step: int = option(0, ge=0, le=199, label="HJB first step",
+    hjb_start_step: int = option(0, ge=0, le=199, requires="hjb", label="HJB first step",
                                  help="First denoising step (0-based) that refines the face (official --start_refine_step).")
-    hjb_end_step: int = option(20, ge=0, le=199, label="HJB last step",
+    hjb_end_step: int = option(20, ge=0, le=199, requires="hjb", label="HJB last step",
                                help="Last denoising step (0-based, included) that refines the face "
                                "(official --end_refine_step).")
-    hjb_iterations: int = option(3, ge=1, le=20, label="HJB iterations",
+    hjb_iterations: int = option(3, ge=1, le=20, requires="hjb", label="HJB iterations",
                                  help="Adam iterations per refine step (official --num_optimization_iter); time grows "
                                  "in proportion, memory does not.")
 
