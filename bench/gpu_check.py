@@ -1,6 +1,10 @@
-"""One script for the day a GPU is available: X-Dyna correctness, speed and memory on CUDA.
+"""One script for the day a GPU is available: every diffusion backend's correctness, speed and
+memory on CUDA.
 
-Prints one JSON summary (and writes it with ``--json FILE``):
+Prints one JSON summary (and writes it with ``--json FILE``), one section per backend
+(``--backend``, default all):
+
+``xdyna``:
 
 * ``goldens``: every shipped golden case (tests/fixtures/xdyna_tiny) on CUDA in float32, compared
   with the official outputs using the fixture's tolerances, and in float16 and bfloat16 with the
@@ -11,19 +15,33 @@ Prints one JSON summary (and writes it with ``--json FILE``):
 * ``stream``: a 48-frame stream-schedule render at 512x320 (width x height, 25 steps): seconds to
   the first final frames and in total.
 
+``stableanimator`` (bench/gpu_check_stableanimator.py): both golden cases on CUDA in float32 against
+the official arrays and in float16 against that; the full-size models at 16x512x512 float16, every
+model resident and with model offload, the peak allocation beside the memory model's prediction
+(goal <= 8 GiB) and a whole 25-step render's time.
+
+``dynamictrl`` (bench/gpu_check_dynamictrl.py): both golden cases on CUDA in float32 against the
+official arrays and in bfloat16 against that; the full-size transformer and VAE at 768x1360 and 37
+frames in bfloat16 under each offload profile, the peak allocation of one step and the decode beside
+the memory model's prediction (goals 24 / 12 / 6 GiB).
+
 Without CUDA it says so and exits with code 2. ``--dry-run`` runs the same code on the CPU with
 the tiny golden-case weights, small sizes and one step (memory then measured with the allocation
 trace instead of the CUDA allocator, in a second run so the trace does not slow the timed one);
 the test suite runs it. On one H100-class GPU the real run is
-meant to take a few minutes (under 8).
+meant to take a few minutes (under 10).
 
-    python bench/gpu_check.py [--dry-run] [--json out.json] [--skip goldens step stream]
+    python bench/gpu_check.py [--dry-run] [--json out.json] [--backend xdyna stableanimator dynamictrl]
+                              [--skip goldens step stream]
+
+The exit code is 1 when a golden case fails in float32.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import importlib.util
 import json
 import os
@@ -238,10 +256,27 @@ def check_stream(cfg: Config, components) -> dict:
     }
 
 
+def run_xdyna(cfg: Config, skip: set[str]) -> dict:
+    """The X-Dyna section: goldens, one full-size step, a stream render."""
+    out: dict = {}
+    if "goldens" not in skip:
+        out["goldens"] = check_goldens(cfg)
+    components = _components(cfg) if {"step", "stream"} - skip else None
+    if "step" not in skip:
+        out["step"] = check_step(cfg, components)
+    if "stream" not in skip:
+        out["stream"] = check_stream(cfg, components)
+    return out
+
+
+BACKENDS = ("xdyna", "stableanimator", "dynamictrl")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dry-run", action="store_true", help="same code on the CPU with small random models")
     ap.add_argument("--json", type=Path, help="also write the summary here")
+    ap.add_argument("--backend", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     ap.add_argument("--skip", nargs="*", default=[], choices=["goldens", "step", "stream"])
     args = ap.parse_args(argv)
     if not args.dry_run and not torch.cuda.is_available():
@@ -260,20 +295,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         summary["load_average"] = round(os.getloadavg()[0], 2)
     start = time.perf_counter()
-    with torch.no_grad():
-        if "goldens" not in args.skip:
-            summary["goldens"] = check_goldens(cfg)
-        components = _components(cfg) if {"step", "stream"} - set(args.skip) else None
-        if "step" not in args.skip:
-            summary["step"] = check_step(cfg, components)
-        if "stream" not in args.skip:
-            summary["stream"] = check_stream(cfg, components)
+    skip = set(args.skip)
+    for name in BACKENDS:
+        if name not in args.backend:
+            continue
+        begun = time.perf_counter()
+        with torch.no_grad():
+            if name == "xdyna":
+                section = run_xdyna(cfg, skip)
+            else:
+                section = importlib.import_module(f"gpu_check_{name}").run(cfg.device, cfg.dry_run, skip)
+        section["seconds"] = round(time.perf_counter() - begun, 1)
+        summary[name] = section
     summary["seconds"] = round(time.perf_counter() - start, 1)
     text = json.dumps(summary, indent=1)
     print(text)
     if args.json:
         args.json.write_text(text)
-    ok = summary.get("goldens", {}).get("all_float32_passed", True)
+    ok = all(summary[n].get("goldens", {}).get("all_float32_passed", True) for n in args.backend)
     return 0 if ok else 1
 
 

@@ -92,20 +92,24 @@ def fused_attention_everywhere():
         F.scaled_dot_product_attention = original
 
 
-def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16, hjb: bool = False,
-                       offload: bool = False) -> StableAnimatorPipeline:
-    """The pipeline with every model at full size on ``device`` (parameters only, no values on meta);
-    ``hjb``: with the ArcFace iresnet100 of the HJB path; ``offload``: model offload (each model counted
-    on the device only in its phase, :mod:`studio.backends.stableanimator.placement`)."""
+def full_size_components(hjb: bool = False) -> Components:
+    """Every model at full size with its parameters on the ``meta`` device (``hjb``: with ArcFace)."""
     from transformers import CLIPVisionConfig
 
     cfg = full_configs()
     clip = {k: v for k, v in cfg["image_encoder"].items() if k not in ("architectures", "model_type")}
     m = empty_models(cfg["unet"], cfg["vae"], CLIPVisionConfig(**clip))
-    comps = Components(unet=m["unet"], vae=m["vae"], image_encoder=m["image_encoder"], pose_net=m["pose_net"],
-                       face_encoder=m["face_encoder"], scheduler_config=cfg["scheduler"],
-                       arcface=IResNet().to("meta") if hjb else None)
-    pipe = StableAnimatorPipeline(comps, device=device, dtype=dtype, offload=offload)
+    return Components(unet=m["unet"], vae=m["vae"], image_encoder=m["image_encoder"], pose_net=m["pose_net"],
+                      face_encoder=m["face_encoder"], scheduler_config=cfg["scheduler"],
+                      arcface=IResNet().to("meta") if hjb else None)
+
+
+def full_size_pipeline(device: str = "meta", dtype: torch.dtype = torch.float16, hjb: bool = False,
+                       offload: bool = False) -> StableAnimatorPipeline:
+    """The pipeline with every model at full size on ``device`` (parameters only, no values on meta);
+    ``hjb``: with the ArcFace iresnet100 of the HJB path; ``offload``: model offload (each model counted
+    on the device only in its phase, :mod:`studio.backends.stableanimator.placement`)."""
+    pipe = StableAnimatorPipeline(full_size_components(hjb), device=device, dtype=dtype, offload=offload)
     pipe.scheduler_device = torch.device("cpu")  # meta sigmas cannot be compared with a float
     return pipe
 

@@ -23,18 +23,52 @@ def test_dry_run_prints_the_whole_summary(tmp_path):
     summary = json.loads(out.read_text())
     assert json.loads(proc.stdout[proc.stdout.index("{"):]) == summary
     assert summary["dry_run"] is True and summary["device"] == "cpu"
-    golden = summary["goldens"]["a_pose_16f"]
-    assert golden["float32_passed"] and summary["goldens"]["all_float32_passed"]
+    xdyna = summary["xdyna"]
+    golden = xdyna["goldens"]["a_pose_16f"]
+    assert golden["float32_passed"] and xdyna["goldens"]["all_float32_passed"]
     assert golden["float32_max_diff"]["video"] <= 1e-3
     low = golden["bfloat16_max_diff_from_float32"]
     assert 0 < low["video"] < 0.5  # bf16 differs from fp32, but by rounding, not garbage
-    step = summary["step"]
+    step = xdyna["step"]
     assert step["frames"] == 17 and step["seconds_per_step"] > 0 and step["peak_allocated_gib"] > 0
     assert abs(step["prediction_error"]) <= 0.10  # the memory model agrees with the measured peak
-    stream = summary["stream"]
+    stream = xdyna["stream"]
     assert stream["frames"] == 48 and stream["finite"]
     assert 0 < stream["seconds_to_first_frames"] < stream["seconds_total"]
     assert stream["first_frames"] == 16
+
+    sa = summary["stableanimator"]
+    assert sa["tiny_release_matches_the_official_runs"] and sa["goldens"]["all_float32_passed"]
+    assert set(sa["goldens"]) == {"a_tiles_20f", "b_odd_14f", "all_float32_passed"}
+    for setting in ("resident", "offload"):
+        row = sa["render"][setting]
+        assert row["finite"] and row["render_seconds"] > 0 and row["peak_allocated_gib"] > 0, setting
+        assert abs(row["prediction_error"]) <= 0.10, setting
+    assert sa["render"]["offload"]["peak_allocated_gib"] < sa["render"]["resident"]["peak_allocated_gib"]
+
+    dc = summary["dynamictrl"]
+    assert dc["goldens"]["all_float32_passed"] and len(dc["goldens"]) == 3
+    for profile in ("none", "model", "sequential"):
+        row = dc["offload"][profile]
+        assert row["peak_allocated_gib"] > 0 and abs(row["prediction_error"]) <= 0.10, profile
+        assert set(row["vram_model_phases_gib"]) == {"text", "encode", "denoise", "decode"}
+
+
+def test_a_failing_golden_case_fails_the_check(tmp_path, monkeypatch):
+    """The exit code is the goldens' verdict: a backend whose float32 case fails makes it 1."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import gpu_check
+        import gpu_check_dynamictrl
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+
+    def failing(device, dry_run, skip):
+        return {"goldens": {"a": {"float32_passed": False}, "all_float32_passed": False}}
+
+    monkeypatch.setattr(gpu_check_dynamictrl, "run", failing)
+    assert gpu_check.main(["--dry-run", "--backend", "dynamictrl", "--json", str(tmp_path / "s.json")]) == 1
+    assert json.loads((tmp_path / "s.json").read_text())["dynamictrl"]["goldens"]["all_float32_passed"] is False
 
 
 def test_without_cuda_it_says_so_and_exits_2():
