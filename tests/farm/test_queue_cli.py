@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from studio.core.project import Project
 from studio.core.tracks import PoseTrack
@@ -44,6 +45,7 @@ def _frames(folder: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("frame_*.png")}
 
 
+@pytest.mark.slow  # 9 s of processes; test_queue.py's killed-helper test covers the requeue in process
 def test_queue_survives_sigkill_of_queue_run(tmp_path):
     env = {**os.environ, "STUDIO_QUEUE": str(tmp_path / "queue.sqlite"), "QT_QPA_PLATFORM": "offscreen"}
     project = _long_project(tmp_path)
