@@ -16,6 +16,7 @@ the allocation trace, as the prediction), 64x64 and one step.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import tempfile
 import time
@@ -33,6 +34,7 @@ SHOWN = ("id_tokens", "pose_features", "unet_step0_outputs", "step_latents_out",
 GiB = 2**30
 
 
+@functools.cache
 def _golden():
     """The golden-case helpers of tests/stableanimator/conftest.py (inputs, expected arrays, the tiny release)."""
     spec = importlib.util.spec_from_file_location("sa_golden", ROOT / "tests" / "stableanimator" / "conftest.py")
@@ -169,8 +171,9 @@ def run(device: torch.device, dry_run: bool, skip: set[str]) -> dict:
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         release = Path(tmp) / "release"
-        digests = _golden().write_tiny_release(release)
-        out["tiny_release_matches_the_official_runs"] = digests == _golden().release_spec()["digests"]
+        golden = _golden()
+        digests = golden.write_tiny_release(release)
+        out["tiny_release_matches_the_official_runs"] = digests == golden.release_spec()["digests"]
         with torch.no_grad():
             if "goldens" not in skip:
                 out["goldens"] = check_goldens(device, [] if dry_run else ["float16"], release)
