@@ -34,7 +34,9 @@ from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion 
 
 from studio.backends.stableanimator.attention import set_face_strength
 from studio.backends.stableanimator.components import Components
+from studio.backends.stableanimator.feed_forward import use_blocked_feed_forward
 from studio.backends.stableanimator.hjb import FaceRefiner, HJBSettings, reference_embedding
+from studio.backends.stableanimator.memory_format import use_channels_last
 from studio.backends.stableanimator.placement import Placement, model_units
 from studio.backends.stableanimator.sampler import PoseInjection, StepState, denoise_tiled, guidance_ramp
 from studio.backends.stableanimator.temporal_conv import use_frame_conv2d
@@ -117,9 +119,14 @@ class StableAnimatorPipeline:
                   components.face_encoder, components.arcface):
             if m is not None:
                 m.to(home, dtype).eval().requires_grad_(False)
-        self.placement.start()
         use_frame_conv2d(components.unet)
         use_frame_conv2d(components.vae)
+        use_blocked_feed_forward(components.unet)  # a block of tokens at a time, on the CPU only
+        if self.device.type == "cpu":
+            # oneDNN's layout for the decoder's wide levels (the UNet's levels, where group norm is
+            # slower channels-last, stay contiguous); see :mod:`.memory_format`
+            use_channels_last(components.vae.decoder)
+        self.placement.start()
         #: tiles share a UNet call while it holds at most this many latent pixels x frames x 2 (see the module doc)
         self.tile_batch_pixels = (4096 if self.device.type == "cpu" else 0) if tile_batch_pixels is None \
             else tile_batch_pixels

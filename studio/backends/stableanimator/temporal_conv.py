@@ -26,7 +26,12 @@ class FrameConv3d(nn.Conv3d):
         b, c, t, h, w = x.shape
         weight = self.weight[..., 0]  # (out, in, k, 1)
         y = F.conv2d(x.reshape(b, c, t, h * w), weight, self.bias, padding=(self.padding[0], 0))
-        return y.view(b, y.shape[1], y.shape[2], h, w)
+        o, t = y.shape[1], y.shape[2]
+        if b == 1 and y.stride(1) == 1:
+            # channels-last (weights made so by :mod:`.memory_format`): give the size-1 batch dimension its
+            # canonical stride, or the group norm that follows falls back to the contiguous layout
+            return y.as_strided((1, o, t, h, w), (o * t * h * w, 1, h * w * o, w * o, o))
+        return y.view(b, o, t, h, w)
 
 
 def _eligible(m: nn.Module) -> bool:
