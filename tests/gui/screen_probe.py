@@ -26,11 +26,33 @@ os.environ["STUDIO_RENDER_IN_THREAD"] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
+#: Seconds of event processing before a state is recorded (then :func:`_settle` waits for the
+#: window's background work): the layout of a shown window, a side by side or a raised tab is
+#: settled by then (the reports were the same after 0.01 and 0.3 s).
+SETTLE = 0.05
+#: At least this long after opening the project: its photo is read, then its renderer is prepared
+#: (the status bar says "Preparing the ... renderer" from then until it is ready).
+LOADED = 1.3
+
+
 def _spin(app, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.01)
+
+
+def _settle(app, window, seconds: float) -> None:
+    """Process events for ``seconds``, then until ``window``'s background tasks have ended and its
+    renderer is no longer being prepared (at most a minute), so a state is recorded complete."""
+    from studio.gui.tasks import Task
+
+    _spin(app, seconds)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and (
+            window.statusBar().currentMessage().startswith("Preparing")
+            or any(t.is_running() for t in window.findChildren(Task))):
+        _spin(app, 0.02)
 
 
 def _rect(r) -> list[int]:
@@ -80,11 +102,11 @@ def main() -> int:
     w = MainWindow(settings=QSettings(str(args.out / "settings.ini"), QSettings.Format.IniFormat),
                    data_dir=args.out / "data", ask_save=lambda p: "discard", ask_recover=lambda p, f: False)
     w.show()
-    _spin(app, 0.3)
+    _settle(app, w, SETTLE)
     report = {"available": _rect(w.screen().availableGeometry()), "states": {}}
 
-    def record(state: str) -> None:
-        _spin(app, 0.3)
+    def record(state: str, settle: float = SETTLE) -> None:
+        _settle(app, w, settle)
         w.grab().save(str(args.out / f"{state}.png"))
         report["states"][state] = {
             "frame": _rect(w.frameGeometry()),
@@ -95,8 +117,7 @@ def main() -> int:
     record("empty")
     if args.project is not None:
         w.open_project(args.project, confirm=False)
-        _spin(app, 1.0)
-        record("loaded")
+        record("loaded", LOADED)
         w.viewer.set_side_by_side(True)
         w.docks["queue"].raise_()
         record("side_queue")
