@@ -71,6 +71,10 @@ def _open_project(path: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``studio`` script and ``python -m studio``."""
+    if argv is None:  # this process is the command: end it quickly (not when called as a function)
+        from studio.core.process_exit import freeze_at_exit
+
+        freeze_at_exit()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     commands = set(parser.get_default("command_names"))

@@ -45,6 +45,9 @@ def serve(make_handler: Callable[..., Handler], args: tuple, commands: Any, even
     import os
     import signal
 
+    from studio.core.process_exit import freeze_at_exit
+
+    freeze_at_exit()  # the helper's models and imports: no full collections over them at exit
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice and hasattr(os, "nice"):

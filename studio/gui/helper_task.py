@@ -24,7 +24,9 @@ POLL = 0.05
 
 def _child(fn: Callable[..., Any], args: tuple, conn: Any, stop: Any) -> None:  # helper process
     from studio.core.phases import mark
+    from studio.core.process_exit import freeze_at_exit
 
+    freeze_at_exit()  # what the call imported (mediapipe, torch): no full collections over it at exit
     mark("helper process started")  # the interpreter, multiprocessing and the function's imports
     cancel = CancelToken()
 
@@ -67,7 +69,9 @@ def _spare(warm: Callable[[], Any] | None, tasks: Any, conn: Any, stop: Any) -> 
     ``(fn, args)`` that arrives on ``tasks`` runs as :func:`_child` would run it. Ends when
     the parent closes ``tasks`` first."""
     from studio.core.phases import mark
+    from studio.core.process_exit import freeze_at_exit
 
+    freeze_at_exit()
     if warm is not None:
         try:
             warm()
