@@ -33,9 +33,21 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 GiB = 2**30
+
+
+def _tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """The tensors in an op's arguments or results (nested tuples, lists and dicts): what
+    ``torch.utils._pytree.tree_flatten`` would find there, without its per-leaf overhead."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
 
 
 class _FusedAttention(TorchFunctionMode):
@@ -112,10 +124,9 @@ class MemoryTrace(TorchDispatchMode):
         out = func(*args, **kwargs)
         # an output on an input's storage (a view, an in-place or out= result) allocated nothing,
         # also when that input was made before the trace (weights)
-        inputs = {t.untyped_storage()._cdata for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)}
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
-                self._track(t, inputs)
+        inputs = {t.untyped_storage()._cdata for t in _tensors((args, kwargs))}
+        for t in _tensors(out):
+            self._track(t, inputs)
         self._note()
         return out
 
