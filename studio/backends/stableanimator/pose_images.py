@@ -27,7 +27,7 @@ import numpy as np
 
 from studio.core.errors import StudioError
 from studio.core.tracks import N_BODY, PoseTrack
-from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, OPENPOSE_COLORS
+from studio.extract.pose_map import BODY_LIMBS, HAND_BONES, LIMB_DIMMED, OPENPOSE_COLORS
 
 REFERENCE_SIDE = 2160
 STICK_HALF_WIDTH = 4
@@ -44,9 +44,6 @@ def _hue_colors() -> list[np.ndarray]:
 
 
 _HAND_HUES = _hue_colors()
-#: The official ``(canvas * 0.6).astype(np.uint8)`` for every uint8 value: the same bytes through
-#: ``cv2.LUT`` without a float64 copy of the 2160-px canvas (about 40 ms a frame before, 3-9 ms now).
-_DIMMED = (np.arange(256, dtype=np.uint8) * 0.6).astype(np.uint8)
 
 
 def _scaled(color: tuple[int, int, int], alpha: float) -> tuple[int, int, int]:
@@ -68,7 +65,7 @@ def _body(canvas: np.ndarray, body: np.ndarray, conf: np.ndarray) -> np.ndarray:
         poly = cv2.ellipse2Poly((int((xa + xb) / 2), int((ya + yb) / 2)), (int(length / 2), STICK_HALF_WIDTH),
                                 int(angle), 0, 360, 1)
         cv2.fillConvexPoly(canvas, poly, _scaled(OPENPOSE_COLORS[i], conf[a] * conf[b]))
-    canvas = cv2.LUT(canvas, _DIMMED)  # the official canvas * 0.6, truncated to uint8
+    canvas = cv2.LUT(canvas, LIMB_DIMMED)  # the official canvas * 0.6, truncated to uint8
     for j in range(N_BODY):
         if conf[j] > THRESHOLD:
             cv2.circle(canvas, (int(px[j, 0]), int(px[j, 1])), POINT_RADIUS, _scaled(OPENPOSE_COLORS[j], conf[j]),
