@@ -54,6 +54,8 @@ def _frames(events) -> tuple[dict[int, np.ndarray], object]:
     return out, last
 
 
+@pytest.mark.slow  # 11 s on 2 cores: two Ray actors render halves of a tiny X-Dyna job, the only check of the split's
+# bytes; CI's slow call runs it (the other Ray tests here run by default)
 def test_split_reference_render_gives_the_local_bytes(farm, tmp_path):
     n = 20  # two wrap-around windows (16 frames, overlap 4): one per actor, sharing frames 0-3
     job = xdyna_job(n, tmp_path / "split")

@@ -77,6 +77,8 @@ def test_add_to_queue_without_a_photo_is_a_clear_error(make_window, errors):
     assert w.queue_panel.entries == []
 
 
+@pytest.mark.slow  # 9 s: the runner starts a local Ray cluster; tests/farm/test_queue.py runs the runner in process
+# by default, CI's slow call runs this one
 def test_run_queue_starts_a_runner_process_that_renders_the_job(make_window, sample_project, qtbot):
     w = make_window()
     assert w.open_project(sample_project)

@@ -29,6 +29,8 @@ def tiny_xdyna_factory():
     return functools.partial(XDynaBackend, resampler_kwargs=w["resampler_kwargs"], motion_module_kwargs=motion)
 
 
+@pytest.mark.slow  # 9 s: tiny X-Dyna in a helper process; the draft helper test below and tests/gui/test_render.py's
+# in-process step previews run by default, CI's slow call runs this one
 @pytest.mark.helper_process
 def test_tiny_xdyna_renders_in_the_helper_process_with_step_previews_in_the_cache_bar(
         make_window, sample_project, qtbot, idle, errors):

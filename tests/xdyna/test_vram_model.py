@@ -73,6 +73,8 @@ def small_components():
     return bench.random_components(seed=0)
 
 
+@pytest.mark.slow  # 11 s: a real 16x16-latent run (smaller latents leave the weights above the activations);
+# the tracer's own tests here and DynamiCtrl's meta-vs-real run by default, CI's slow call runs this one
 def test_meta_prediction_matches_real_cpu_allocations_within_10_percent(small_components):
     """The memory model's method on a small X-Dyna: traced on the meta device (the prediction)
     and run for real on the CPU (measured with the same trace), phase by phase."""
