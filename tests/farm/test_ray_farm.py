@@ -19,6 +19,11 @@ import pytest
 ray = pytest.importorskip("ray")
 torch = pytest.importorskip("torch")
 
+# The whole file is slow (a local Ray cluster starts in about 5 s, then tiny X-Dyna renders of 3-11 s
+# each); CI's slow call runs it. The default run covers the queue, requeue and cancel with the local
+# executor (tests/farm/test_queue.py).
+pytestmark = pytest.mark.slow
+
 from fakes import make_job  # noqa: E402
 from farm_helpers import tiny_xdyna_factory, xdyna_job  # noqa: E402
 from slow_backend import SlowBackend  # noqa: E402
@@ -54,8 +59,6 @@ def _frames(events) -> tuple[dict[int, np.ndarray], object]:
     return out, last
 
 
-@pytest.mark.slow  # 11 s on 2 cores: two Ray actors render halves of a tiny X-Dyna job, the only check of the split's
-# bytes; CI's slow call runs it (the other Ray tests here run by default)
 def test_split_reference_render_gives_the_local_bytes(farm, tmp_path):
     n = 20  # two wrap-around windows (16 frames, overlap 4): one per actor, sharing frames 0-3
     job = xdyna_job(n, tmp_path / "split")
