@@ -75,6 +75,30 @@ def _fingerprint(*arrays: np.ndarray, extra: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+def _numbers(kind: str, name: str, value: Any, dtype: Any) -> np.ndarray:
+    """``value`` as an array of ``dtype``, or a :class:`StudioError` naming ``name`` when the cast would
+    change it: not real numbers (text, objects, complex), a fraction or an out-of-range value for an
+    integer ``dtype`` (no wrap-around), a finite value beyond a float ``dtype``'s range (no infinity)."""
+    title = f"Invalid {kind} track"
+    try:
+        src = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise StudioError(title, f"'{name}' does not hold numbers.", repr(exc)) from exc
+    if src.dtype.kind not in "biuf":
+        raise StudioError(title, f"'{name}' holds {src.dtype} values; it must hold real numbers.")
+    target = np.dtype(dtype)
+    with np.errstate(all="ignore"):
+        a = src.astype(target, copy=False)  # the caller's array itself when it already has the dtype
+        if target.kind in "iu":
+            info = np.iinfo(target)
+            if not np.array_equal(a.astype(np.float64), src.astype(np.float64)):
+                raise StudioError(title, f"'{name}' must hold whole numbers from {info.min} to {info.max}.")
+        elif np.any(np.isinf(a) & np.isfinite(src)):
+            raise StudioError(title, f"'{name}' holds values beyond the range of {target} (about "
+                              f"{np.finfo(target).max:.1e}).")
+    return a
+
+
 class _Track:
     """Shared machinery: validation, slicing by frame, (de)serialisation, fingerprints."""
 
@@ -87,12 +111,7 @@ class _Track:
     def _validate(self) -> None:
         n = len(self)
         for name, (tail, dtype) in self._arrays.items():
-            try:
-                a = np.asarray(getattr(self, name), dtype=dtype)
-            except (TypeError, ValueError) as exc:
-                raise StudioError(
-                    f"Invalid {self.kind} track", f"'{name}' does not hold numbers.", repr(exc)
-                ) from exc
+            a = _numbers(self.kind, name, getattr(self, name), dtype)
             if a.shape != (n, *tail):
                 raise StudioError(
                     f"Invalid {self.kind} track",
@@ -195,7 +214,7 @@ class PoseTrack(_Track):
     fps: float = 25.0
 
     def __post_init__(self) -> None:
-        self.flags = np.asarray(self.flags, dtype=np.uint16).reshape(-1)
+        self.flags = _numbers(self.kind, "flags", self.flags, np.uint16).reshape(-1)
         self._validate()
 
     @classmethod
@@ -250,7 +269,7 @@ class FaceTrack(_Track):
     fps: float = 25.0
 
     def __post_init__(self) -> None:
-        self.flags = np.asarray(self.flags, dtype=np.uint8).reshape(-1)
+        self.flags = _numbers(self.kind, "flags", self.flags, np.uint8).reshape(-1)
         self._validate()
 
     @classmethod

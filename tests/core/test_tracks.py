@@ -70,3 +70,37 @@ def test_slice_and_copy_are_independent():
     c = t.copy()
     c.body[0, 0, 0] = 5
     assert t.body[0, 0, 0] != 5
+
+
+def _arrays(n=2, **replace):
+    a = {"body": np.zeros((n, 18, 2)), "body_conf": np.zeros((n, 18)), "hands": np.zeros((n, 2, 21, 2)),
+         "hands_conf": np.zeros((n, 2, 21)), "flags": np.zeros(n)}
+    return {**a, **replace}
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("flags", np.array([1 + 2j, 0]), "complex128 values"),  # was cast to 1 with a ComplexWarning
+    ("flags", np.array([0.5, 0]), "whole numbers from 0 to 65535"),  # was truncated to 0
+    ("flags", np.array([70000, 0]), "whole numbers from 0 to 65535"),  # was wrapped to 4464
+    ("flags", np.array([np.nan, 0]), "whole numbers"),
+    ("body", np.full((2, 18, 2), 1e39), "beyond the range of float32"),  # was inf
+    ("body_conf", np.zeros((2, 18), dtype=np.complex64), "complex64 values"),
+])
+def test_values_a_cast_would_change_are_a_studio_error_naming_the_array(name, value, said):
+    with pytest.raises(StudioError, match=name) as err:
+        PoseTrack(**_arrays(**{name: value}))
+    assert said in err.value.description
+
+
+def test_face_track_flags_are_checked_for_their_own_range():
+    f = FaceTrack.empty(2, 10, 10, 25)
+    d = f.to_dict()
+    with pytest.raises(StudioError, match="whole numbers from 0 to 255"):
+        FaceTrack(**{**{k: getattr(f, k) for k in FaceTrack._arrays}, "flags": np.array([256, 0])})
+    assert FaceTrack.from_dict(d).fingerprint() == f.fingerprint()  # an ordinary track still loads
+
+
+def test_values_that_survive_the_cast_load_unchanged():
+    t = PoseTrack(**_arrays(flags=np.array([True, False]), body=np.full((2, 18, 2), np.nan)))
+    assert t.flags.tolist() == [1, 0] and t.flags.dtype == np.uint16 and np.isnan(t.body).all()
+    assert PoseTrack(**_arrays(flags=np.array([65535.0, 3]))).flags.tolist() == [65535, 3]
