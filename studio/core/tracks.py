@@ -87,8 +87,10 @@ def _numbers(kind: str, name: str, value: Any, dtype: Any) -> np.ndarray:
     if src.dtype.kind not in "biuf":
         raise StudioError(title, f"'{name}' holds {src.dtype} values; it must hold real numbers.")
     target = np.dtype(dtype)
+    if src.dtype == target:  # no cast, nothing it could change (and flags pass here twice: post-init, validate)
+        return src
     with np.errstate(all="ignore"):
-        a = src.astype(target, copy=False)  # the caller's array itself when it already has the dtype
+        a = src.astype(target)
         if target.kind in "iu":
             info = np.iinfo(target)
             if not np.array_equal(a.astype(np.float64), src.astype(np.float64)):
