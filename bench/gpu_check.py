@@ -18,7 +18,8 @@ Prints one JSON summary (and writes it with ``--json FILE``), one section per ba
 ``stableanimator`` (bench/gpu_check_stableanimator.py): both golden cases on CUDA in float32 against
 the official arrays and in float16 against that; the full-size models at 16x512x512 float16, every
 model resident and with model offload, the peak allocation beside the memory model's prediction
-(goal <= 8 GiB) and a whole 25-step render's time.
+(goal <= 8 GiB) and a whole 25-step render's time; with ``torch_compile``, golden case a against the
+official arrays and the full-size render's compile time and speed beside eager (``compile``).
 
 ``dynamictrl`` (bench/gpu_check_dynamictrl.py): both golden cases on CUDA in float32 against the
 official arrays and in bfloat16 against that; the full-size transformer and VAE at 768x1360 and 37
@@ -32,7 +33,7 @@ the test suite runs it. On one H100-class GPU the real run is
 meant to take a few minutes (under 10).
 
     python bench/gpu_check.py [--dry-run] [--json out.json] [--backend xdyna stableanimator dynamictrl]
-                              [--skip goldens step stream]
+                              [--skip goldens step stream compile]
 
 The exit code is 1 when a golden case fails in float32.
 """
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="same code on the CPU with small random models")
     ap.add_argument("--json", type=Path, help="also write the summary here")
     ap.add_argument("--backend", nargs="+", default=list(BACKENDS), choices=BACKENDS)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["goldens", "step", "stream"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["goldens", "step", "stream", "compile"])
     args = ap.parse_args(argv)
     if not args.dry_run and not torch.cuda.is_available():
         print(json.dumps({"error": "no CUDA GPU: torch.cuda.is_available() is False. Install the CUDA build of "

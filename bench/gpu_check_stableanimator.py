@@ -8,10 +8,15 @@
   float16, with every model resident and with model offload: the peak CUDA allocation of what the
   memory model traces (prepare, one step over every tile, one decode chunk) beside
   ``bench/vram_model.py --backend stableanimator``'s prediction on the meta device, and the time of
-  a whole render (``render_steps`` steps).
+  a whole render (``render_steps`` steps);
+* ``compile``: ``torch_compile`` (Triton on CUDA): golden case a compiled in float32 against the
+  official arrays and the eager run, and the full-size 16x512x512 float16 render compiled: the
+  first call's time (compiling included), a second call's beside the eager one, and how far its
+  frames are from the eager frames.
 
 ``dry_run``: the same code on the CPU, the tiny release instead of the full-size models (memory by
-the allocation trace, as the prediction), 64x64 and one step.
+the allocation trace, as the prediction), 64x64 and one step; the compiled render is the golden case
+(inductor's C++ kernels; about 75 s of compiling from a cold cache).
 """
 
 from __future__ import annotations
@@ -160,6 +165,51 @@ def check_render(device: torch.device, dry_run: bool, release: Path) -> dict:
     return out
 
 
+def _timed(pipe, req):
+    _sync(pipe.device)
+    start = time.perf_counter()
+    result = pipe(req)
+    _sync(pipe.device)
+    return result, time.perf_counter() - start
+
+
+def check_compiled(device: torch.device, dry_run: bool, release: Path) -> dict:
+    """Golden case a with ``torch_compile`` against the official arrays and eager; on CUDA also the
+    full-size render compiled: compile time, steady time beside eager, frame difference."""
+    from studio.backends.stableanimator.components import load_components
+    from studio.backends.stableanimator.pipeline import StableAnimatorPipeline
+
+    g, name = _golden(), CASES[0]
+    exp, tol = g.case_expected(name), g.case_spec(name)["tolerance"]
+    req = g.case_request(name, draws={"noise_aug": exp["noise_aug_noise"], "init_noise": exp["init_noise"]})
+    eager = _arrays(StableAnimatorPipeline(load_components(release), device=device)(req, keep=True))
+    pipe = StableAnimatorPipeline(load_components(release), device=device, compile=True)
+    start = time.perf_counter()
+    got = _arrays(pipe(req, keep=True))
+    out: dict = {"golden_first_call_seconds": round(time.perf_counter() - start, 2),
+                 "compile_failure": pipe.compiled.failure}
+    diffs = {k: float(np.abs(got[k].astype(np.float64) - exp[k]).max()) for k in SHOWN if k in got and k in exp}
+    out["golden_passed"] = pipe.compiled.failure is None and all(d <= tol[k] for k, d in diffs.items())
+    out["golden_max_diff"] = diffs
+    out["golden_max_diff_from_eager"] = {k: float(np.abs(got[k] - eager[k]).max()) for k in SHOWN if k in got}
+    if dry_run:
+        return out
+    frames, size, steps = 16, 512, 25
+    comps = _random_full_size(device)
+    request = _request(frames, size, size, steps)
+    plain = StableAnimatorPipeline(comps, device=device, dtype=torch.float16)
+    ref, eager_s = _timed(plain, request)
+    plain.set_compile(True)  # the same models, compiled
+    _, first_s = _timed(plain, request)
+    result, compiled_s = _timed(plain, request)
+    out["render"] = {"size": f"{size}x{size}", "frames": frames, "steps": steps, "dtype": "float16",
+                     "compile_failure": plain.compiled.failure, "eager_seconds": round(eager_s, 2),
+                     "compiled_first_call_seconds": round(first_s, 2), "compiled_seconds": round(compiled_s, 2),
+                     "compiled_over_eager": round(compiled_s / eager_s, 3),
+                     "frames_max_diff_from_eager": float(np.abs(result.frames - ref.frames).max())}
+    return out
+
+
 def _meta(module):
     import copy
 
@@ -179,4 +229,6 @@ def run(device: torch.device, dry_run: bool, skip: set[str]) -> dict:
                 out["goldens"] = check_goldens(device, [] if dry_run else ["float16"], release)
             if "step" not in skip:
                 out["render"] = check_render(device, dry_run, release)
+            if "compile" not in skip:
+                out["compile"] = check_compiled(device, dry_run, release)
     return out

@@ -17,8 +17,13 @@ Cases: ``a_tiles_20f`` (the golden case: 20 frames at 64x64, 8x8 latents, 2 tile
 ``bench_128_20f`` (the same call at 128x128, 16x16 latents, so the comparison is not only per-call
 overhead).
 
+``--compile`` adds a third side: ours with ``torch_compile`` (:mod:`studio.backends.stableanimator.compiled`),
+timed the same way after a first call whose wall time, compiling included, is printed beside it
+(from an empty inductor cache, so it is what a first render costs; later processes reuse the cache).
+
     python bench/stableanimator_bench.py --official /work/official/stableanimator \
-        --python /work/venvs/sa-official/bin/python [--cases a_tiles_20f bench_128_20f] [--rounds 3] [--calls 2]
+        --python /work/venvs/sa-official/bin/python [--cases a_tiles_20f bench_128_20f] [--rounds 3] [--calls 2] \
+        [--compile]
 """
 
 from __future__ import annotations
@@ -90,36 +95,53 @@ def _secs(times: list[dict]) -> str:
 
 
 def bench_case(a, name: str, tmp: Path) -> dict:
-    """Alternate official and ours ``a.rounds`` times on case ``name``; print and return the figures."""
+    """Alternate official and ours ``a.rounds`` times on case ``name`` (ours compiled too with
+    ``a.compile``); print and return the figures."""
     case = {**CASES, **BENCH_CASES}[name]
     tolerance = None
     if name in CASES:
         tolerance = json.loads((FIXTURES / name / "case.json").read_text())["tolerance"]["step_latents_out"]
     weights = tmp / "weights"  # the official run writes the tiny release (deterministic), ours loads it
-    official, ours, pipe, req = [], [], None, None
+    sides = ["ours", "compiled"] if a.compile else ["ours"]
+    official, ours, pipes, req = [], {s: [] for s in sides}, {}, None
     for r in range(a.rounds):
         out = tmp / f"{name}_official_{r}"
         official += _official(a, name, weights, out)
-        if pipe is None:
-            pipe = StableAnimatorPipeline(load_components(weights))
+        if not pipes:
             req = _request(case, out / "inputs")
-            pipe(req)  # warm-up, not timed (the official side's warm-up is its recorded call)
-        times, latents = _ours(pipe, req, a.calls)
-        ours += times
+            for side in sides:
+                pipes[side] = StableAnimatorPipeline(load_components(weights), compile=side == "compiled")
+                w0 = time.perf_counter()
+                pipes[side](req)  # warm-up, not timed (the official side's warm-up is its recorded call)
+                if side == "compiled":
+                    c = pipes[side].compiled
+                    print(f"  compiled ours: first call {time.perf_counter() - w0:.1f} s wall (compiling"
+                          f"{'; FAILED, eager: ' + c.failure if c.failure else ''})")
         exp = np.load(out / "expected.npz")["step_latents_out"][-1]
-        diff = float(np.abs(latents.numpy().astype(np.float64) - exp).max())
-        tol = f", golden tolerance {tolerance:.2e}" if tolerance is not None else ""
-        print(f"  round {r + 1}: official cpu {_secs(official[-a.calls:])} s, ours cpu {_secs(times)} s "
-              f"(final latents differ by {diff:.2e}{tol})")
-    fig = {"official_cpu": min(t["cpu"] for t in official), "ours_cpu": min(t["cpu"] for t in ours),
-           "official_wall": statistics.median(t["wall"] for t in official),
-           "ours_wall": statistics.median(t["wall"] for t in ours)}
-    fig["ratio_cpu"] = fig["ours_cpu"] / fig["official_cpu"]
-    fig["ratio_wall"] = fig["ours_wall"] / fig["official_wall"]
-    print(f"{name} ({case['frames']} frames {case['width']}x{case['height']}, {case['steps']} steps, tiles "
-          f"{case['tile_size']}/{case['tile_overlap']}): min CPU official {fig['official_cpu']:.3f} s, ours "
-          f"{fig['ours_cpu']:.3f} s, ours/official = {fig['ratio_cpu']:.2f}x (median wall {fig['official_wall']:.3f} "
-          f"vs {fig['ours_wall']:.3f} s = {fig['ratio_wall']:.2f}x)")
+        line = f"  round {r + 1}: official cpu {_secs(official[-a.calls:])} s"
+        for side in sides:
+            times, latents = _ours(pipes[side], req, a.calls)
+            ours[side] += times
+            diff = float(np.abs(latents.numpy().astype(np.float64) - exp).max())
+            line += f", {side} cpu {_secs(times)} s (final latents differ by {diff:.2e})"
+        tol = f"; golden tolerance {tolerance:.2e}" if tolerance is not None else ""
+        print(line + tol)
+    fig = {"official_cpu": min(t["cpu"] for t in official),
+           "official_wall": statistics.median(t["wall"] for t in official)}
+    head = (f"{name} ({case['frames']} frames {case['width']}x{case['height']}, {case['steps']} steps, tiles "
+            f"{case['tile_size']}/{case['tile_overlap']}): min CPU official {fig['official_cpu']:.3f} s")
+    for side in sides:
+        key = "ours" if side == "ours" else "compiled"
+        fig[f"{key}_cpu"] = min(t["cpu"] for t in ours[side])
+        fig[f"{key}_wall"] = statistics.median(t["wall"] for t in ours[side])
+        fig[f"ratio_cpu{'' if side == 'ours' else '_compiled'}"] = fig[f"{key}_cpu"] / fig["official_cpu"]
+        fig[f"ratio_wall{'' if side == 'ours' else '_compiled'}"] = fig[f"{key}_wall"] / fig["official_wall"]
+    print(head + f", ours {fig['ours_cpu']:.3f} s, ours/official = {fig['ratio_cpu']:.2f}x (median wall "
+          f"{fig['official_wall']:.3f} vs {fig['ours_wall']:.3f} s = {fig['ratio_wall']:.2f}x)")
+    if a.compile:
+        print(f"  with torch_compile: ours {fig['compiled_cpu']:.3f} s, ours/official = {fig['ratio_cpu_compiled']:.2f}x "
+              f"(median wall {fig['compiled_wall']:.3f} s = {fig['ratio_wall_compiled']:.2f}x), after the first "
+              "call's compile")
     return fig
 
 
@@ -131,8 +153,13 @@ def main(argv=None) -> int:
                     choices=[*CASES, *BENCH_CASES])
     ap.add_argument("--rounds", type=int, default=3, help="official/ours alternations per case")
     ap.add_argument("--calls", type=int, default=2, help="timed pipeline calls per side and round")
+    ap.add_argument("--compile", action="store_true",
+                    help="also time ours with torch_compile (its first, compiling call is reported, not timed)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
+    cold = tempfile.TemporaryDirectory(prefix="inductor_cache_") if a.compile else None
+    if cold is not None:  # read by inductor when it first compiles
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cold.name
     print(f"machine: {_machine()}; load average {os.getloadavg()[0]:.1f} at the start")
     for name in a.cases:
         with tempfile.TemporaryDirectory() as tmp:

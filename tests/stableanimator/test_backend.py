@@ -24,7 +24,7 @@ from studio.core.tracks import PoseTrack  # noqa: E402
 OPTIONS = dict(steps=2, tile_size=8, tile_overlap=2, min_guidance=1.5, max_guidance=2.5)
 
 
-def _job(golden, n: int = 10, seed: int = 23123134) -> RenderJob:
+def _job(golden, n: int = 10, seed: int = 23123134, **options) -> RenderJob:
     poses = json.loads((golden.root / "pose_draw" / "poses.json").read_text())["poses"]
     body = np.stack([np.array(poses[i % 3]["body"], np.float32) for i in range(n)])
     hands = np.stack([np.array(poses[i % 3]["hands"], np.float32) for i in range(n)])
@@ -33,7 +33,7 @@ def _job(golden, n: int = 10, seed: int = 23123134) -> RenderJob:
                                                         for i in range(n)]),
                       flags=np.zeros(n, np.uint16), width=96, height=128)
     ref = golden.request("a_tiles_20f").reference
-    settings = RenderSettings(backend="stableanimator", width=64, height=64, seed=seed, **OPTIONS)
+    settings = RenderSettings(backend="stableanimator", width=64, height=64, seed=seed, **{**OPTIONS, **options})
     assert isinstance(settings.options, StableAnimatorOptions)
     return RenderJob(reference=ref, pose=track, frames=tuple(range(n)), settings=settings)
 
@@ -151,3 +151,40 @@ def test_resume_emits_only_missing_frames(backend, events, golden, tmp_path):
     again = [e for e in backend.render(replace(job, output_dir=out), CancelToken()) if isinstance(e, FramesReady)]
     assert [e.indices for e in again] == [(6, 7), (8, 9)]
     np.testing.assert_array_equal(np.concatenate([e.frames for e in again]), first[6:])
+
+
+def _compile_messages(events) -> list[str]:
+    return [e.message for e in events if isinstance(e, Progress) and e.phase == "compile"]
+
+
+@pytest.mark.slow
+def test_torch_compile_gives_the_same_frames_and_says_what_it_compiled(backend, events, golden):
+    job = _job(golden, torch_compile=True)
+    assert job.fingerprint() == _job(golden).fingerprint()  # frames equal up to float rounding: one cache key
+    got = list(backend.render(job, CancelToken()))
+    said = _compile_messages(got)
+    assert said[0].startswith("torch.compile is on")
+    assert [m for m in said if m.startswith("compiled for this size")], said
+    assert any("UNet" in m for m in said) and any("VAE decoder" in m for m in said)
+    frames = np.concatenate([e.frames for e in got if isinstance(e, FramesReady)]).astype(int)
+    eager = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)]).astype(int)
+    assert np.abs(frames - eager).max() <= 1  # uint8 rounding of values equal at the noise floor
+    again = list(backend.render(job, CancelToken()))
+    assert _compile_messages(again) == said[:1]  # the same size again: nothing compiles
+    plain = list(backend.render(_job(golden, seed=7), CancelToken()))  # without the option: eager again
+    assert _compile_messages(plain) == [] and backend.load().compiled is not None  # compiled code kept for later
+
+
+@pytest.mark.slow
+def test_a_failing_compiler_renders_uncompiled_and_says_why(tiny_release, events, golden):
+    import torch
+    import torch._inductor.config as inductor
+
+    torch._dynamo.reset()  # compiled code from other tests in this process would not need the compiler
+    b = StableAnimatorBackend(tiny_release, face_embedder=_embedder(golden))
+    with inductor.patch({"cpp.cxx": ("/nonexistent/c++",), "fx_graph_cache": False}):
+        got = list(b.render(_job(golden, torch_compile=True), CancelToken()))
+    failed = [m for m in _compile_messages(got) if "failed" in m]
+    assert len(failed) == 1 and "rendering uncompiled" in failed[0] and "C++ compiler" in failed[0]
+    eager = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)])
+    np.testing.assert_array_equal(np.concatenate([e.frames for e in got if isinstance(e, FramesReady)]), eager)

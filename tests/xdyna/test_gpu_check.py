@@ -15,7 +15,7 @@ pytest.importorskip("torch")
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
 
 
-@pytest.mark.slow  # 15 s: the bench's whole dry run (CI's slow call runs it)
+@pytest.mark.slow  # 15 s, and StableAnimator's compiled golden case (75 s cold): the bench's whole dry run
 def test_dry_run_prints_the_whole_summary(tmp_path):
     out = tmp_path / "summary.json"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--json", str(out)], capture_output=True,
@@ -46,6 +46,10 @@ def test_dry_run_prints_the_whole_summary(tmp_path):
         assert row["finite"] and row["render_seconds"] > 0 and row["peak_allocated_gib"] > 0, setting
         assert abs(row["prediction_error"]) <= 0.10, setting
     assert sa["render"]["offload"]["peak_allocated_gib"] < sa["render"]["resident"]["peak_allocated_gib"]
+    compiled = sa["compile"]
+    assert compiled["compile_failure"] is None and compiled["golden_passed"], compiled
+    assert compiled["golden_max_diff_from_eager"]["step_latents_out"] <= 2.5e-4  # the case's noise floor
+    assert "render" not in compiled  # the full-size compiled render needs a GPU
 
     dc = summary["dynamictrl"]
     assert dc["goldens"]["all_float32_passed"] and len(dc["goldens"]) == 3

@@ -107,13 +107,14 @@ class StableAnimatorBackend:
         return True, "ready"
 
     def pipeline(self, weights_dir: Path | str | None = None, device: str = "auto", dtype: str = "auto",
-                 offload: bool = False):
+                 offload: bool = False, compile: bool = False):
         """The pipeline on the release in ``weights_dir`` (default :attr:`weights_dir`) on ``device`` in
         ``dtype`` (the render settings' names: ``auto`` is CUDA and float16 when there is a GPU, as the
         official inference runs, else the CPU and float32), with the face models on the same device.
 
         Loaded once and reused while the folder, device and precision stay; another of them loads again
-        (the old pipeline dropped first). ``offload`` (model offload) only moves the loaded models."""
+        (the old pipeline dropped first). ``offload`` (model offload) only moves the loaded models;
+        ``compile`` switches the loaded pipeline's compiled calls on or off (compiled code is kept)."""
         from studio.backends.devices import pick_dtype, render_device
 
         folder = Path(weights_dir) if weights_dir is not None else self.weights_dir
@@ -131,7 +132,9 @@ class StableAnimatorBackend:
             self._load_faces(folder, str(dev))
             self._pipe = StableAnimatorPipeline(load_components(folder), device=dev, dtype=dt, offload=offload)
             self._pipe_key = key
+        self._pipe.set_compile(False)  # (compile and offload never together)
         self._pipe.placement.set_offload(offload)
+        self._pipe.set_compile(compile)
         return self._pipe
 
     def load(self):
@@ -146,9 +149,10 @@ class StableAnimatorBackend:
             self._pipeline_for(job).placement.release()
 
     def _pipeline_for(self, job: RenderJob):
-        """The pipeline for ``job``'s weights folder, device, precision and model-offload option."""
-        s = job.settings
-        return self.pipeline(self._folder(job), s.device, s.dtype, bool(getattr(job.options, "model_offload", False)))
+        """The pipeline for ``job``'s weights folder, device, precision, model-offload and compile options."""
+        s, o = job.settings, job.options
+        return self.pipeline(self._folder(job), s.device, s.dtype, bool(getattr(o, "model_offload", False)),
+                             bool(getattr(o, "torch_compile", False)))
 
     def _load_faces(self, folder: Path | None = None, device: str | None = None):
         """The face models of ``folder`` on ``device`` (default: those loaded, else :attr:`weights_dir` on
@@ -280,10 +284,14 @@ class StableAnimatorBackend:
                                                       else "face embedding given"))
         prep = pipe.prepare(req)
         latents = prep.latents
+        if pipe.compile:
+            yield Progress(0, 1, "compile", "torch.compile is on: a size not rendered before in this session "
+                           "compiles at its first step and decode (a minute or more on a CPU)")
         steps = pipe.denoise(prep)
         try:
             for state in steps:
                 latents = state.latents
+                yield from _compile_news(pipe)
                 yield Progress(state.step + 1, state.steps, "denoise")
                 yield StepPreview(tuple(range(n)), preview_frames(state.denoised, (job.settings.height,
                                                                                    job.settings.width)), state.step)
@@ -298,6 +306,23 @@ class StableAnimatorBackend:
                 continue
             cancel.raise_if_cancelled()
             decoded = pipe.decode(latents[:, start: start + chunk], chunk)
+            yield from _compile_news(pipe)
             frames = to_uint8((decoded / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy())
             yield FramesReady(tuple(idx), frames[[k - start for k in idx]])
             yield Progress(idx[-1] + 1, n, "decode")
+
+
+def _compile_news(pipe) -> Iterator[Progress]:
+    """Progress messages for what the pipeline's compiled calls just compiled, or why compiling failed
+    (each said once)."""
+    c = pipe.compiled if pipe.compile else None
+    if c is None:
+        return
+    done = c.take_compiled()
+    if done:
+        yield Progress(1, 1, "compile", f"compiled for this size: {', '.join(done)} (reused by later steps and "
+                       "renders at this size)")
+    if c.failure and not c.failure_reported:
+        c.failure_reported = True
+        yield Progress(1, 1, "compile", f"torch.compile failed, rendering uncompiled ({c.failure}). On the CPU it "
+                       "needs a C++ compiler (gcc or clang), on CUDA the triton package; or switch Compile off.")

@@ -19,7 +19,8 @@ VAE run as 2D ones (:mod:`~studio.backends.stableanimator.temporal_conv`), PoseN
 tile per render rather than per step, the scheduler is built once per pipeline, and small tiles
 share UNet calls: ``tile_batch_pixels`` (default 4096 on the CPU, 0 elsewhere) is the most latent
 pixels x frames x 2 (CFG) one call may hold before the next tile gets a call of its own (one tile
-per call at least; batching pays off on the CPU only while calls are small).
+per call at least; batching pays off on the CPU only while calls are small). ``compile`` (opt-in)
+runs the UNet's steps and the final decode through ``torch.compile`` (:mod:`.compiled`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import torch
 from diffusers.pipelines.stable_video_diffusion.pipeline_stable_video_diffusion import _resize_with_antialiasing
 
 from studio.backends.stableanimator.attention import set_face_strength
+from studio.backends.stableanimator.compiled import CompiledModels
 from studio.backends.stableanimator.components import Components
 from studio.backends.stableanimator.feed_forward import use_blocked_feed_forward
 from studio.backends.stableanimator.hjb import FaceRefiner, HJBSettings, reference_embedding
@@ -109,7 +111,7 @@ class StableAnimatorPipeline:
 
     def __init__(self, components: Components, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32, offload: bool = False,
-                 tile_batch_pixels: int | None = None) -> None:
+                 tile_batch_pixels: int | None = None, compile: bool = False) -> None:
         self.c = components
         self.device, self.dtype = torch.device(device), dtype
         #: where the models are when: all on the device, or each only for its phase (``offload``, :mod:`.placement`)
@@ -135,6 +137,20 @@ class StableAnimatorPipeline:
         self.scheduler_device = self.device
         #: built once (diffusers' Euler init loops over its 1000 training sigmas in Python); each render gets a copy
         self._scheduler = components.make_scheduler()
+        #: the compiled UNet and decoder (made at the first ``compile``, kept while the pipeline lives)
+        self.compiled: CompiledModels | None = None
+        self.compile = False
+        self.set_compile(compile)
+
+    def set_compile(self, on: bool) -> None:
+        """Run the UNet's steps and the final decode compiled (``on``) or eagerly. Compiled code is
+        kept when switched off, so switching back does not compile again."""
+        if on and self.placement.offload:
+            raise StudioError("Compile and model offload do not combine", "Model offload moves weights during "
+                              "the calls that torch.compile would compile; switch one of them off.")
+        if on and self.compiled is None:
+            self.compiled = CompiledModels(self.c.unet, self.c.vae.decoder)
+        self.compile = bool(on)
 
     # -- conditioning ---------------------------------------------------------------------------
     def _pixels(self, image: np.ndarray) -> torch.Tensor:
@@ -177,9 +193,13 @@ class StableAnimatorPipeline:
 
     def decode(self, latents: torch.Tensor, chunk: int) -> torch.Tensor:
         """(1, F, 4, h, w) latents -> (F, 3, H, W) decoded frames in about [-1, 1], float32 on the CPU."""
-        z = latents.flatten(0, 1) / self.c.vae.config.scaling_factor
-        out = [self.c.vae.decode(z[i: i + chunk].to(self.c.vae.dtype), num_frames=len(z[i: i + chunk])).sample.float().cpu()
-               for i in range(0, z.shape[0], chunk)]
+        z = (latents.flatten(0, 1) / self.c.vae.config.scaling_factor).to(self.c.vae.dtype)
+        decoder = self.compiled.decoder if self.compile else self.c.vae.decoder
+        out = []
+        for i in range(0, z.shape[0], chunk):  # as AutoencoderKLTemporalDecoder.decode, one clip of len(part) frames
+            part = z[i: i + chunk]
+            only_images = torch.zeros(1, len(part), dtype=part.dtype, device=part.device)
+            out.append(decoder(part, num_frames=len(part), image_only_indicator=only_images).float().cpu())
         return torch.cat(out)
 
     # -- the render -----------------------------------------------------------------------------
@@ -256,7 +276,8 @@ class StableAnimatorPipeline:
         tile_pixels = 2 * prep.req.tile_size * prep.latents.shape[-2] * prep.latents.shape[-1]
         try:
             with torch.no_grad():
-                yield from denoise_tiled(self.c.unet, injection, prep.scheduler, prep.latents, prep.image_latents,
+                unet = self.compiled.unet if self.compile else self.c.unet
+                yield from denoise_tiled(unet, injection, prep.scheduler, prep.latents, prep.image_latents,
                                          prep.encoder_states, prep.added_time_ids, prep.pose, prep.req.tile_size,
                                          prep.req.tile_overlap, prep.guidance, on_unet, prep.refiner,
                                          tiles_per_call=self.tile_batch_pixels // tile_pixels)
