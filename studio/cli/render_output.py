@@ -71,25 +71,32 @@ class _Sigint:
 
 
 def render_with_progress(job: RenderJob, backend: Any, token: CancelToken, resume: bool, quiet: bool):
-    """Run the job with a tqdm bar per phase; returns the final event."""
+    """Run the job with a tqdm bar per phase, the phase's latest message beside the frame count;
+    returns the final event."""
     bar = None
     phase = None
+    message = ""
     frames_done = 0
     last: Any = None
+
+    def postfix() -> str:
+        return f"{message} | {frames_done}/{job.n_frames} frames" if message else f"{frames_done}/{job.n_frames} frames"
+
     for ev in run_job(job, backend, None, token, resume=resume):
         if isinstance(ev, Progress):
             if ev.phase != phase:
                 if bar is not None:
                     bar.close()
-                phase = ev.phase
+                phase, message = ev.phase, ""
                 bar = _bar(quiet, ev.phase, ev.total)
+            said, message = message, ev.message or message
             _advance(bar, ev.step, ev.total)
             if bar is not None:
-                bar.set_postfix_str(f"{frames_done}/{job.n_frames} frames", refresh=False)
+                bar.set_postfix_str(postfix(), refresh=message != said)  # a new message shows at once
         elif isinstance(ev, FramesReady):
             frames_done += len(ev.indices)
             if bar is not None:
-                bar.set_postfix_str(f"{frames_done}/{job.n_frames} frames")
+                bar.set_postfix_str(postfix())
         elif isinstance(ev, (Finished, Cancelled, Failed)):
             last = ev
     if bar is not None:

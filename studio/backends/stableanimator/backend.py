@@ -286,7 +286,8 @@ class StableAnimatorBackend:
         latents = prep.latents
         if pipe.compile:
             yield Progress(0, 1, "compile", "torch.compile is on: a size not rendered before in this session "
-                           "compiles at its first step and decode (a minute or more on a CPU)")
+                           "compiles at its first step and decode (a minute or more on a CPU; a cancel takes "
+                           "effect when that is done)")
         steps = pipe.denoise(prep)
         try:
             for state in steps:
