@@ -60,7 +60,7 @@ class StableAnimatorOptions(BackendOptions):
                                  + OFFLOAD_MEMORY_NOTE + " Slower by the moves (the 4.35 GiB of weights in and "
                                  "out per render, and the UNet out and back at every HJB step). Same frames.")
 
-    torch_compile: bool = option(False, how=True, label="Compile (torch.compile)",
+    torch_compile: bool = option(False, how=True, label="Compile (torch.compile)", flag="compile",
                                  help="Compile the UNet and the VAE decoder into fused kernels (inductor; a C++ "
                                  "compiler on the CPU, Triton on CUDA). The first render at a size compiles first "
                                  "(about 90-110 s on a 2-core CPU for the tiny test release, about 10 s once "
