@@ -178,3 +178,10 @@ def test_project_file_renders_into_its_render_folder(tmp_path):
                "-o", tmp_path / "part.webm") == 0
     with VideoReader(tmp_path / "part.webm") as r:
         assert r.frame_count == 2
+
+
+def test_the_progress_bars_show_each_phase_s_message(tmp_path, capsys):
+    """The backend's Progress messages (here the draft's setup notes) reach the terminal with the bars."""
+    assert run("--sample", "--size", "128x224", "--frames", "0:2", "-o", tmp_path / "frames") == 0
+    err = capsys.readouterr().err
+    assert "Preparing the reference photo" in err and "Setup took" in err and "2/2 frames" in err
