@@ -16,7 +16,7 @@
 
 ``dry_run``: the same code on the CPU, the tiny release instead of the full-size models (memory by
 the allocation trace, as the prediction), 64x64 and one step; the compiled render is the golden case
-(inductor's C++ kernels; about 75 s of compiling from a cold cache).
+(inductor's C++ kernels; 90-110 s of compiling from an empty inductor cache on a 2-core CPU).
 """
 
 from __future__ import annotations
@@ -198,6 +198,7 @@ def check_compiled(device: torch.device, dry_run: bool, release: Path) -> dict:
     comps = _random_full_size(device)
     request = _request(frames, size, size, steps)
     plain = StableAnimatorPipeline(comps, device=device, dtype=torch.float16)
+    _timed(plain, request)  # warm-up (kernels, cuDNN autotuning, the allocator), as the compiled side gets
     ref, eager_s = _timed(plain, request)
     plain.set_compile(True)  # the same models, compiled
     _, first_s = _timed(plain, request)

@@ -71,7 +71,7 @@ class _Sigint:
 
 
 def render_with_progress(job: RenderJob, backend: Any, token: CancelToken, resume: bool, quiet: bool):
-    """Run the job with a tqdm bar per phase, the phase's latest message beside the frame count;
+    """Run the job with a tqdm bar per phase, the frame count and the phase's latest message beside it;
     returns the final event."""
     bar = None
     phase = None
@@ -80,7 +80,8 @@ def render_with_progress(job: RenderJob, backend: Any, token: CancelToken, resum
     last: Any = None
 
     def postfix() -> str:
-        return f"{message} | {frames_done}/{job.n_frames} frames" if message else f"{frames_done}/{job.n_frames} frames"
+        frames = f"{frames_done}/{job.n_frames} frames"
+        return f"{frames} | {message}" if message else frames  # the count first: a long message is cut at the edge
 
     for ev in run_job(job, backend, None, token, resume=resume):
         if isinstance(ev, Progress):

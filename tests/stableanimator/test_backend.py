@@ -188,3 +188,5 @@ def test_a_failing_compiler_renders_uncompiled_and_says_why(tiny_release, events
     assert len(failed) == 1 and "rendering uncompiled" in failed[0] and "C++ compiler" in failed[0]
     eager = np.concatenate([e.frames for e in events if isinstance(e, FramesReady)])
     np.testing.assert_array_equal(np.concatenate([e.frames for e in got if isinstance(e, FramesReady)]), eager)
+    again = _compile_messages(b.render(_job(golden, torch_compile=True), CancelToken()))
+    assert len(again) == 1 and again[0].startswith("rendering uncompiled: torch.compile failed earlier")

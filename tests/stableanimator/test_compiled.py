@@ -1,8 +1,8 @@
 """``torch_compile``: the UNet and decode compiled, the same frames at the noise floor, no recompiles.
 
-The compiled pipeline renders the golden case once (inductor on the CPU: about 75 s cold, 10 s
-from inductor's disk cache), so those tests are ``slow``; the fallback when compiling fails and
-the option's rules run by default.
+The compiled pipeline renders the golden case once (inductor on the CPU: 90-110 s from an empty
+inductor cache, about 10 s from its disk cache), so those tests are ``slow``; the fallback when
+compiling fails and the option's rules run by default.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_a_failing_compiler_falls_back_to_the_eager_call_and_says_why():
         assert torch.equal(y, m(x))
         assert "compiler" in c.failure.lower() and "/nonexistent/c++" in c.failure
         assert torch.equal(c(2 * x), m(2 * x))  # later calls go straight to the module
-    assert c.compile_seconds == {} and c.pending == []
+    assert c.compiles == [] and c.pending == []
 
 
 def test_the_models_own_error_is_raised_not_taken_for_a_compiler_failure():
@@ -75,7 +75,7 @@ def test_compiled_render_matches_the_official_run_and_eager_at_the_noise_floor(c
     eager = sa_pipe(golden.request(CASE), keep=True)
     c = compiled_pipe.compiled
     assert c.failure is None, c.failure
-    assert len(c.unet.compile_seconds) == 1 and len(c.decoder.compile_seconds) == 1  # one tile batch, equal chunks
+    assert len(c.unet.compiles) == 1 and len(c.decoder.compiles) == 1  # one tile batch, equal chunks
     spec, exp = golden.spec(CASE), golden.expected(CASE)
     for key in ("unet_step0_outputs", "step_latents_out", "decoded"):
         ours = (got.decoded.permute(1, 0, 2, 3)[None] if key == "decoded" else got.intermediates[key]).numpy()
@@ -88,18 +88,19 @@ def test_compiled_render_matches_the_official_run_and_eager_at_the_noise_floor(c
 @pytest.mark.slow
 def test_a_second_render_at_the_same_size_compiles_nothing(compiled_pipe, golden):
     """Another seed, face strength, step count and guidance: the same graphs, no recompile, and the
-    new values reach them (compiled = eager at the noise floor, far from the first render)."""
+    new values reach them (compiled = eager within the golden tolerance, far from the first render)."""
     first = compiled_pipe(golden.request(CASE)).latents  # compiled already by the test above, or here
     compiled_pipe.compiled.take_compiled()
     other = dict(seed=7, face_strength=0.5, steps=2, min_guidance=1.0)
-    with torch._dynamo.config.patch(error_on_recompile=True):
+    with torch._dynamo.config.patch(error_on_recompile=True):  # a recompile raises (Compiled lets it through)
         a = compiled_pipe(golden.request(CASE, **other)).latents
-    assert compiled_pipe.compiled.take_compiled() == []
+    assert compiled_pipe.compiled.failure is None and compiled_pipe.compiled.take_compiled() == []
     compiled_pipe.set_compile(False)
     try:
         b = compiled_pipe(golden.request(CASE, **other)).latents
     finally:
         compiled_pipe.set_compile(True)
-    floor = golden.spec(CASE)["noise_floor"]["step_latents_out"]
-    assert (a - b).abs().max() <= floor
-    assert (a - first).abs().max() > 100 * floor
+    # this request's own noise floor is not measured: the golden tolerance (10x case a's floor) bounds it
+    tol = golden.spec(CASE)["tolerance"]["step_latents_out"]
+    assert (a - b).abs().max() <= tol
+    assert (a - first).abs().max() > 100 * tol

@@ -8,7 +8,7 @@ StableAnimator's conditioning is ``[CLIP image token, ID token x num_tokens]`` p
   result is re-normalised to the mean and standard deviation (over tokens and channels, per
   sample) of the CLIP result before the two are summed, then ``to_out`` runs once. With zero ID
   tokens (the unconditional pass) the face result is constant, so the sum still gains the CLIP
-  result's mean. ``scale`` is the face strength (1.0 in the official code).
+  result's mean. ``scale`` is the face strength (1.0 in the official code; a 0-d buffer).
 * :class:`ClipOnlyAttnProcessor` replaces the cross-attention of every *temporal* block: it
   sees the CLIP token of frame 0 only, not the ID tokens.
 
@@ -53,7 +53,10 @@ class IDAdapterAttnProcessor(nn.Module):
     def __init__(self, hidden_size: int, cross_attention_dim: int, num_tokens: int = NUM_TOKENS,
                  scale: float = 1.0) -> None:
         super().__init__()
-        self.num_tokens, self.scale = num_tokens, scale
+        self.num_tokens = num_tokens
+        # a 0-d buffer, not a float: a compiled UNet (``torch_compile``) reads it as an input, so a new
+        # face strength reuses the compiled code instead of recompiling (not in the state dict)
+        self.register_buffer("scale", torch.tensor(float(scale)), persistent=False)
         self.id_to_k = nn.Linear(cross_attention_dim, hidden_size, bias=False)
         self.id_to_v = nn.Linear(cross_attention_dim, hidden_size, bias=False)
 
@@ -128,4 +131,4 @@ def set_face_strength(unet: nn.Module, scale: float) -> None:
     """Scale every ID-adapter processor's face contribution (1.0 = the official strength)."""
     for proc in unet.attn_processors.values():
         if isinstance(proc, IDAdapterAttnProcessor):
-            proc.scale = scale
+            proc.scale.fill_(scale)

@@ -284,7 +284,10 @@ class StableAnimatorBackend:
                                                       else "face embedding given"))
         prep = pipe.prepare(req)
         latents = prep.latents
-        if pipe.compile:
+        if pipe.compile and pipe.compiled.failure:
+            yield Progress(0, 1, "compile", f"rendering uncompiled: torch.compile failed earlier in this session "
+                           f"({pipe.compiled.failure})")
+        elif pipe.compile:
             yield Progress(0, 1, "compile", "torch.compile is on: a size not rendered before in this session "
                            "compiles at its first step and decode (a minute or more on a CPU; a cancel takes "
                            "effect when that is done)")

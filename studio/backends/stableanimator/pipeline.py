@@ -191,6 +191,7 @@ class StableAnimatorPipeline:
         p = p.permute(0, 3, 1, 2)
         return [self.c.pose_net(p[idx].to(self.device, self.dtype)) for idx in tiles]
 
+    @torch.no_grad()
     def decode(self, latents: torch.Tensor, chunk: int) -> torch.Tensor:
         """(1, F, 4, h, w) latents -> (F, 3, H, W) decoded frames in about [-1, 1], float32 on the CPU."""
         z = (latents.flatten(0, 1) / self.c.vae.config.scaling_factor).to(self.c.vae.dtype)
