@@ -16,7 +16,7 @@
 
 ``dry_run``: the same code on the CPU, the tiny release instead of the full-size models (memory by
 the allocation trace, as the prediction), 64x64 and one step; the compiled render is the golden case
-(inductor's C++ kernels; 90-110 s of compiling from an empty inductor cache on a 2-core CPU).
+(inductor's C++ kernels; 90-140 s of compiling from an empty inductor cache on a 2-core CPU).
 """
 
 from __future__ import annotations

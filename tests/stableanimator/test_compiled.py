@@ -1,6 +1,6 @@
 """``torch_compile``: the UNet and decode compiled, the same frames at the noise floor, no recompiles.
 
-The compiled pipeline renders the golden case once (inductor on the CPU: 90-110 s from an empty
+The compiled pipeline renders the golden case once (inductor on the CPU: 90-140 s from an empty
 inductor cache, about 10 s from its disk cache), so those tests are ``slow``; the fallback when
 compiling fails and the option's rules run by default.
 """

@@ -5,8 +5,8 @@ and layout copies around the convolutions and matmuls into generated kernels (C+
 Triton on CUDA). The arithmetic is the same up to float reordering (the tiny golden case's final
 latents move by about 2e-5, inside the official code's own noise floor;
 tests/stableanimator/test_compiled.py). Measured with one CPU thread (``bench/stableanimator_bench.py
---compile``): 0.73x the eager time per render on the tiny golden case (64x64) and 0.84x at 128x128,
-after a first call that compiles for 90-110 s from an empty inductor cache (about 10 s when
+--compile``): 0.65-0.73x the eager time per render on the tiny golden case (64x64) and 0.84x at 128x128,
+after a first call that compiles for 90-140 s from an empty inductor cache (about 10 s when
 inductor's disk cache, ``/tmp/torchinductor_<user>`` by default, already holds the kernels).
 
 Each shape compiles once (``dynamic=False``: kernels specialised to the size, as fast as they

@@ -63,9 +63,9 @@ class StableAnimatorOptions(BackendOptions):
     torch_compile: bool = option(False, how=True, label="Compile (torch.compile)", flag="compile",
                                  help="Compile the UNet and the VAE decoder into fused kernels (inductor; a C++ "
                                  "compiler on the CPU, Triton on CUDA). The first render at a size compiles first "
-                                 "(about 90-110 s on a 2-core CPU for the tiny test release, about 10 s once "
+                                 "(90-140 s on a 2-core CPU for the tiny test release, about 10 s once "
                                  "inductor's disk cache holds it); later steps and renders at that size take about "
-                                 "0.73-0.84x the uncompiled time on the CPU. Frames equal up to float rounding. Not "
+                                 "0.65-0.84x the uncompiled time on the CPU. Frames equal up to float rounding. Not "
                                  "with model offload. "
                                  "If compiling fails the render runs uncompiled and says why.")
 
