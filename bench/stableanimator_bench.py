@@ -139,7 +139,8 @@ def bench_case(a, name: str, tmp: Path) -> dict:
     print(head + f", ours {fig['ours_cpu']:.3f} s, ours/official = {fig['ratio_cpu']:.2f}x (median wall "
           f"{fig['official_wall']:.3f} vs {fig['ours_wall']:.3f} s = {fig['ratio_wall']:.2f}x)")
     if a.compile:
-        print(f"  with torch_compile: ours {fig['compiled_cpu']:.3f} s, ours/official = {fig['ratio_cpu_compiled']:.2f}x "
+        print(f"  with torch_compile: ours {fig['compiled_cpu']:.3f} s, "
+              f"ours/official = {fig['ratio_cpu_compiled']:.2f}x "
               f"(median wall {fig['compiled_wall']:.3f} s = {fig['ratio_wall_compiled']:.2f}x), after the first "
               "call's compile")
     return fig

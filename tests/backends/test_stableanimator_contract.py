@@ -100,7 +100,7 @@ class TestStableAnimatorContract(BackendContract):
         changes = super().option_changes()
         changes.update(tile_size=8, tile_overlap=2)  # each valid alone (overlap < tile)
         changes.update(hjb_start_step=1, hjb_end_step=3)  # each valid alone (start <= end)
-        changes.update(torch_compile=False)  # not with model_offload (flipped above; tests/stableanimator/test_compiled.py)
+        changes.update(torch_compile=False)  # not with model_offload, flipped above (stableanimator/test_compiled.py)
         return changes
 
 

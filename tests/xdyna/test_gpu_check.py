@@ -15,7 +15,9 @@ pytest.importorskip("torch")
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
 
 
-@pytest.mark.slow  # 15 s, and StableAnimator's compiled golden case (90-140 s from an empty inductor cache): the bench's whole dry run
+# 15 s, and StableAnimator's compiled golden case (90-140 s from an empty inductor cache): the bench's
+# whole dry run (CI's slow call runs it)
+@pytest.mark.slow
 def test_dry_run_prints_the_whole_summary(tmp_path):
     out = tmp_path / "summary.json"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--json", str(out)], capture_output=True,

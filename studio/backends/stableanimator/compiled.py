@@ -14,11 +14,12 @@ get) and is reused while the pipeline lives; a render at a new size, tile batch 
 chunk compiles again (past dynamo's limit of 8 per call, further new shapes run eagerly). What
 changes between renders of one size reaches the compiled code as tensors (the latents, timesteps,
 encoder states, pose features and the face strength, a 0-d buffer of the ID adapter), so another
-seed, step count, guidance or face strength compiles nothing. Only no-grad calls are compiled: the HJB refine steps decode with gradients
-through the eager VAE decoder, and model offload (whose hooks move weights during a call) cannot be
-combined with it (the options say so). When compiling fails (no C++ compiler on the CPU, no Triton
-on CUDA) the call runs eagerly, so do the pipeline's other compiled calls from then on, and
-:attr:`CompiledModels.failure` says why, for the render to report.
+seed, step count, guidance or face strength compiles nothing. Only no-grad calls are compiled: the
+HJB refine steps decode with gradients through the eager VAE decoder, and model offload (whose
+hooks move weights during a call) cannot be combined with it (the options say so). When compiling
+fails (no C++ compiler on the CPU, no Triton on CUDA) the call runs eagerly, so do the pipeline's
+other compiled calls from then on, and :attr:`CompiledModels.failure` says why, for the render to
+report.
 """
 
 from __future__ import annotations
