@@ -355,3 +355,23 @@ def test_a_render_loads_the_weights_for_its_memory_setting(tmp_path, monkeypatch
         with pytest.raises(Loaded):
             list(fresh.render(xjob(4, tmp_path / f"low{low_vram}", low_vram=low_vram), CancelToken()))
     assert asked == [True, False]
+
+
+
+def test_torch_compile_that_fails_says_so_and_renders_the_eager_frames(backend, tmp_path, monkeypatch):
+    """The backend's messages around a failed compile (the real failure, a missing C++ compiler, is
+    tests/xdyna/test_memory_options.py's: the backend compiles on its pipeline thread, where an
+    inductor config patch of the test does not reach; here torch.compile gives a call that fails)."""
+    eager = frames_of(run_job(xjob(4, tmp_path / "eager"), backend))
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found")
+
+    monkeypatch.setattr(torch, "compile", lambda module, **kw: failing)
+    evs = list(run_job(xjob(4, tmp_path / "compiled", torch_compile=True), backend))
+    said = [e.message for e in evs if isinstance(e, Progress) and e.phase == "compile"]
+    assert said[0].startswith("torch.compile is on") and len(said) == 2
+    assert said[1].startswith("torch.compile failed, rendering uncompiled (UNet: RuntimeError: InvalidCxx")
+    got = frames_of(evs)
+    assert sorted(got) == sorted(eager) and all(np.array_equal(got[i], eager[i]) for i in eager)
+    assert isinstance(evs[-1], Finished)

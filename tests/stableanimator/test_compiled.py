@@ -1,8 +1,8 @@
 """``torch_compile``: the UNet and decode compiled, the same frames at the noise floor, no recompiles.
 
 The compiled pipeline renders the golden case once (inductor on the CPU: 90-140 s from an empty
-inductor cache, about 10 s from its disk cache), so those tests are ``slow``; the fallback when
-compiling fails and the option's rules run by default.
+inductor cache, about 10 s from its disk cache), so those tests are ``slow``; the option's rules run
+by default (the fallback when compiling fails: tests/backends/test_compiled.py).
 """
 
 from __future__ import annotations
@@ -12,38 +12,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch import nn  # noqa: E402
-
-from studio.backends.stableanimator.compiled import Compiled  # noqa: E402
 from studio.backends.stableanimator.options import StableAnimatorOptions  # noqa: E402
 from studio.core.errors import StudioError  # noqa: E402
 
 CASE = "a_tiles_20f"
-
-
-def _tiny() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(8, 8), nn.SiLU(), nn.Linear(8, 3)).requires_grad_(False)
-
-
-def test_a_failing_compiler_falls_back_to_the_eager_call_and_says_why():
-    import torch._inductor.config as inductor
-
-    m, x = _tiny(), torch.randn(4, 8)
-    with inductor.patch({"cpp.cxx": ("/nonexistent/c++",), "fx_graph_cache": False}):
-        c = Compiled(m, "tiny")
-        y = c(x)
-        assert torch.equal(y, m(x))
-        assert "compiler" in c.failure.lower() and "/nonexistent/c++" in c.failure
-        assert torch.equal(c(2 * x), m(2 * x))  # later calls go straight to the module
-    assert c.compiles == [] and c.pending == []
-
-
-def test_the_models_own_error_is_raised_not_taken_for_a_compiler_failure():
-    c = Compiled(_tiny(), "tiny")
-    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
-        c(torch.randn(4, 5))
-    assert c.failure is None
 
 
 def test_compile_and_model_offload_do_not_combine(sa_pipe):
@@ -90,11 +62,11 @@ def test_a_second_render_at_the_same_size_compiles_nothing(compiled_pipe, golden
     """Another seed, face strength, step count and guidance: the same graphs, no recompile, and the
     new values reach them (compiled = eager within the golden tolerance, far from the first render)."""
     first = compiled_pipe(golden.request(CASE)).latents  # compiled already by the test above, or here
-    compiled_pipe.compiled.take_compiled()
+    compiled_pipe.compiled.news()
     other = dict(seed=7, face_strength=0.5, steps=2, min_guidance=1.0)
     with torch._dynamo.config.patch(error_on_recompile=True):  # a recompile raises (Compiled lets it through)
         a = compiled_pipe(golden.request(CASE, **other)).latents
-    assert compiled_pipe.compiled.failure is None and compiled_pipe.compiled.take_compiled() == []
+    assert compiled_pipe.compiled.failure is None and compiled_pipe.compiled.news() == []
     compiled_pipe.set_compile(False)
     try:
         b = compiled_pipe(golden.request(CASE, **other)).latents

@@ -1,6 +1,6 @@
 """The memory and speed options on the tiny weights: chunked feed-forward, the residual cache,
-sequential CFG halves, guidance 1, the low-VRAM setting, the fp16 VAE NaN guard and the preview
-throttle. (The full-size effect is measured by bench/vram_model.py.)"""
+sequential CFG halves, guidance 1, the low-VRAM setting, the fp16 VAE NaN guard, the preview
+throttle and torch_compile without a compiler. (The full-size effect is measured by bench/vram_model.py.)"""
 
 from __future__ import annotations
 
@@ -226,10 +226,10 @@ def test_settings_reach_the_pipeline_options(pipe):
     assert (options.low_vram, options.sequential_cfg, options.torch_compile) == (True, True, True)
     assert settings.fingerprint() == RenderSettings(backend="xdyna").fingerprint()  # how to compute, not what
     pipe.configure(options)
-    assert pipe.placement.low_vram and pipe._unet_run is not pipe.unet  # the compiled UNet runs
-    assert type(pipe._unet_run).__name__ == "OptimizedModule"
+    assert pipe.placement.low_vram and pipe._unet_run is pipe.compiled  # the compiled UNet runs
+    assert pipe.compiled.module is pipe.unet and type(pipe.compiled._fn).__name__ == "OptimizedModule"
     pipe.configure(RunOptions())
-    assert pipe._unet_run is pipe.unet and not pipe.placement.low_vram
+    assert pipe._unet_run is pipe.unet and pipe.compiled is None and not pipe.placement.low_vram
 
 
 def test_fused_attention_pin_is_a_no_op_off_cuda_and_its_error_says_what_to_do():
@@ -259,3 +259,20 @@ def test_stream_previews_show_only_the_frames_a_step_changed(pipe, face_inputs):
     assert got[0][1] == tuple(windows[0]) and got[0][2] == (16, 8, 8, 3)  # latent resolution
     second = got[2][1]
     assert second == tuple(f for f in windows[1] if f not in windows[0])  # held (final) frames left out
+
+
+def test_torch_compile_without_a_compiler_renders_eagerly_and_says_why(pipe, face_inputs):
+    import torch._inductor.config as inductor
+
+    eager = _render(pipe, face_inputs, n=4)
+    torch._dynamo.reset()  # compiled code from other tests in this process would not need the compiler
+    pipe.configure(RunOptions(torch_compile=True))
+    with inductor.patch({"cpp.cxx": ("/nonexistent/c++",), "fx_graph_cache": False}):
+        got = _render(pipe, face_inputs, n=4)
+    assert pipe.compiled is not None and "/nonexistent/c++" in pipe.compiled.failure
+    np.testing.assert_array_equal(got.video, eager.video)
+    said = pipe.compile_news()
+    assert len(said) == 1 and said[0].startswith("torch.compile failed, rendering uncompiled (UNet: ")
+    assert pipe.compile_news() == []  # said once
+    pipe.configure(RunOptions())
+    assert pipe.compiled is None

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.backends.compiled import start_note
 from studio.backends.stableanimator.layout import ARCFACE_FILE, face_problems, missing_files
 from studio.backends.stableanimator.options import StableAnimatorOptions
 from studio.backends.stableanimator.spec import SPEC, hjb_missing
@@ -284,13 +285,8 @@ class StableAnimatorBackend:
                                                       else "face embedding given"))
         prep = pipe.prepare(req)
         latents = prep.latents
-        if pipe.compile and pipe.compiled.failure:
-            yield Progress(0, 1, "compile", f"rendering uncompiled: torch.compile failed earlier in this session "
-                           f"({pipe.compiled.failure})")
-        elif pipe.compile:
-            yield Progress(0, 1, "compile", "torch.compile is on: a size not rendered before in this session "
-                           "compiles at its first step and decode (a minute or more on a CPU; a cancel takes "
-                           "effect when that is done)")
+        if pipe.compile:
+            yield Progress(0, 1, "compile", start_note(pipe.compiled.failure, "its first step and decode"))
         steps = pipe.denoise(prep)
         try:
             for state in steps:
@@ -316,17 +312,10 @@ class StableAnimatorBackend:
             yield Progress(idx[-1] + 1, n, "decode")
 
 
+
 def _compile_news(pipe) -> Iterator[Progress]:
     """Progress messages for what the pipeline's compiled calls just compiled, or why compiling failed
     (each said once)."""
-    c = pipe.compiled if pipe.compile else None
-    if c is None:
-        return
-    done = c.take_compiled()
-    if done:
-        yield Progress(1, 1, "compile", f"compiled for this size: {', '.join(done)} (reused by later steps and "
-                       "renders at this size)")
-    if c.failure and not c.failure_reported:
-        c.failure_reported = True
-        yield Progress(1, 1, "compile", f"torch.compile failed, rendering uncompiled ({c.failure}). On the CPU it "
-                       "needs a C++ compiler (gcc or clang), on CUDA the triton package; or switch Compile off.")
+    if pipe.compile:
+        for message in pipe.compiled.news():
+            yield Progress(1, 1, "compile", message)

@@ -24,57 +24,9 @@ report.
 
 from __future__ import annotations
 
-import time
-
-import torch
 from torch import nn
 
-
-def _graphs_compiled() -> int:
-    """How many graphs dynamo has compiled in this process (its own count: shapes and guards alike)."""
-    from torch._dynamo.utils import counters
-
-    return counters["stats"]["unique_graphs"]
-
-
-class Compiled:
-    """A module's ``torch.compile``'d call, falling back to the module itself if compiling fails.
-
-    ``compiles`` holds the wall time of every call that compiled (a new shape, or a guard that failed:
-    dynamo's own graph count went up during the call); :attr:`pending` collects those times until
-    :meth:`CompiledModels.take_compiled` reports them, so a render can say what compiling cost.
-    """
-
-    def __init__(self, module: nn.Module, name: str, failures: list[str] | None = None) -> None:
-        self.module, self.name = module, name
-        self._fn = torch.compile(module, dynamic=False)
-        #: why compiling failed, shared by the calls of one pipeline (once one fails, none tries again)
-        self.failures = failures if failures is not None else []
-        self.compiles: list[float] = []
-        self.pending: list[float] = []
-
-    @property
-    def failure(self) -> str | None:
-        """Why compiling failed (this call's or a sibling's), or None."""
-        return self.failures[0] if self.failures else None
-
-    def __call__(self, *args, **kwargs):
-        if self.failures:
-            return self.module(*args, **kwargs)
-        graphs, t0 = _graphs_compiled(), time.perf_counter()
-        try:
-            out = self._fn(*args, **kwargs)
-        except torch._dynamo.exc.RecompileError:  # asked for (``error_on_recompile``, the tests): not a failure
-            raise
-        except Exception as e:
-            out = self.module(*args, **kwargs)  # the model's own error is raised here, as without compiling
-            lines = str(e).strip().splitlines()
-            self.failures.append(f"{self.name}: {type(e).__name__}: {lines[0] if lines else ''}"[:300])
-            return out
-        if _graphs_compiled() > graphs:
-            self.compiles.append(time.perf_counter() - t0)
-            self.pending.append(self.compiles[-1])
-        return out
+from studio.backends.compiled import Compiled, compile_news
 
 
 class CompiledModels:
@@ -84,16 +36,14 @@ class CompiledModels:
         failures: list[str] = []
         self.unet = Compiled(unet, "UNet", failures)
         self.decoder = Compiled(decoder, "VAE decoder", failures)
-        #: whether the render has said why compiling failed (once per pipeline)
-        self.failure_reported = False
+        #: the failures the render has said (once per pipeline)
+        self.reported: set[str] = set()
 
     @property
     def failure(self) -> str | None:
         """Why compiling failed (every call then runs eagerly), or None."""
         return self.unet.failure
 
-    def take_compiled(self) -> list[str]:
-        """What the calls since the last take compiled, as ``"UNet 74.1 s"`` (each reported once)."""
-        done = [f"{c.name} {sum(c.pending):.1f} s" for c in (self.unet, self.decoder) if c.pending]
-        self.unet.pending, self.decoder.pending = [], []
-        return done
+    def news(self) -> list[str]:
+        """Progress messages: what the calls since the last news compiled, why compiling failed (once)."""
+        return compile_news([self.unet, self.decoder], self.reported)

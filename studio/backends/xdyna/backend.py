@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from studio.backends.compiled import start_note
 from studio.backends.xdyna import conditioning
 from studio.backends.xdyna.lockstep import lockstep
 from studio.backends.xdyna.spec import SPEC, install_hint
@@ -221,10 +222,15 @@ class XDynaBackend:
         call = self.pipeline_call(job, plan, use_face)
         yield Progress(1, 1, "prepare")
         cancel.raise_if_cancelled()
+        compiled = getattr(pipe, "compiled", None)
+        if compiled is not None:
+            yield Progress(0, 1, "compile", start_note(compiled.failure))
         if job.options.schedule == "stream":
             yield from self._render_stream(job, pipe, call, plan, store, cancel)
         else:
             yield from self._render_whole(job, pipe, call, store, cancel)
+        for message in (pipe.compile_news() if compiled is not None else []):
+            yield Progress(1, 1, "compile", message)
 
     @staticmethod
     def uses_face(job: RenderJob, pipe: Any, weights: Path) -> bool:

@@ -51,7 +51,8 @@ class XDynaOptions(BackendOptions):
                                   "peak activation memory, slightly slower. Same frames.")
     torch_compile: bool = option(False, how=True, label="torch.compile the UNet", flag="compile",
                                  help="Compile the UNet with torch.compile: a one-off compile of a minute or more, "
-                                 "then faster steps on a GPU. Same frames up to float noise.")
+                                 "then faster steps on a GPU. Same frames up to float noise. If compiling fails "
+                                 "(no C++ compiler, no Triton) the render runs uncompiled and says why.")
 
     def uses_face(self) -> bool:
         """With the S-Face ControlNet on."""

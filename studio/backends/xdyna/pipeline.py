@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from studio.backends.compiled import Compiled, compile_news
 from studio.backends.xdyna.attention import fused_attention_only
 from studio.backends.xdyna.call import PreparedRender, XDynaCall, XDynaOutput, check_render
 from studio.backends.xdyna.components import Components, load_components, to_device
@@ -104,7 +105,9 @@ class XDynaPipeline:
             self.device, low_vram,
         )
         self.options = RunOptions()
-        self._unet_run: torch.nn.Module = self.unet  # the compiled UNet when torch_compile is on
+        self._unet_run: torch.nn.Module | Compiled = self.unet  # the compiled UNet when torch_compile is on
+        self._compiled: Compiled | None = None  # made at the first torch_compile, kept (no second compile)
+        self._compile_reported: set[str] = set()
         self.configure(RunOptions(low_vram=low_vram))
 
     def configure(self, options: RunOptions) -> None:
@@ -120,11 +123,21 @@ class XDynaPipeline:
             for model in (self.unet, self.controlnet, self.controlnet_face, self.vae):
                 if model is not None and self.device.type != "meta":
                     model.to(memory_format=fmt)
-        if options.torch_compile and self._unet_run is self.unet:
-            self._unet_run = torch.compile(self.unet)
-        elif not options.torch_compile:
-            self._unet_run = self.unet
+        if options.torch_compile and self._compiled is None:
+            # torch.compile's default dynamic setting, as before: specialised first, general after a recompile
+            self._compiled = Compiled(self.unet, "UNet", dynamic=None)
+        self._unet_run = self._compiled if options.torch_compile else self.unet
         self.options = dataclasses.replace(options, channels_last=channels_last)
+
+    @property
+    def compiled(self) -> Compiled | None:
+        """The compiled UNet while ``torch_compile`` is on (None otherwise); it runs eagerly and says
+        why (``compiled.failure``) when compiling fails."""
+        return self._compiled if self._unet_run is self._compiled else None
+
+    def compile_news(self) -> list[str]:
+        """Progress messages: what the compiled UNet compiled since the last news, why it failed (once)."""
+        return compile_news([self.compiled], self._compile_reported) if self.compiled is not None else []
 
     @classmethod
     def from_release(
