@@ -131,11 +131,11 @@ def bench_case(a, name: str, tmp: Path) -> dict:
     head = (f"{name} ({case['frames']} frames {case['width']}x{case['height']}, {case['steps']} steps, tiles "
             f"{case['tile_size']}/{case['tile_overlap']}): min CPU official {fig['official_cpu']:.3f} s")
     for side in sides:
-        key = "ours" if side == "ours" else "compiled"
-        fig[f"{key}_cpu"] = min(t["cpu"] for t in ours[side])
-        fig[f"{key}_wall"] = statistics.median(t["wall"] for t in ours[side])
-        fig[f"ratio_cpu{'' if side == 'ours' else '_compiled'}"] = fig[f"{key}_cpu"] / fig["official_cpu"]
-        fig[f"ratio_wall{'' if side == 'ours' else '_compiled'}"] = fig[f"{key}_wall"] / fig["official_wall"]
+        suffix = "" if side == "ours" else "_compiled"
+        fig[f"{side}_cpu"] = min(t["cpu"] for t in ours[side])
+        fig[f"{side}_wall"] = statistics.median(t["wall"] for t in ours[side])
+        fig[f"ratio_cpu{suffix}"] = fig[f"{side}_cpu"] / fig["official_cpu"]
+        fig[f"ratio_wall{suffix}"] = fig[f"{side}_wall"] / fig["official_wall"]
     print(head + f", ours {fig['ours_cpu']:.3f} s, ours/official = {fig['ratio_cpu']:.2f}x (median wall "
           f"{fig['official_wall']:.3f} vs {fig['ours_wall']:.3f} s = {fig['ratio_wall']:.2f}x)")
     if a.compile:

@@ -312,7 +312,6 @@ class StableAnimatorBackend:
             yield Progress(idx[-1] + 1, n, "decode")
 
 
-
 def _compile_news(pipe) -> Iterator[Progress]:
     """Progress messages for what the pipeline's compiled calls just compiled, or why compiling failed
     (each said once)."""

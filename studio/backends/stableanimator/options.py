@@ -66,8 +66,7 @@ class StableAnimatorOptions(BackendOptions):
                                  "(90-140 s on a 2-core CPU for the tiny test release, about 10 s once "
                                  "inductor's disk cache holds it); later steps and renders at that size take about "
                                  "0.65-0.84x the uncompiled time on the CPU. Frames equal up to float rounding. Not "
-                                 "with model offload. "
-                                 "If compiling fails the render runs uncompiled and says why.")
+                                 "with model offload. If compiling fails the render runs uncompiled and says why.")
 
     hjb: bool = option(False, label="HJB face optimisation",
                        help="The official 'pro' path: in the refine steps the clean-latent estimate is optimised "
